@@ -1,0 +1,1 @@
+//! Technique card report model.

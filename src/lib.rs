@@ -1,0 +1,15 @@
+//! AttackTrace: a detection-engineering workbench for Sigma rules and MITRE ATT&CK.
+//!
+//! Data flows one way: the ATT&CK knowledge base ([`attack`]), the loaded rule set ([`rules`]) and the
+//! telemetry map ([`telemetry`], read from `mappings/`) feed the link index ([`link`]); report models
+//! ([`card`], ...) are built from it as plain data and rendered by one module per format ([`render`]).
+//! The CLI ([`cli`]) only parses arguments and picks a renderer.
+
+pub mod attack;
+pub mod card;
+pub mod cli;
+pub mod diag;
+pub mod link;
+pub mod render;
+pub mod rules;
+pub mod telemetry;

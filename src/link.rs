@@ -1,0 +1,1 @@
+//! Link index: technique <-> rules (direct and via sub-technique).

@@ -1,0 +1,1 @@
+//! Output layer: one module per format. Nothing outside this module prints.
