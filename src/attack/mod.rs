@@ -1,5 +1,17 @@
 //! ATT&CK knowledge base: STIX bundle loading, the compiled catalog, and technique lookup.
+//!
+//! [`stix`] turns a bundle (or a compiled catalog file) into a [`KnowledgeBase`]; [`catalog`] writes the
+//! prose-free catalog and parses the one embedded in the binary; [`lookup`] resolves user queries to
+//! techniques; [`text`] renders MITRE prose with footnotes; [`channel`] classifies log-source channels;
+//! [`stats`] counts what was loaded.
 
+pub mod catalog;
+pub mod channel;
+pub mod lookup;
 pub mod model;
+pub mod stats;
+pub mod stix;
+pub mod text;
 
 pub use model::*;
+pub use stix::{load_bundle, load_path, AttackError, LoadOptions};

@@ -210,6 +210,9 @@ pub struct KnowledgeBase {
     /// Lookup indexes, rebuilt by [`KnowledgeBase::index`] after loading.
     #[serde(skip)]
     pub idx: Index,
+    /// Tolerated problems met while loading (dangling relationships, objects without an ID), sorted.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
 
 /// Position maps from ID (upper case) to the element's index in its vector.
