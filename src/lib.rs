@@ -8,8 +8,10 @@
 pub mod attack;
 pub mod card;
 pub mod cli;
+pub mod coverage;
 pub mod diag;
 pub mod link;
+pub mod listing;
 pub mod render;
 pub mod rules;
 pub mod telemetry;

@@ -1,5 +1,6 @@
 //! Observability classes and reference parsing on the real ATT&CK bundles (telemetry-facts.md
 //! sections 3.5 and 4.1). Skipped when `../shared` is absent.
+#![allow(clippy::print_stderr)] // skip notice when ../shared is absent
 
 use attacktrace::attack::{self, KnowledgeBase, LoadOptions};
 use attacktrace::telemetry::{ObsClass, RefKind, Telemetry};

@@ -1,5 +1,10 @@
 //! Sigma rule loading: walk paths, parse each file once, classify tags, compile detections.
 
+pub mod compile;
+pub mod load;
 pub mod model;
+pub mod tags;
 
+pub use load::{load, load_text, LoadOptions, DEFAULT_MAX_FILE_SIZE};
 pub use model::*;
+pub use tags::parse_attack_tag;

@@ -72,6 +72,9 @@ pub enum DetectionState {
     NotApplicable,
     /// Kept for linking and coverage, but cannot be evaluated.
     NotEvaluable { reason: String },
+    /// Compilation was not attempted (loaded with `LoadOptions { compile: false, .. }`), so whether it
+    /// would compile is unknown.
+    NotCompiled,
 }
 
 /// One Sigma document that was loaded.
@@ -103,6 +106,10 @@ pub struct RuleRecord {
     /// Non-fatal findings about this document (for `check`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub diagnostics: Vec<Diagnostic>,
+    /// The compiled detection when `detection` is [`DetectionState::Compiled`]; shared, not cloned,
+    /// because the evaluation stages only read it.
+    #[serde(skip)]
+    pub compiled: Option<std::sync::Arc<sigma_rust::Rule>>,
 }
 
 impl RuleRecord {

@@ -1,0 +1,139 @@
+//! Report models for `attacktrace rules` and the load summary every rule-reading command shares.
+
+use crate::attack::KnowledgeBase;
+use crate::diag::Diagnostic;
+use crate::link::LinkIndex;
+use crate::rules::{DetectionState, RuleSet};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Files seen, loaded and reported, with reports counted by code. `files_seen = files_loaded +
+/// files_reported` always holds; a test checks it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadSummary {
+    pub files_seen: usize,
+    pub files_loaded: usize,
+    pub files_reported: usize,
+    pub rules_loaded: usize,
+    /// Loaded rules whose detection the engine cannot evaluate (kept for linking).
+    pub not_evaluable: usize,
+    /// Report code -> count (documents or files not loaded).
+    pub reported_by_reason: BTreeMap<&'static str, usize>,
+    /// Every report, sorted by path and line.
+    pub reports: Vec<Diagnostic>,
+}
+
+impl LoadSummary {
+    pub fn of(rules: &RuleSet) -> LoadSummary {
+        let mut by = BTreeMap::new();
+        for d in &rules.reports {
+            *by.entry(d.code).or_insert(0) += 1;
+        }
+        LoadSummary {
+            files_seen: rules.files_seen,
+            files_loaded: rules.files_loaded,
+            files_reported: rules.files_reported,
+            rules_loaded: rules.rules.len(),
+            not_evaluable: rules
+                .rules
+                .iter()
+                .filter(|r| matches!(r.detection, DetectionState::NotEvaluable { .. }))
+                .count(),
+            reported_by_reason: by,
+            reports: rules.reports.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleRow {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    pub kind: crate::rules::RuleKind,
+    pub techniques: Vec<String>,
+    pub tactics: Vec<String>,
+    pub logsource: String,
+    pub path: String,
+    pub line: usize,
+    pub detection: DetectionState,
+}
+
+/// Filters for `attacktrace rules`.
+#[derive(Debug, Clone, Default)]
+pub struct RuleFilter {
+    /// Technique ID: rules covering it, directly or via a sub-technique.
+    pub technique: Option<String>,
+    pub product: Option<String>,
+    pub category: Option<String>,
+    pub service: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleListing {
+    pub schema: &'static str,
+    pub attack_version: String,
+    pub rules: Vec<RuleRow>,
+    /// Rules shown after filtering.
+    pub shown: usize,
+    pub summary: LoadSummary,
+}
+
+pub fn rule_listing(
+    kb: &KnowledgeBase,
+    rules: &RuleSet,
+    links: &LinkIndex,
+    filter: &RuleFilter,
+) -> RuleListing {
+    let by_technique: Option<std::collections::BTreeSet<usize>> = filter
+        .technique
+        .as_deref()
+        .map(|t| links.rules_for(t).iter().map(|l| l.rule).collect());
+    let eq = |want: &Option<String>, have: &Option<String>| match want {
+        None => true,
+        Some(w) => have.as_deref() == Some(w.to_ascii_lowercase().as_str()),
+    };
+    let rows: Vec<RuleRow> = rules
+        .rules
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| by_technique.as_ref().is_none_or(|s| s.contains(i)))
+        .filter(|(_, r)| {
+            eq(&filter.product, &r.logsource.product)
+                && eq(&filter.category, &r.logsource.category)
+                && eq(&filter.service, &r.logsource.service)
+        })
+        .map(|(_, r)| RuleRow {
+            id: r.id.clone(),
+            title: r.title.clone(),
+            level: r.level.clone(),
+            status: r.status.clone(),
+            kind: r.kind,
+            techniques: r.technique_tags().map(str::to_string).collect(),
+            tactics: r.tactic_tags().map(str::to_string).collect(),
+            logsource: r.logsource.key(),
+            path: r.path.display().to_string(),
+            line: r.line,
+            detection: r.detection.clone(),
+        })
+        .collect();
+    RuleListing {
+        schema: "attacktrace.rules/1",
+        attack_version: kb.source.version.clone(),
+        shown: rows.len(),
+        rules: rows,
+        summary: LoadSummary::of(rules),
+    }
+}
+
+/// Report model for `attacktrace attack info`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttackInfo {
+    pub schema: &'static str,
+    pub source: crate::attack::SourceInfo,
+    pub stats: crate::attack::stats::AttackStats,
+}

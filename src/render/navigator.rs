@@ -1,0 +1,353 @@
+//! ATT&CK Navigator layer (format 4.5) from the coverage report.
+//!
+//! One entry per (technique, tactic) in scope, so a technique listed under several tactics is
+//! annotated in each column. The gradient maximum is the highest score any entry actually has
+//! (never a tag count of some tactic), and guidance techniques get an explicit grey instead of a
+//! score, so they read neither as covered nor as gaps. Navigator wants only the ATT&CK major
+//! version in `versions.attack`.
+
+use crate::coverage::{level_rank, CoverageReport, TechniqueRow, Tier};
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+pub const LAYER_VERSION: &str = "4.5";
+/// Navigator release the layer is written for (4.5 layers need at least 4.9.0).
+pub const NAVIGATOR_VERSION: &str = "5.1.0";
+
+const GAP: &str = "#ff6666";
+const MID: &str = "#ffe766";
+const HIGH: &str = "#8ec843";
+const GUIDANCE: &str = "#d9d9d9";
+
+/// How a technique's score is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Score {
+    /// Number of distinct rules covering the technique.
+    #[default]
+    Count,
+    /// Highest rule level (informational 1 .. critical 5).
+    MaxLevel,
+    /// Sum of rule level ranks.
+    LevelWeighted,
+    /// Tier: 0 none, 1 tagged, 2 runnable, 3 validated.
+    Tier,
+}
+
+impl Score {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Score::Count => "count",
+            Score::MaxLevel => "max-level",
+            Score::LevelWeighted => "level-weighted",
+            Score::Tier => "tier",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NavigatorOptions {
+    pub score: Score,
+    /// Base URL for per-rule links; without it no links are written (Navigator needs absolute
+    /// URLs with a scheme, and a local path is not one).
+    pub link_base: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Versions {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attack: Option<String>,
+    pub navigator: &'static str,
+    pub layer: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Meta {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Link {
+    pub label: String,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LayerTechnique {
+    #[serde(rename = "techniqueID")]
+    pub technique_id: String,
+    pub tactic: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<&'static str>,
+    pub comment: String,
+    pub enabled: bool,
+    pub metadata: Vec<Meta>,
+    pub links: Vec<Link>,
+    pub show_subtechniques: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Gradient {
+    pub colors: Vec<&'static str>,
+    pub min_value: u32,
+    pub max_value: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LegendItem {
+    pub label: String,
+    pub color: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Layout {
+    pub layout: &'static str,
+    #[serde(rename = "showID")]
+    pub show_id: bool,
+    pub show_name: bool,
+    pub expanded_subtechniques: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Layer {
+    pub name: String,
+    pub versions: Versions,
+    pub domain: String,
+    pub description: String,
+    pub sorting: u32,
+    pub layout: Layout,
+    pub hide_disabled: bool,
+    pub techniques: Vec<LayerTechnique>,
+    pub gradient: Gradient,
+    pub legend_items: Vec<LegendItem>,
+    pub show_tactic_row_background: bool,
+    pub tactic_row_background: &'static str,
+    pub select_techniques_across_tactics: bool,
+    pub select_subtechniques_with_parent: bool,
+    pub metadata: Vec<Meta>,
+}
+
+/// `18.1` -> `18`; `None` when the version is unknown.
+pub fn attack_major(version: &str) -> Option<String> {
+    let major = version.split('.').next().unwrap_or("");
+    (!major.is_empty() && major.bytes().all(|b| b.is_ascii_digit())).then(|| major.to_string())
+}
+
+fn score_of(r: &CoverageReport, t: &TechniqueRow, score: Score) -> u32 {
+    let levels = || {
+        t.rules
+            .iter()
+            .filter_map(|l| r.rules.get(l.rule))
+            .map(|x| level_rank(x.level.as_deref()))
+    };
+    match score {
+        Score::Count => t.rules.len() as u32,
+        Score::MaxLevel => levels().max().unwrap_or(0),
+        Score::LevelWeighted => levels().sum(),
+        Score::Tier => match t.tier {
+            Tier::None => 0,
+            Tier::Tagged => 1,
+            Tier::Runnable => 2,
+            Tier::Validated => 3,
+        },
+    }
+}
+
+fn url_join(base: &str, path: &str) -> String {
+    let mut p = String::with_capacity(path.len());
+    for c in path.trim_start_matches("./").chars() {
+        match c {
+            '\\' => p.push('/'),
+            ' ' => p.push_str("%20"),
+            '#' => p.push_str("%23"),
+            '?' => p.push_str("%3F"),
+            '%' => p.push_str("%25"),
+            c => p.push(c),
+        }
+    }
+    format!("{}/{}", base.trim_end_matches('/'), p)
+}
+
+pub fn layer(r: &CoverageReport, opts: &NavigatorOptions) -> Layer {
+    let parents_with_covered_subs: BTreeSet<&str> = r
+        .techniques
+        .iter()
+        .filter(|t| !t.rules.is_empty())
+        .filter_map(|t| t.parent.as_deref())
+        .collect();
+    let mut entries = Vec::new();
+    let mut max = 0;
+    for t in &r.techniques {
+        let s = score_of(r, t, opts.score);
+        if !t.guidance {
+            max = max.max(s);
+        }
+        let via_sub = t.rules.iter().filter(|l| l.via != "direct").count();
+        let comment = if t.guidance {
+            format!(
+                "No portable rule: guidance technique; {} rule(s) claim it (likely mis-tags)",
+                t.rules.len()
+            )
+        } else if t.rules.is_empty() {
+            "Gap: no rule in scope".to_string()
+        } else {
+            format!(
+                "{} rule(s){}; tier {}; {}",
+                t.rules.len(),
+                if via_sub > 0 {
+                    format!(", {via_sub} via sub-techniques")
+                } else {
+                    String::new()
+                },
+                t.tier.as_str(),
+                super::class_label(t.class)
+            )
+        };
+        let mut metadata = Vec::new();
+        let mut links = Vec::new();
+        for l in &t.rules {
+            let Some(rule) = r.rules.get(l.rule) else {
+                continue;
+            };
+            metadata.push(Meta {
+                name: "rule".to_string(),
+                value: format!(
+                    "{} [level {}, status {}]{}",
+                    super::one_line(&rule.title),
+                    rule.level.as_deref().unwrap_or("-"),
+                    rule.status.as_deref().unwrap_or("-"),
+                    if l.via == "direct" {
+                        String::new()
+                    } else {
+                        format!(" via {}", l.via)
+                    }
+                ),
+            });
+            if let Some(base) = &opts.link_base {
+                links.push(Link {
+                    label: super::one_line(&rule.title),
+                    url: url_join(base, &rule.path),
+                });
+            }
+        }
+        for tactic in &t.tactics {
+            entries.push(LayerTechnique {
+                technique_id: t.id.clone(),
+                tactic: tactic.clone(),
+                score: (!t.guidance).then_some(s),
+                color: t.guidance.then_some(GUIDANCE),
+                comment: comment.clone(),
+                enabled: true,
+                metadata: metadata.clone(),
+                links: links.clone(),
+                show_subtechniques: parents_with_covered_subs.contains(t.id.as_str()),
+            });
+        }
+    }
+    let max_value = match opts.score {
+        Score::Tier => 3,
+        Score::MaxLevel => 5,
+        _ => max.max(1),
+    };
+    let mut legend = vec![
+        LegendItem {
+            label: "gap: no rule".into(),
+            color: GAP,
+        },
+        LegendItem {
+            label: format!("covered (score {} = {})", opts.score.as_str(), max_value),
+            color: HIGH,
+        },
+        LegendItem {
+            label: "no portable rule (guidance, not scored)".into(),
+            color: GUIDANCE,
+        },
+    ];
+    if opts.score == Score::Tier {
+        legend.insert(
+            1,
+            LegendItem {
+                label: "tagged (1) / runnable (2)".into(),
+                color: MID,
+            },
+        );
+    }
+    let t = &r.totals;
+    Layer {
+        name: format!("AttackTrace coverage ({})", opts.score.as_str()),
+        versions: Versions {
+            attack: attack_major(&r.attack.version),
+            navigator: NAVIGATOR_VERSION,
+            layer: LAYER_VERSION,
+        },
+        domain: r.attack.domain.clone(),
+        description: format!(
+            "Sigma rule coverage of ATT&CK {} v{}; scope: {}; {} of {} techniques and sub-techniques covered; score: {}",
+            r.attack.domain,
+            r.attack.version,
+            r.scope.description,
+            t.techniques.covered + t.subtechniques.covered,
+            t.techniques.in_scope + t.subtechniques.in_scope,
+            opts.score.as_str()
+        ),
+        sorting: 3,
+        layout: Layout {
+            layout: "side",
+            show_id: true,
+            show_name: true,
+            expanded_subtechniques: "annotated",
+        },
+        hide_disabled: false,
+        techniques: entries,
+        gradient: Gradient {
+            colors: vec![GAP, MID, HIGH],
+            min_value: 0,
+            max_value,
+        },
+        legend_items: legend,
+        show_tactic_row_background: false,
+        tactic_row_background: "#dddddd",
+        select_techniques_across_tactics: true,
+        select_subtechniques_with_parent: false,
+        metadata: vec![
+            Meta {
+                name: "generator".into(),
+                value: "attacktrace coverage".into(),
+            },
+            Meta {
+                name: "rules loaded".into(),
+                value: r.load.rules_loaded.to_string(),
+            },
+        ],
+    }
+}
+
+pub fn coverage(r: &CoverageReport, opts: &NavigatorOptions) -> String {
+    super::json::to_string(&layer(r, opts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn major_version_only() {
+        assert_eq!(attack_major("18.1").as_deref(), Some("18"));
+        assert_eq!(attack_major("9").as_deref(), Some("9"));
+        assert_eq!(attack_major("unknown"), None);
+    }
+
+    #[test]
+    fn links_join_and_encode() {
+        assert_eq!(
+            url_join("https://x/y/", "./rules/a b#1.yml"),
+            "https://x/y/rules/a%20b%231.yml"
+        );
+    }
+}

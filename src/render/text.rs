@@ -1,0 +1,607 @@
+//! Plain-text renderer for people at a terminal.
+
+use super::{one_line, term_safe, wrap};
+use crate::card::{Card, CheckState, ProseBlock, RuleRef};
+use crate::listing::{LoadSummary, RuleListing};
+use std::fmt::Write;
+
+const WIDTH: usize = 96;
+
+fn footnotes(out: &mut String, p: &ProseBlock, indent: &str) {
+    for f in &p.footnotes {
+        let _ = writeln!(
+            out,
+            "{indent}[{}] {}{}",
+            f.number,
+            one_line(&f.source_name),
+            f.url
+                .as_deref()
+                .map(|u| format!(" <{}>", one_line(u)))
+                .unwrap_or_default()
+        );
+    }
+}
+
+fn rule_line(out: &mut String, r: &RuleRef) {
+    let via = match r.via.as_deref() {
+        Some("direct") | None => String::new(),
+        Some(s) => format!(" (via {s})"),
+    };
+    let _ = writeln!(
+        out,
+        "  - {} [{}/{}] {}{}{}",
+        one_line(&r.title),
+        r.level
+            .as_deref()
+            .map(one_line)
+            .unwrap_or_else(|| "-".into()),
+        r.status
+            .as_deref()
+            .map(one_line)
+            .unwrap_or_else(|| "-".into()),
+        one_line(&r.logsource),
+        via,
+        if r.evaluable { "" } else { " (not evaluable)" }
+    );
+    let _ = writeln!(out, "      {}:{}", one_line(&r.path), r.line);
+}
+
+pub fn card(c: &Card) -> String {
+    let mut o = String::new();
+    let t = &c.technique;
+    let _ = writeln!(o, "{} {}", t.id, one_line(&t.name));
+    let _ = writeln!(
+        o,
+        "ATT&CK {} v{} ({})",
+        c.attack.domain,
+        c.attack.version,
+        if c.attack.origin == "embedded" {
+            "embedded catalog".to_string()
+        } else {
+            one_line(&c.attack.origin)
+        }
+    );
+    for n in &c.notices {
+        let _ = writeln!(o, "Notice: {}", one_line(n));
+    }
+    let tactics: Vec<String> = t
+        .tactics
+        .iter()
+        .map(|x| {
+            if x.id.is_empty() {
+                x.name.clone()
+            } else {
+                format!("{} ({})", x.name, x.id)
+            }
+        })
+        .collect();
+    let _ = writeln!(o, "Tactics:        {}", tactics.join(", "));
+    let _ = writeln!(o, "Platforms:      {}", t.platforms.join(", "));
+    if let Some(p) = &t.parent {
+        let _ = writeln!(o, "Parent:         {} {}", p.id, p.name);
+    }
+    if !t.subtechniques.is_empty() {
+        let subs: Vec<String> = t
+            .subtechniques
+            .iter()
+            .map(|s| format!("{} {}", s.id, s.name))
+            .collect();
+        let _ = writeln!(o, "Sub-techniques: {}", subs.join(", "));
+    }
+    match &t.revoked_by {
+        Some(r) => {
+            let _ = writeln!(
+                o,
+                "Status:         revoked, replaced by {} {}",
+                r.id, r.name
+            );
+        }
+        None => {
+            let _ = writeln!(o, "Status:         {}", t.status);
+        }
+    }
+    if let Some(u) = &t.url {
+        let _ = writeln!(o, "URL:            {}", one_line(u));
+    }
+
+    if let Some(d) = &c.description {
+        let _ = writeln!(o, "\nDescription");
+        o.push_str(&wrap(&term_safe(&d.text), WIDTH, "  "));
+        footnotes(&mut o, d, "  ");
+    }
+
+    let obs = &c.observability;
+    let _ = writeln!(o, "\nObservability: {}", super::class_label(obs.class));
+    let _ = writeln!(o, "  {} (basis: {})", one_line(&obs.reason), obs.basis);
+
+    let _ = writeln!(o, "\nATT&CK detection guidance");
+    let det = &c.detection;
+    for s in &det.strategies {
+        let _ = writeln!(o, "  {} {}", s.id, one_line(&s.name));
+        for a in &s.analytics {
+            let _ = writeln!(
+                o,
+                "    {} [{}]",
+                a.id,
+                if a.platforms.is_empty() {
+                    "-".to_string()
+                } else {
+                    a.platforms.join(", ")
+                }
+            );
+            if let Some(d) = &a.description {
+                o.push_str(&wrap(&term_safe(d), WIDTH - 6, "      "));
+            }
+            if a.log_sources.is_empty() {
+                let _ = writeln!(o, "      log sources: none named");
+            }
+            for l in &a.log_sources {
+                let channel = match (&l.channel, &l.channel_text) {
+                    (_, Some(text)) => one_line(text),
+                    (Some(ch), None) => one_line(ch),
+                    (None, None) => "(free-text channel)".to_string(),
+                };
+                let dc = if l.data_component.is_empty() {
+                    l.data_component_id.clone()
+                } else {
+                    format!("{} ({})", l.data_component, l.data_component_id)
+                };
+                let _ = writeln!(o, "      - {dc}: {} | {}", one_line(&l.name), channel);
+            }
+            if !a.mutable_elements.is_empty() {
+                let _ = writeln!(o, "      tune per environment:");
+                for m in &a.mutable_elements {
+                    match &m.description {
+                        Some(d) => {
+                            let _ = writeln!(o, "        {}: {}", one_line(&m.field), one_line(d));
+                        }
+                        None => {
+                            let _ = writeln!(o, "        {}", one_line(&m.field));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if let Some(p) = &det.v17_text {
+        let _ = writeln!(o, "  Detection (ATT&CK v17 model):");
+        o.push_str(&wrap(&term_safe(&p.text), WIDTH - 4, "    "));
+        footnotes(&mut o, p, "    ");
+    }
+    if !det.data_sources.is_empty() {
+        let _ = writeln!(o, "  Data sources: {}", det.data_sources.join(", "));
+    }
+    for s in &det.statements {
+        o.push_str(&wrap(s, WIDTH - 2, "  "));
+    }
+
+    let _ = writeln!(o, "\nEvents");
+    let ev = &c.events;
+    if let Some(s) = &ev.statement {
+        o.push_str(&wrap(s, WIDTH - 2, "  "));
+    }
+    for (label, groups) in [
+        ("Windows event log", &ev.events.windows),
+        ("Sysmon", &ev.events.sysmon),
+        ("Other sources", &ev.events.other),
+    ] {
+        if groups.is_empty() {
+            continue;
+        }
+        let _ = writeln!(o, "  {label}");
+        for g in groups {
+            let _ = writeln!(o, "    {} ({})", one_line(&g.source), g.platform_family);
+            for r in &g.rows {
+                let mut line = format!("      {:<8}", one_line(&r.event));
+                if let Some(title) = &r.title {
+                    line.push(' ');
+                    line.push_str(&one_line(title));
+                }
+                if let Some(why) = &r.why {
+                    line.push_str(" - ");
+                    line.push_str(&one_line(why));
+                }
+                if !r.analytics.is_empty() {
+                    line.push_str(&format!(" [{}]", r.analytics.join(", ")));
+                }
+                let _ = writeln!(o, "{line}");
+            }
+        }
+    }
+    if !ev.events.vague.is_empty() {
+        let _ = writeln!(
+            o,
+            "  Named without a concrete event: {}",
+            ev.events
+                .vague
+                .iter()
+                .map(|v| one_line(v))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+
+    let rs = &c.rules;
+    let _ = writeln!(o, "\nSigma rules");
+    if rs.loaded {
+        let _ = writeln!(
+            o,
+            "  {} rules loaded from {} files ({} files reported)",
+            rs.rules_loaded, rs.files_seen, rs.files_reported
+        );
+        if rs.tagged.is_empty() {
+            let _ = writeln!(o, "  No loaded rule is tagged with {}.", t.id);
+        } else if rs.indicators_only {
+            let _ = writeln!(
+                o,
+                "  Tagged with {} ({}), environment-specific indicators only:",
+                t.id,
+                rs.tagged.len()
+            );
+        } else {
+            let _ = writeln!(o, "  Tagged with {} ({}):", t.id, rs.tagged.len());
+        }
+        for r in &rs.tagged {
+            rule_line(&mut o, r);
+        }
+        if rs.candidates_total > 0 {
+            let _ = writeln!(
+                o,
+                "  Candidates by log source ({} of {}; not tagged with {}, but reading {}):",
+                rs.candidates.len(),
+                rs.candidates_total,
+                t.id,
+                rs.candidate_logsources.join(", ")
+            );
+            for r in &rs.candidates {
+                rule_line(&mut o, r);
+            }
+        }
+    }
+    for n in &rs.notes {
+        o.push_str(&wrap(n, WIDTH - 2, "  "));
+    }
+
+    if let Some(g) = &c.guidance {
+        let _ = writeln!(o, "\n{}", one_line(&g.title));
+        o.push_str(&wrap(&g.why, WIDTH - 2, "  "));
+        let _ = writeln!(o);
+        o.push_str(&wrap(&g.build, WIDTH - 2, "  "));
+        let _ = writeln!(o, "  Where to look:");
+        for w in &g.where_to_look {
+            let wrapped = wrap(w, WIDTH - 6, "      ");
+            let _ = write!(o, "    - {}", wrapped.trim_start());
+        }
+    }
+
+    let _ = writeln!(o, "\nValidation checklist");
+    for item in &c.checklist {
+        let mark = match item.state {
+            CheckState::Done => "[x]",
+            CheckState::NotDone => "[ ]",
+            CheckState::Person => "[?]",
+        };
+        let wrapped = wrap(&item.text, WIDTH - 8, "      ");
+        let _ = write!(o, "  {mark} {}", wrapped.trim_start());
+        if let Some(e) = &item.evidence {
+            let _ = writeln!(o, "      ({})", one_line(e));
+        }
+    }
+    let _ = writeln!(
+        o,
+        "  [x] decided from the loaded rules  [ ] not met  [?] for a person to check"
+    );
+    o
+}
+
+fn summary(o: &mut String, s: &LoadSummary) {
+    for d in &s.reports {
+        let loc = match (&d.path, d.line) {
+            (Some(p), Some(l)) => format!("{}:{}", p.display(), l),
+            (Some(p), None) => p.display().to_string(),
+            _ => "-".to_string(),
+        };
+        let _ = writeln!(
+            o,
+            "{}: {} [{}] {}",
+            one_line(&loc),
+            d.severity.as_str(),
+            d.code,
+            one_line(&d.message)
+        );
+    }
+    let _ = writeln!(
+        o,
+        "files seen: {}, loaded: {}, reported: {}; rules loaded: {} ({} not evaluable)",
+        s.files_seen, s.files_loaded, s.files_reported, s.rules_loaded, s.not_evaluable
+    );
+    if !s.reported_by_reason.is_empty() {
+        let parts: Vec<String> = s
+            .reported_by_reason
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        let _ = writeln!(o, "reported by reason: {}", parts.join(", "));
+    }
+}
+
+pub fn listing(l: &RuleListing) -> String {
+    let mut o = String::new();
+    for r in &l.rules {
+        let _ = writeln!(
+            o,
+            "{}  {}",
+            r.id.as_deref().map(one_line).unwrap_or_else(|| "-".into()),
+            one_line(&r.title)
+        );
+        let _ = writeln!(
+            o,
+            "    level: {}  status: {}  logsource: {}  techniques: {}",
+            r.level
+                .as_deref()
+                .map(one_line)
+                .unwrap_or_else(|| "-".into()),
+            r.status
+                .as_deref()
+                .map(one_line)
+                .unwrap_or_else(|| "-".into()),
+            one_line(&r.logsource),
+            if r.techniques.is_empty() {
+                "-".to_string()
+            } else {
+                r.techniques.join(", ")
+            }
+        );
+        let _ = writeln!(o, "    {}:{}", one_line(&r.path), r.line);
+    }
+    let _ = writeln!(o, "{} rules shown", l.shown);
+    summary(&mut o, &l.summary);
+    o
+}
+
+pub fn attack_info(info: &crate::listing::AttackInfo) -> String {
+    let mut o = String::new();
+    let s = &info.source;
+    let _ = writeln!(o, "source:               {}", one_line(&s.origin));
+    let _ = writeln!(o, "domain:               {}", s.domain);
+    let _ = writeln!(
+        o,
+        "version:              {} (from {})",
+        s.version, s.version_from
+    );
+    let _ = writeln!(o, "STIX version:         {}", s.stix_version);
+    let _ = writeln!(
+        o,
+        "prose:                {}",
+        if s.has_prose { "yes" } else { "no (catalog)" }
+    );
+    let st = &info.stats;
+    for (label, n) in [
+        ("tactics", st.tactics),
+        ("techniques", st.techniques),
+        ("sub-techniques", st.sub_techniques),
+        ("revoked", st.revoked),
+        ("deprecated", st.deprecated),
+        ("detection strategies", st.detection_strategies),
+        ("analytics", st.analytics),
+        ("data components", st.data_components),
+        ("groups", st.groups),
+        ("software", st.software),
+        ("campaigns", st.campaigns),
+        ("mitigations", st.mitigations),
+    ] {
+        let _ = writeln!(o, "{:<22}{n}", format!("{label}:"));
+    }
+    let _ = writeln!(
+        o,
+        "(techniques and sub-techniques count active ones: not revoked, not deprecated)"
+    );
+    o
+}
+
+// ---- coverage ---------------------------------------------------------------------------------
+
+fn pct(covered: usize, total: usize) -> String {
+    if total == 0 {
+        "-".to_string()
+    } else {
+        format!("{:.1}%", covered as f64 * 100.0 / total as f64)
+    }
+}
+
+fn count_cell(c: crate::coverage::Count) -> String {
+    format!("{}/{}", c.covered, c.in_scope)
+}
+
+fn opt_count(n: Option<usize>, why: &str) -> String {
+    n.map(|n| n.to_string())
+        .unwrap_or_else(|| format!("- ({why})"))
+}
+
+/// `attacktrace coverage` for a terminal: totals, per-tactic table, gaps, guidance mis-tags, tag
+/// problems and the baseline diff.
+pub fn coverage(r: &crate::coverage::CoverageReport) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "ATT&CK coverage: {} v{} ({})",
+        one_line(&r.attack.domain),
+        one_line(&r.attack.version),
+        if r.attack.origin == "embedded" {
+            "embedded catalog".to_string()
+        } else {
+            one_line(&r.attack.origin)
+        }
+    );
+    let _ = writeln!(o, "Scope: {}", one_line(&r.scope.description));
+    let l = &r.load;
+    let _ = writeln!(
+        o,
+        "Rules: {} loaded from {} files ({} files not loaded), {} in scope, {} cover a technique",
+        l.rules_loaded,
+        l.files_seen,
+        l.files_reported,
+        r.totals.rules_in_scope,
+        r.totals.rules_covering
+    );
+    let t = &r.totals;
+    let measurable = t.techniques.in_scope + t.subtechniques.in_scope;
+    let covered = t.techniques.covered + t.subtechniques.covered;
+    let _ = writeln!(
+        o,
+        "Covered: {covered} of {measurable} techniques and sub-techniques ({}); techniques {} ({}), sub-techniques {} ({})",
+        pct(covered, measurable),
+        count_cell(t.techniques),
+        pct(t.techniques.covered, t.techniques.in_scope),
+        count_cell(t.subtechniques),
+        pct(t.subtechniques.covered, t.subtechniques.in_scope),
+    );
+    let _ = writeln!(
+        o,
+        "Guidance (no portable rule): {} techniques, {} claimed by rules (likely mis-tags); any rule at all: {} of {} active",
+        t.guidance, t.guidance_claimed, t.claimed, t.active
+    );
+    let _ = writeln!(
+        o,
+        "Tiers: tagged {}, runnable {}, validated {}",
+        r.tiers.tagged,
+        opt_count(r.tiers.runnable, "no --profile"),
+        opt_count(r.tiers.validated, "no rule tests yet"),
+    );
+    o.push('\n');
+    let w = r
+        .tactics
+        .iter()
+        .map(|t| t.name.chars().count())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    let _ = writeln!(
+        o,
+        "{:<w$}  {:>11}  {:>7}  {:>15}  {:>8}  {:>6}",
+        "Tactic", "Techniques", "%", "Sub-techniques", "Guidance", "Rules"
+    );
+    for row in &r.tactics {
+        let _ = writeln!(
+            o,
+            "{:<w$}  {:>11}  {:>7}  {:>15}  {:>8}  {:>6}",
+            one_line(&row.name),
+            count_cell(row.techniques),
+            pct(row.techniques.covered, row.techniques.in_scope),
+            count_cell(row.subtechniques),
+            row.guidance,
+            row.rules
+        );
+    }
+    o.push('\n');
+    let tactic_name = |s: &str| {
+        r.tactics
+            .iter()
+            .find(|t| t.shortname == s)
+            .map(|t| one_line(&t.name))
+            .unwrap_or_else(|| one_line(s))
+    };
+    let _ = writeln!(o, "Gaps: {} techniques without a rule", r.gaps.len());
+    let mut last = "";
+    for g in &r.gaps {
+        if g.tactic != last {
+            let _ = writeln!(o, "  {}", tactic_name(&g.tactic));
+            last = &g.tactic;
+        }
+        let _ = writeln!(
+            o,
+            "    {:<10} {} [{}]",
+            g.id,
+            one_line(&g.name),
+            super::class_label(g.class)
+        );
+    }
+    let mistags: Vec<_> = r.guidance.iter().filter(|g| !g.rules.is_empty()).collect();
+    if !mistags.is_empty() {
+        o.push('\n');
+        let _ = writeln!(
+            o,
+            "Likely mis-tags: rules claiming techniques that happen outside the defender's logs"
+        );
+        for g in mistags {
+            let _ = writeln!(o, "  {} {}", g.id, one_line(&g.name));
+            for l in &g.rules {
+                if let Some(rule) = r.rules.get(l.rule) {
+                    let _ = writeln!(
+                        o,
+                        "    - {} ({}:{})",
+                        one_line(&rule.title),
+                        one_line(&rule.path),
+                        rule.line
+                    );
+                }
+            }
+        }
+    }
+    if !r.tag_problems.items.is_empty() {
+        o.push('\n');
+        let counts: Vec<String> = r
+            .tag_problems
+            .counts
+            .iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect();
+        let _ = writeln!(o, "Tag problems: {}", counts.join(", "));
+        for p in &r.tag_problems.items {
+            let rule = r.rules.get(p.rule);
+            let _ = writeln!(
+                o,
+                "  {} {}{} in {}",
+                p.problem,
+                one_line(&p.technique),
+                p.replacement
+                    .as_deref()
+                    .map(|x| format!(" (use {x})"))
+                    .unwrap_or_default(),
+                rule.map(|x| format!("{}:{}", one_line(&x.path), x.line))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    if let Some(b) = &r.baseline {
+        o.push('\n');
+        let _ = writeln!(
+            o,
+            "Baseline: {} gained, {} lost, {} changed, {} left scope",
+            b.gained.len(),
+            b.lost.len(),
+            b.changed.len(),
+            b.left_scope.len()
+        );
+        for (label, list) in [
+            ("lost", &b.lost),
+            ("gained", &b.gained),
+            ("changed", &b.changed),
+        ] {
+            for c in list.iter() {
+                let _ = writeln!(
+                    o,
+                    "  {label:<7} {:<10} {} -> {}  {}{}{}",
+                    c.id,
+                    c.before.as_str(),
+                    c.after.as_str(),
+                    one_line(&c.name),
+                    if c.rules_added.is_empty() {
+                        String::new()
+                    } else {
+                        format!("  +{}", one_line(&c.rules_added.join(", +")))
+                    },
+                    if c.rules_removed.is_empty() {
+                        String::new()
+                    } else {
+                        format!("  -{}", one_line(&c.rules_removed.join(", -")))
+                    },
+                );
+            }
+        }
+        for id in &b.left_scope {
+            let _ = writeln!(o, "  left    {id}");
+        }
+    }
+    o
+}

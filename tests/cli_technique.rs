@@ -1,0 +1,403 @@
+//! End-to-end runs of the binary: `technique`, `rules`, `attack info`, `explain`.
+//! Each test pins exit code, stdout and stderr together; cards are snapshot-tested per format.
+#![allow(clippy::print_stderr)] // skip notices when ../shared is absent
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_attacktrace"))
+        .args(args)
+        .current_dir(root())
+        .env_remove("ATTACKTRACE_ATTACK")
+        .output()
+        .expect("binary runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).expect("utf-8 stdout"),
+        stderr: String::from_utf8(out.stderr).expect("utf-8 stderr"),
+    }
+}
+
+fn shared() -> Option<PathBuf> {
+    let p = root().join("../shared");
+    if p.join("attack").is_dir() && p.join("sigmahq/rules").is_dir() {
+        Some(p)
+    } else {
+        eprintln!("skipping: ../shared not found");
+        None
+    }
+}
+
+const FIXTURE_RULES: &str = "tests/fixtures/rules/valid";
+
+fn json(r: &Run) -> serde_json::Value {
+    serde_json::from_str(&r.stdout).expect("valid JSON on stdout")
+}
+
+#[test]
+fn t1595_embedded_is_no_portable_rule_with_guidance() {
+    let r = run(&["technique", "T1595"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stderr, "");
+    insta::assert_snapshot!("t1595_text", r.stdout);
+    let j = run(&["technique", "T1595", "--format", "json"]);
+    let v = json(&j);
+    assert_eq!(v["observability"]["class"], "no-portable-rule");
+    assert_eq!(v["detection"]["model"], "v18");
+    assert_eq!(v["detection"]["strategies"][0]["id"], "DET0830");
+    assert_eq!(
+        v["detection"]["strategies"][0]["analytics"][0]["id"],
+        "AN1962"
+    );
+    assert!(v["guidance"].is_object());
+    assert!(
+        v["events"]["statement"].is_string(),
+        "no placeholder event rows"
+    );
+    // The seed card's flaws must not come back.
+    assert!(!r.stdout.contains("No MITRE detection guidance"));
+    assert!(!r.stdout.contains("(Citation:"));
+    assert_eq!(
+        r.stdout
+            .lines()
+            .filter(|l| *l == "T1595 Active Scanning")
+            .count(),
+        1,
+        "the header is printed once"
+    );
+    insta::assert_snapshot!("t1595_json", j.stdout);
+}
+
+#[test]
+fn t1595_with_rules_never_counts_as_covered() {
+    let r = run(&[
+        "technique",
+        "T1595",
+        "--rules",
+        FIXTURE_RULES,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = json(&r);
+    assert_eq!(v["rules"]["covered"], false);
+    assert_eq!(v["rules"]["indicators_only"], true);
+    assert!(
+        !v["rules"]["tagged"].as_array().unwrap().is_empty(),
+        "fixture has a rule tagged t1595"
+    );
+    assert!(!v["rules"]["notes"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn t1059_001_with_fixture_rules() {
+    let r = run(&["technique", "t1059.001", "--rules", FIXTURE_RULES]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    insta::assert_snapshot!("t1059_001_fixtures_text", r.stdout);
+    let j = run(&[
+        "technique",
+        "T1059.001",
+        "--rules",
+        FIXTURE_RULES,
+        "--format",
+        "json",
+    ]);
+    let v = json(&j);
+    assert_eq!(v["observability"]["class"], "portable");
+    assert_eq!(v["rules"]["covered"], true);
+    assert_eq!(v["technique"]["parent"]["id"], "T1059");
+    insta::assert_snapshot!("t1059_001_fixtures_json", j.stdout);
+}
+
+#[test]
+fn parent_is_covered_via_sub_technique() {
+    let j = run(&[
+        "technique",
+        "T1059",
+        "--rules",
+        FIXTURE_RULES,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(j.code, 0, "{}", j.stderr);
+    let v = json(&j);
+    let tagged = v["rules"]["tagged"].as_array().unwrap();
+    assert!(tagged
+        .iter()
+        .any(|r| r["via"].as_str().is_some_and(|s| s.starts_with("T1059."))));
+}
+
+#[test]
+fn t1566_is_environment_specific() {
+    let r = run(&["technique", "T1566"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    insta::assert_snapshot!("t1566_text", r.stdout);
+    let j = run(&["technique", "T1566", "--format", "json"]);
+    assert_eq!(json(&j)["observability"]["class"], "environment-specific");
+    insta::assert_snapshot!("t1566_json", j.stdout);
+}
+
+#[test]
+fn markdown_card() {
+    let r = run(&[
+        "technique",
+        "T1059.001",
+        "--rules",
+        FIXTURE_RULES,
+        "--format",
+        "markdown",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    insta::assert_snapshot!("t1059_001_fixtures_markdown", r.stdout);
+}
+
+#[test]
+fn sub_technique_card() {
+    let r = run(&["technique", "T1595.002"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    insta::assert_snapshot!("t1595_002_text", r.stdout);
+    let j = run(&["technique", "T1595.002", "--format", "json"]);
+    insta::assert_snapshot!("t1595_002_json", j.stdout);
+}
+
+#[test]
+fn revoked_technique_resolves_to_replacement() {
+    // T1086 (PowerShell) was revoked by T1059.001.
+    let r = run(&["technique", "T1086"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("T1086"), "notice on stderr: {}", r.stderr);
+    assert!(
+        r.stderr.contains("T1059.001"),
+        "notice names replacement: {}",
+        r.stderr
+    );
+    insta::assert_snapshot!("t1086_revoked_text", r.stdout);
+    let j = run(&["technique", "T1086", "--format", "json", "--quiet"]);
+    assert_eq!(j.stderr, "");
+    let v = json(&j);
+    assert_eq!(v["technique"]["id"], "T1059.001");
+    insta::assert_snapshot!("t1086_revoked_json", j.stdout);
+}
+
+#[test]
+fn unknown_technique_exits_2_with_suggestions() {
+    let r = run(&["technique", "T1595.009"]);
+    assert_eq!(r.code, 2);
+    assert_eq!(r.stdout, "");
+    assert!(r.stderr.starts_with("error:"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("T1595"),
+        "suggests close IDs: {}",
+        r.stderr
+    );
+}
+
+#[test]
+fn lookup_by_name() {
+    let r = run(&["technique", "active scanning", "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(json(&r)["technique"]["id"], "T1595");
+}
+
+#[test]
+fn output_is_deterministic() {
+    let a = run(&[
+        "technique",
+        "T1059",
+        "--rules",
+        FIXTURE_RULES,
+        "--format",
+        "json",
+    ]);
+    let b = run(&[
+        "technique",
+        "T1059",
+        "--rules",
+        FIXTURE_RULES,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(a.stdout, b.stdout);
+}
+
+#[test]
+fn usage_error_exits_2() {
+    let r = run(&["technique"]);
+    assert_eq!(r.code, 2);
+    let r = run(&["no-such-command"]);
+    assert_eq!(r.code, 2);
+}
+
+#[test]
+fn attack_info_embedded() {
+    let r = run(&["attack", "info", "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = json(&r);
+    assert_eq!(v["source"]["version"], "18.1");
+    assert_eq!(v["source"]["domain"], "enterprise-attack");
+    insta::assert_snapshot!("attack_info_embedded", run(&["attack", "info"]).stdout);
+}
+
+#[test]
+fn rules_listing_counts_add_up() {
+    let r = run(&["rules", "tests/fixtures/rules", "--format", "json"]);
+    assert_eq!(r.code, 1, "broken fixtures are findings: {}", r.stderr);
+    let v = json(&r);
+    let s = &v["summary"];
+    assert_eq!(
+        s["files_seen"].as_u64().unwrap(),
+        s["files_loaded"].as_u64().unwrap() + s["files_reported"].as_u64().unwrap()
+    );
+    let text = run(&["rules", "tests/fixtures/rules"]);
+    insta::assert_snapshot!("rules_fixtures_text", text.stdout);
+    let valid = run(&["rules", FIXTURE_RULES, "--technique", "T1059"]);
+    assert_eq!(valid.code, 0, "{}", valid.stdout);
+    insta::assert_snapshot!("rules_fixtures_t1059_text", valid.stdout);
+}
+
+#[test]
+fn explain_known_and_unknown_codes() {
+    let r = run(&["explain", "yaml_error"]);
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains("yaml_error"));
+    let r = run(&["explain", "nope"]);
+    assert_eq!(r.code, 2);
+    insta::assert_snapshot!("explain_list", run(&["explain"]).stdout);
+}
+
+// ---- with ../shared ------------------------------------------------------------------------------
+
+#[test]
+fn full_bundle_adds_prose_with_numbered_citations() {
+    let Some(shared) = shared() else { return };
+    let bundle = shared.join("attack/enterprise-attack-18.1.json");
+    let b = bundle.to_str().unwrap();
+    let r = run(&["--attack", b, "technique", "T1595"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("Description"));
+    assert!(!r.stdout.contains("(Citation:"));
+    assert!(r.stdout.contains("[1] "), "numbered references");
+    let j = run(&["--attack", b, "technique", "T1595", "--format", "json"]);
+    let v = json(&j);
+    assert!(v["detection"]["strategies"][0]["analytics"][0]["description"].is_string());
+    assert_eq!(v["observability"]["class"], "no-portable-rule");
+}
+
+#[test]
+fn t1059_001_with_sigmahq() {
+    let Some(shared) = shared() else { return };
+    let rules = shared.join("sigmahq/rules");
+    let r = run(&[
+        "technique",
+        "T1059.001",
+        "--rules",
+        rules.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = json(&r);
+    let tagged = v["rules"]["tagged"].as_array().unwrap().len();
+    assert!(
+        tagged >= 150,
+        "SigmaHQ tags T1059.001 on ~179 rules, got {tagged}"
+    );
+    assert_eq!(v["rules"]["covered"], true);
+    // Paths differ per checkout, so the snapshot keeps counts and the first rules only.
+    let summary = format!(
+        "tagged: {}\ncandidates_total: {}\ncandidate_logsources: {}\nfirst: {}\n",
+        tagged,
+        v["rules"]["candidates_total"],
+        v["rules"]["candidate_logsources"],
+        v["rules"]["tagged"][0]["title"]
+    );
+    insta::assert_snapshot!("t1059_001_sigmahq_summary", summary);
+}
+
+#[test]
+fn v17_bundle_card() {
+    let Some(shared) = shared() else { return };
+    let bundle = shared.join("attack/enterprise-attack-17.1.json");
+    let b = bundle.to_str().unwrap();
+    // Full bundle: the v17 model with MITRE's prose (asserted, never snapshotted: the repository
+    // must not hold MITRE prose).
+    let full = run(&["--attack", b, "technique", "T1595", "--format", "json"]);
+    assert_eq!(full.code, 0, "{}", full.stderr);
+    let v = json(&full);
+    assert_eq!(v["attack"]["version"], "17.1");
+    assert_eq!(v["detection"]["model"], "v17");
+    assert!(v["detection"]["v17_text"]["text"].is_string());
+    assert!(!full.stdout.contains("(Citation:"));
+    assert_eq!(v["observability"]["class"], "no-portable-rule");
+    assert_eq!(v["observability"]["basis"], "v17 data components");
+
+    // The same card from a prose-free v17 catalog compiled by the tool itself: snapshotted.
+    let dir = std::env::temp_dir().join(format!("attacktrace-v17-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let catalog = dir.join("enterprise-attack-17.1.json");
+    let c = run(&[
+        "attack",
+        "compile",
+        b,
+        "-o",
+        catalog.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(c.code, 0, "{}", c.stderr);
+    let cat = catalog.to_str().unwrap();
+    let j = run(&["--attack", cat, "technique", "T1595", "--format", "json"]);
+    assert_eq!(j.code, 0, "{}", j.stderr);
+    insta::assert_snapshot!(
+        "t1595_v17_json",
+        j.stdout.replace(cat, "enterprise-attack-17.1.json")
+    );
+    let t = run(&[
+        "--attack",
+        cat,
+        "technique",
+        "T1059.001",
+        "--rules",
+        FIXTURE_RULES,
+    ]);
+    assert_eq!(t.code, 0, "{}", t.stderr);
+    insta::assert_snapshot!(
+        "t1059_001_v17_text",
+        t.stdout.replace(cat, "enterprise-attack-17.1.json")
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn other_domains_load() {
+    let Some(shared) = shared() else { return };
+    for (file, technique) in [
+        ("mobile-attack-18.1.json", "T1404"),
+        ("ics-attack-18.1.json", "T0800"),
+    ] {
+        let b = shared.join("attack").join(file);
+        let r = run(&["--attack", b.to_str().unwrap(), "technique", technique]);
+        assert_eq!(r.code, 0, "{file}: {}", r.stderr);
+        let i = run(&[
+            "--attack",
+            b.to_str().unwrap(),
+            "attack",
+            "info",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(i.code, 0, "{file}: {}", i.stderr);
+        assert_eq!(json(&i)["source"]["version"], "18.1", "{file}");
+    }
+    let _ = Path::new(".");
+}
