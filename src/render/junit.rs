@@ -1,0 +1,152 @@
+//! JUnit XML renderer: a small generic model (suites of cases) that `check` and `test` fill, and
+//! one writer, so every CI test view (Jenkins, GitLab, GitHub test reporters) sees the same shape.
+
+use std::fmt::Write;
+
+#[derive(Debug, Clone, Default)]
+pub struct JUnitReport {
+    /// Name of the whole run, e.g. `attacktrace check`.
+    pub name: String,
+    pub suites: Vec<Suite>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Suite {
+    pub name: String,
+    pub cases: Vec<Case>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Case {
+    pub name: String,
+    /// Usually the rule file path.
+    pub classname: String,
+    pub failure: Option<Failure>,
+    pub skipped: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Failure {
+    /// One line.
+    pub message: String,
+    /// Failure type attribute, e.g. the severity or diagnostic code.
+    pub kind: String,
+    /// Body text (details, source line).
+    pub text: String,
+}
+
+/// Escapes text for XML attribute values and character data. Characters XML 1.0 cannot carry
+/// (most control characters) are replaced by U+FFFD so the document always parses.
+pub fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+pub fn to_xml(r: &JUnitReport) -> String {
+    let count = |s: &Suite| {
+        (
+            s.cases.len(),
+            s.cases.iter().filter(|c| c.failure.is_some()).count(),
+            s.cases.iter().filter(|c| c.skipped.is_some()).count(),
+        )
+    };
+    let (tests, failures, skipped) = r
+        .suites
+        .iter()
+        .map(count)
+        .fold((0, 0, 0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
+    let mut o = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        o,
+        "<testsuites name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">",
+        xml_escape(&r.name)
+    );
+    for s in &r.suites {
+        let (t, f, sk) = count(s);
+        let _ = writeln!(
+            o,
+            "  <testsuite name=\"{}\" tests=\"{t}\" failures=\"{f}\" errors=\"0\" skipped=\"{sk}\">",
+            xml_escape(&s.name)
+        );
+        for c in &s.cases {
+            let _ = write!(
+                o,
+                "    <testcase name=\"{}\" classname=\"{}\"",
+                xml_escape(&c.name),
+                xml_escape(&c.classname)
+            );
+            if c.failure.is_none() && c.skipped.is_none() {
+                o.push_str("/>\n");
+                continue;
+            }
+            o.push_str(">\n");
+            if let Some(f) = &c.failure {
+                let _ = writeln!(
+                    o,
+                    "      <failure message=\"{}\" type=\"{}\">{}</failure>",
+                    xml_escape(&f.message),
+                    xml_escape(&f.kind),
+                    xml_escape(&f.text)
+                );
+            }
+            if let Some(reason) = &c.skipped {
+                let _ = writeln!(o, "      <skipped message=\"{}\"/>", xml_escape(reason));
+            }
+            o.push_str("    </testcase>\n");
+        }
+        o.push_str("  </testsuite>\n");
+    }
+    o.push_str("</testsuites>\n");
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_and_counts() {
+        let r = JUnitReport {
+            name: "run".into(),
+            suites: vec![Suite {
+                name: "code<1>".into(),
+                cases: vec![
+                    Case {
+                        name: "ok".into(),
+                        classname: "a.yml".into(),
+                        ..Default::default()
+                    },
+                    Case {
+                        name: "bad \"x\"".into(),
+                        classname: "b.yml".into(),
+                        failure: Some(Failure {
+                            message: "m & n".into(),
+                            kind: "error".into(),
+                            text: "line\u{1b}[31m".into(),
+                        }),
+                        ..Default::default()
+                    },
+                ],
+            }],
+        };
+        let x = to_xml(&r);
+        assert!(x.contains("tests=\"2\" failures=\"1\""));
+        assert!(x.contains("code&lt;1&gt;"));
+        assert!(x.contains("bad &quot;x&quot;"));
+        assert!(x.contains("m &amp; n"));
+        assert!(x.contains("line\u{FFFD}[31m"));
+        assert!(!x.contains('\u{1b}'));
+    }
+}
