@@ -231,14 +231,49 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    match run(cli) {
-        Ok(Outcome::Clean) => ExitCode::SUCCESS,
-        Ok(Outcome::Findings) => ExitCode::from(1),
-        Err(UserError(msg)) => {
+    install_panic_hook();
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(cli))) {
+        Ok(Ok(Outcome::Clean)) => ExitCode::SUCCESS,
+        Ok(Ok(Outcome::Findings)) => ExitCode::from(1),
+        Ok(Err(UserError(msg))) => {
             render::to_stderr(&format!("error: {msg}"));
             ExitCode::from(2)
         }
+        Err(_) => {
+            let detail = LAST_PANIC
+                .lock()
+                .ok()
+                .and_then(|m| m.clone())
+                .unwrap_or_else(|| "unknown".to_string());
+            render::to_stderr(&format!(
+                "error: internal error ({detail}); this is a bug in attacktrace, please report it with the command line and input that caused it"
+            ));
+            ExitCode::from(2)
+        }
     }
+}
+
+/// The message and location of the last panic. Panics are caught (per file in the loader, and
+/// around the whole command here) and turned into diagnostics or one clear internal-error line,
+/// so the default hook's backtrace noise never reaches the user.
+static LAST_PANIC: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        if let Ok(mut last) = LAST_PANIC.lock() {
+            *last = Some(format!("{msg}{at}"));
+        }
+    }));
 }
 
 fn notice(cli_quiet: bool, msg: &str) {
@@ -285,6 +320,11 @@ fn emit(text: String) -> Result<(), UserError> {
 }
 
 fn run(cli: Cli) -> Result<Outcome, UserError> {
+    // Debug builds only: lets a test prove that a panic anywhere becomes a clean exit 2.
+    #[cfg(debug_assertions)]
+    if std::env::var_os("ATTACKTRACE_INJECT_PANIC").is_some() {
+        panic!("fault injected by ATTACKTRACE_INJECT_PANIC");
+    }
     match &cli.command {
         Command::Technique(args) => {
             let kb = load_kb(&cli)?;

@@ -232,6 +232,25 @@ fn output_is_deterministic() {
 }
 
 #[test]
+fn injected_panic_becomes_internal_error_exit_2() {
+    // The test binary is a debug build, where ATTACKTRACE_INJECT_PANIC triggers a panic.
+    let out = Command::new(env!("CARGO_BIN_EXE_attacktrace"))
+        .args(["technique", "T1595"])
+        .env("ATTACKTRACE_INJECT_PANIC", "1")
+        .output()
+        .expect("binary runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("error: internal error"), "{stderr}");
+    assert!(stderr.contains("please report"), "{stderr}");
+    assert!(
+        !stderr.contains("panicked at"),
+        "no raw panic output: {stderr}"
+    );
+    assert_eq!(out.stdout, b"");
+}
+
+#[test]
 fn usage_error_exits_2() {
     let r = run(&["technique"]);
     assert_eq!(r.code, 2);
