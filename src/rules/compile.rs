@@ -8,11 +8,15 @@ use serde_norway::{Mapping, Value};
 use std::sync::Arc;
 
 /// Compiles `detection` (the value of the rule's `detection` attribute) or says in one line why not.
-pub fn compile_detection(title: &str, detection: Value) -> Result<Arc<sigma_rust::Rule>, String> {
-    if let Value::Mapping(m) = &detection {
+pub fn compile_detection(
+    title: &str,
+    mut detection: Value,
+) -> Result<Arc<sigma_rust::Rule>, String> {
+    if let Value::Mapping(m) = &mut detection {
         if let Some(reason) = unsupported_reason(m) {
             return Err(reason);
         }
+        expand_windash(m);
     }
     // Only what sigma-rust requires; the metadata lives in `RuleRecord` already. (Building
     // `sigma_rust::Rule` field by field to skip its flattened `custom_fields` buffering was measured:
@@ -103,7 +107,49 @@ fn modifier_reason(selection: &str, key: &str) -> Option<String> {
     })
 }
 
+/// Most condition terms sigma-rust is handed. Its condition parser and evaluator recurse once per
+/// term and per nesting level, so a hostile condition (100,000 `or` terms, 100,000 parentheses)
+/// would overflow the stack and abort the whole process; real rules stay far below these.
+pub const MAX_CONDITION_TERMS: usize = 1_000;
+/// Deepest nesting of parentheses and `not` accepted in a condition (see [`MAX_CONDITION_TERMS`]).
+pub const MAX_CONDITION_DEPTH: usize = 64;
+
+/// Terms and deepest nesting of a condition, counted without parsing it.
+fn condition_shape(condition: &str) -> (usize, usize) {
+    let (mut terms, mut depth, mut max_depth, mut nots) = (0usize, 0usize, 0usize, 0usize);
+    for token in condition
+        .replace('(', " ( ")
+        .replace(')', " ) ")
+        .split_whitespace()
+    {
+        match token {
+            "(" => {
+                depth += 1;
+                max_depth = max_depth.max(depth + nots);
+            }
+            ")" => depth = depth.saturating_sub(1),
+            t if t.eq_ignore_ascii_case("not") => {
+                nots += 1;
+                terms += 1;
+                max_depth = max_depth.max(depth + nots);
+            }
+            _ => {
+                nots = 0;
+                terms += 1;
+            }
+        }
+    }
+    (terms, max_depth)
+}
+
 fn condition_reason(condition: &str) -> Option<String> {
+    let (terms, depth) = condition_shape(condition);
+    if terms > MAX_CONDITION_TERMS || depth > MAX_CONDITION_DEPTH {
+        return Some(format!(
+            "the condition is too complex to evaluate safely ({terms} terms, nesting depth {depth}; \
+             limits {MAX_CONDITION_TERMS} and {MAX_CONDITION_DEPTH})"
+        ));
+    }
     if let Some((_, aggregation)) = condition.split_once('|') {
         return Some(format!(
             "legacy aggregation in the condition (`| {}`) is not supported; use a correlation rule",
@@ -121,6 +167,104 @@ fn condition_reason(condition: &str) -> Option<String> {
         );
     }
     None
+}
+
+/// The dash characters the Sigma `windash` modifier stands for, the ASCII ones first.
+const WINDASH: [char; 5] = ['-', '/', '\u{2013}', '\u{2014}', '\u{2015}'];
+
+/// Rewrites `field|windash` values into the explicit list of their dash variants and drops the
+/// modifier, because sigma-rust 0.7 only varies dashes at the start of a space-separated word, so a
+/// value such as `dir*-s` never matches `dir /s`.
+///
+/// The variants follow the Sigma specification (pySigma): a `-` or `/` that does not follow a word
+/// character and is followed by one is a command-line flag and can be written with any of the five
+/// dashes. With the `all` modifier every value must match, which a flat list of variants cannot
+/// express, so such keys are left to sigma-rust.
+pub fn expand_windash(detection: &mut Mapping) {
+    for (_, selection) in detection.iter_mut() {
+        match selection {
+            Value::Mapping(m) => expand_windash_in(m),
+            Value::Sequence(items) => items
+                .iter_mut()
+                .filter_map(Value::as_mapping_mut)
+                .for_each(expand_windash_in),
+            _ => {}
+        }
+    }
+}
+
+fn expand_windash_in(selection: &mut Mapping) {
+    let keys: Vec<String> = selection
+        .keys()
+        .filter_map(Value::as_str)
+        .filter(|k| {
+            let mods: Vec<&str> = k.split('|').skip(1).collect();
+            mods.iter().any(|m| m.eq_ignore_ascii_case("windash"))
+                && !mods.iter().any(|m| m.eq_ignore_ascii_case("all"))
+        })
+        .map(str::to_owned)
+        .collect();
+    for key in keys {
+        let Some(value) = selection.shift_remove(key.as_str()) else {
+            continue;
+        };
+        let values = match value {
+            Value::Sequence(items) => items,
+            other => vec![other],
+        };
+        let mut out = Vec::new();
+        for v in values {
+            match v {
+                Value::String(s) => {
+                    for variant in windash_variants(&s) {
+                        let v = Value::String(variant);
+                        if !out.contains(&v) {
+                            out.push(v);
+                        }
+                    }
+                }
+                other => out.push(other),
+            }
+        }
+        let new_key: Vec<&str> = key
+            .split('|')
+            .enumerate()
+            .filter(|(i, m)| *i == 0 || !m.eq_ignore_ascii_case("windash"))
+            .map(|(_, m)| m)
+            .collect();
+        selection.insert(Value::String(new_key.join("|")), Value::Sequence(out));
+    }
+}
+
+/// Every spelling of `s` with its flag dashes replaced by each of the [`WINDASH`] characters.
+pub fn windash_variants(s: &str) -> Vec<String> {
+    let chars: Vec<char> = s.chars().collect();
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    let flags: Vec<usize> = (0..chars.len())
+        .filter(|&i| {
+            (chars[i] == '-' || chars[i] == '/')
+                && (i == 0 || !is_word(chars[i - 1]))
+                && chars.get(i + 1).is_some_and(|&c| is_word(c))
+        })
+        .collect();
+    // Five spellings per flag; four flags (625 variants) is far beyond any real rule value.
+    if flags.is_empty() || flags.len() > 4 {
+        return vec![s.to_string()];
+    }
+    let mut out = vec![chars];
+    for &i in &flags {
+        out = out
+            .into_iter()
+            .flat_map(|v| {
+                WINDASH.iter().map(move |&d| {
+                    let mut v = v.clone();
+                    v[i] = d;
+                    v
+                })
+            })
+            .collect();
+    }
+    out.into_iter().map(|v| v.into_iter().collect()).collect()
 }
 
 /// Collapses whitespace so multi-line errors (regex syntax errors draw a caret diagram) fit one line.
@@ -144,6 +288,18 @@ pub(crate) fn value_kind(v: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hostile_conditions_are_refused_before_sigma_rust() {
+        let many = vec!["sel"; 100_000].join(" or ");
+        assert!(condition_reason(&many).unwrap().contains("too complex"));
+        let parens = format!("{}sel{}", "(".repeat(10_000), ")".repeat(10_000));
+        assert!(condition_reason(&parens).unwrap().contains("too complex"));
+        let nots = format!("{}sel", "not ".repeat(1_000));
+        assert!(condition_reason(&nots).unwrap().contains("too complex"));
+        assert_eq!(condition_shape("1 of sel* and not (a or b)"), (8, 2));
+        assert!(condition_reason("sel and not filter").is_none());
+    }
 
     fn det(yaml: &str) -> Value {
         serde_norway::from_str(yaml).expect("test yaml")
@@ -186,6 +342,38 @@ mod tests {
         assert!(tf.unwrap_err().contains("timeframe"));
         let list = compile_detection("t", det("sel:\n  a: 1\ncondition:\n  - sel\n  - sel\n"));
         assert!(list.unwrap_err().contains("list of conditions"));
+    }
+
+    #[test]
+    fn windash_with_wildcard_matches_every_dash() {
+        // Regression: sigma-rust 0.7 alone does not match `dir /s` with `dir*-s`.
+        let rule = compile_detection(
+            "t",
+            det("sel:\n  CommandLine|contains|windash: 'dir*-s'\ncondition: sel\n"),
+        )
+        .expect("compiles");
+        for cmd in ["cmd /c dir /s", "dir -s", "dir  \u{2013}s x"] {
+            let event = sigma_rust::Event::from([("CommandLine", cmd)]);
+            assert!(rule.is_match(&event), "{cmd}");
+        }
+        let event = sigma_rust::Event::from([("CommandLine", "dir s")]);
+        assert!(!rule.is_match(&event));
+        let plain = compile_detection(
+            "t",
+            det("sel:\n  CommandLine|windash|contains:\n    - ' -enc '\n    - x\ncondition: sel\n"),
+        )
+        .expect("compiles");
+        let event = sigma_rust::Event::from([("CommandLine", "powershell /enc AAA")]);
+        assert!(plain.is_match(&event));
+    }
+
+    #[test]
+    fn windash_variants_follow_flag_positions() {
+        assert_eq!(windash_variants("a-b"), vec!["a-b"]);
+        assert_eq!(windash_variants("x /s").len(), 5);
+        assert_eq!(windash_variants("-a -b").len(), 25);
+        assert!(windash_variants("dir*-s").contains(&"dir*/s".to_string()));
+        assert_eq!(windash_variants("- x"), vec!["- x"]);
     }
 
     #[test]
