@@ -353,6 +353,9 @@ pub fn listing(l: &RuleListing) -> String {
             }
         );
         let _ = writeln!(o, "    {}:{}", one_line(&r.path), r.line);
+        if let crate::rules::DetectionState::NotEvaluable { reason } = &r.detection {
+            let _ = writeln!(o, "    not evaluable: {}", one_line(reason));
+        }
     }
     let _ = writeln!(o, "{} rules shown", l.shown);
     summary(&mut o, &l.summary);
