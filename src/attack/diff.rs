@@ -1,0 +1,708 @@
+//! What changed between two ATT&CK releases, and which rules each change touches.
+//!
+//! Both sides are ordinary [`KnowledgeBase`]s (a file, the embedded catalog or the cache), so the
+//! diff works on facts only: IDs, names, tactic membership, revocations and detection strategies.
+//! Tactics are matched by ID (`TA0005`), so a renamed tactic is told apart from a removed one;
+//! techniques by ID. The report is plain data; `render_text` / `render_markdown` live here because
+//! the report is specific to this command, and JSON is its serde form.
+
+use super::model::{KnowledgeBase, SourceInfo, Technique};
+use crate::rules::{AttackTag, RuleSet};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+/// A technique as the report names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TechRef {
+    pub id: String,
+    pub name: String,
+    pub tactics: Vec<String>,
+    /// Rules tagged with this technique (filled by [`KbDiff::attach_rules`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Revoked {
+    #[serde(flatten)]
+    pub technique: TechRef,
+    /// Final replacement in the new release (revoked-by chain followed); `None` when it ends nowhere.
+    pub replacement: Option<TechRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Renamed {
+    #[serde(flatten)]
+    pub technique: TechRef,
+    pub old_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Moved {
+    #[serde(flatten)]
+    pub technique: TechRef,
+    pub old_tactics: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TacticRef {
+    pub id: String,
+    pub name: String,
+    pub shortname: String,
+    /// Rules tagged with this tactic shortname.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TacticRenamed {
+    #[serde(flatten)]
+    pub tactic: TacticRef,
+    pub old_name: String,
+    pub old_shortname: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StrategyRef {
+    pub id: String,
+    pub name: String,
+    pub techniques: Vec<String>,
+}
+
+/// The difference between two releases. Every list is sorted by ID.
+#[derive(Debug, Clone, Serialize)]
+pub struct KbDiff {
+    pub old: SourceInfo,
+    pub new: SourceInfo,
+    pub tactics_added: Vec<TacticRef>,
+    pub tactics_removed: Vec<TacticRef>,
+    pub tactics_renamed: Vec<TacticRenamed>,
+    /// Active in the new release, absent from the old one.
+    pub techniques_added: Vec<TechRef>,
+    /// Not revoked in the old release, revoked in the new one.
+    pub techniques_revoked: Vec<Revoked>,
+    /// Active in the old release, deprecated in the new one.
+    pub techniques_deprecated: Vec<TechRef>,
+    /// Present in the old release, absent from the new one (rare: MITRE revokes instead).
+    pub techniques_removed: Vec<TechRef>,
+    /// Active in both, name changed.
+    pub techniques_renamed: Vec<Renamed>,
+    /// Active in both, tactic set changed.
+    pub techniques_moved: Vec<Moved>,
+    pub detection_strategies_added: Vec<StrategyRef>,
+    pub detection_strategies_removed: Vec<StrategyRef>,
+    /// Rule files given with `--rules`: how many rule documents were checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rules_checked: Option<usize>,
+}
+
+fn tech_ref(t: &Technique) -> TechRef {
+    TechRef {
+        id: t.id.clone(),
+        name: t.name.clone(),
+        tactics: t.tactics.clone(),
+        rules: Vec::new(),
+    }
+}
+
+/// Compares `old` to `new`.
+pub fn diff(old: &KnowledgeBase, new: &KnowledgeBase) -> KbDiff {
+    let mut d = KbDiff {
+        old: old.source.clone(),
+        new: new.source.clone(),
+        tactics_added: Vec::new(),
+        tactics_removed: Vec::new(),
+        tactics_renamed: Vec::new(),
+        techniques_added: Vec::new(),
+        techniques_revoked: Vec::new(),
+        techniques_deprecated: Vec::new(),
+        techniques_removed: Vec::new(),
+        techniques_renamed: Vec::new(),
+        techniques_moved: Vec::new(),
+        detection_strategies_added: Vec::new(),
+        detection_strategies_removed: Vec::new(),
+        rules_checked: None,
+    };
+    let tref = |t: &super::model::Tactic| TacticRef {
+        id: t.id.clone(),
+        name: t.name.clone(),
+        shortname: t.shortname.clone(),
+        rules: Vec::new(),
+    };
+    for t in &new.tactics {
+        match old.tactic_by_id(&t.id) {
+            None => d.tactics_added.push(tref(t)),
+            Some(o) if o.name != t.name || o.shortname != t.shortname => {
+                d.tactics_renamed.push(TacticRenamed {
+                    tactic: tref(t),
+                    old_name: o.name.clone(),
+                    old_shortname: o.shortname.clone(),
+                })
+            }
+            Some(_) => {}
+        }
+    }
+    for t in &old.tactics {
+        if new.tactic_by_id(&t.id).is_none() {
+            d.tactics_removed.push(tref(t));
+        }
+    }
+    for t in &new.techniques {
+        if t.is_active() && old.technique(&t.id).is_none() {
+            d.techniques_added.push(tech_ref(t));
+        }
+    }
+    for o in &old.techniques {
+        let Some(n) = new.technique(&o.id) else {
+            if !o.revoked {
+                d.techniques_removed.push(tech_ref(o));
+            }
+            continue;
+        };
+        if n.revoked && !o.revoked {
+            d.techniques_revoked.push(Revoked {
+                technique: tech_ref(o),
+                replacement: new.resolve_revoked(&n.id).map(tech_ref),
+            });
+        } else if n.deprecated && o.is_active() {
+            d.techniques_deprecated.push(tech_ref(n));
+        } else if n.is_active() && o.is_active() {
+            if n.name != o.name {
+                d.techniques_renamed.push(Renamed {
+                    technique: tech_ref(n),
+                    old_name: o.name.clone(),
+                });
+            }
+            let (a, b): (BTreeSet<_>, BTreeSet<_>) =
+                (o.tactics.iter().collect(), n.tactics.iter().collect());
+            if a != b {
+                d.techniques_moved.push(Moved {
+                    technique: tech_ref(n),
+                    old_tactics: o.tactics.clone(),
+                });
+            }
+        }
+    }
+    let sref = |s: &super::model::DetectionStrategy| StrategyRef {
+        id: s.id.clone(),
+        name: s.name.clone(),
+        techniques: s.techniques.clone(),
+    };
+    for s in &new.detection_strategies {
+        if old.strategy(&s.id).is_none() {
+            d.detection_strategies_added.push(sref(s));
+        }
+    }
+    for s in &old.detection_strategies {
+        if new.strategy(&s.id).is_none() {
+            d.detection_strategies_removed.push(sref(s));
+        }
+    }
+    d
+}
+
+/// A rule's label in reports: its path, plus `:line` for the second and later documents of a file.
+pub fn rule_label(r: &crate::rules::RuleRecord) -> String {
+    if r.document > 0 {
+        format!("{}:{}", r.path.display(), r.line)
+    } else {
+        r.path.display().to_string()
+    }
+}
+
+impl KbDiff {
+    /// Lists, under each change, the rules tagged with that technique or tactic shortname.
+    pub fn attach_rules(&mut self, rules: &RuleSet) {
+        let mut by_tech: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut by_tactic: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for r in &rules.rules {
+            for tag in &r.attack {
+                match tag {
+                    AttackTag::Technique(id) => by_tech.entry(id.clone()),
+                    AttackTag::Tactic(s) => by_tactic.entry(s.clone()),
+                    _ => continue,
+                }
+                .or_default()
+                .insert(rule_label(r));
+            }
+        }
+        let get = |m: &BTreeMap<String, BTreeSet<String>>, k: &str| -> Vec<String> {
+            m.get(k)
+                .map(|s| s.iter().cloned().collect())
+                .unwrap_or_default()
+        };
+        for t in self
+            .techniques_revoked
+            .iter_mut()
+            .map(|r| &mut r.technique)
+            .chain(self.techniques_deprecated.iter_mut())
+            .chain(self.techniques_removed.iter_mut())
+            .chain(self.techniques_renamed.iter_mut().map(|r| &mut r.technique))
+            .chain(self.techniques_moved.iter_mut().map(|r| &mut r.technique))
+        {
+            t.rules = get(&by_tech, &t.id);
+        }
+        for t in self.tactics_removed.iter_mut() {
+            t.rules = get(&by_tactic, &t.shortname);
+        }
+        for t in self.tactics_renamed.iter_mut() {
+            t.tactic.rules = get(&by_tactic, &t.old_shortname);
+        }
+        self.rules_checked = Some(rules.rules.len());
+    }
+
+    /// Number of changes of each kind, in report order.
+    pub fn counts(&self) -> Vec<(&'static str, usize)> {
+        vec![
+            ("tactics added", self.tactics_added.len()),
+            ("tactics removed", self.tactics_removed.len()),
+            ("tactics renamed", self.tactics_renamed.len()),
+            ("techniques added", self.techniques_added.len()),
+            ("techniques revoked", self.techniques_revoked.len()),
+            ("techniques deprecated", self.techniques_deprecated.len()),
+            ("techniques removed", self.techniques_removed.len()),
+            ("techniques renamed", self.techniques_renamed.len()),
+            (
+                "techniques moved between tactics",
+                self.techniques_moved.len(),
+            ),
+            (
+                "detection strategies added",
+                self.detection_strategies_added.len(),
+            ),
+            (
+                "detection strategies removed",
+                self.detection_strategies_removed.len(),
+            ),
+        ]
+    }
+
+    /// Rules touched by at least one change.
+    pub fn affected_rules(&self) -> BTreeSet<&str> {
+        let mut out = BTreeSet::new();
+        let techs = self
+            .techniques_revoked
+            .iter()
+            .map(|r| &r.technique)
+            .chain(self.techniques_deprecated.iter())
+            .chain(self.techniques_removed.iter())
+            .chain(self.techniques_renamed.iter().map(|r| &r.technique))
+            .chain(self.techniques_moved.iter().map(|r| &r.technique));
+        for t in techs {
+            out.extend(t.rules.iter().map(String::as_str));
+        }
+        for t in self
+            .tactics_removed
+            .iter()
+            .chain(self.tactics_renamed.iter().map(|t| &t.tactic))
+        {
+            out.extend(t.rules.iter().map(String::as_str));
+        }
+        out
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.counts().iter().all(|(_, n)| *n == 0)
+    }
+}
+
+fn side(s: &SourceInfo) -> String {
+    format!("{} {} ({})", s.domain, s.version, s.origin)
+}
+
+fn rules_lines(out: &mut String, rules: &[String], indent: &str) {
+    for r in rules {
+        let _ = writeln!(out, "{indent}rule: {}", crate::render::term_safe(r));
+    }
+}
+
+/// Plain text for a terminal.
+pub fn render_text(d: &KbDiff) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "ATT&CK diff: {} -> {}", side(&d.old), side(&d.new));
+    for (label, n) in d.counts() {
+        let _ = writeln!(out, "  {label:<34} {n}");
+    }
+    if let Some(n) = d.rules_checked {
+        let _ = writeln!(
+            out,
+            "  {:<34} {} of {n}",
+            "rules affected",
+            d.affected_rules().len()
+        );
+    }
+    let section = |out: &mut String, title: &str, n: usize| {
+        if n > 0 {
+            let _ = writeln!(out, "\n{title}:");
+        }
+    };
+    section(&mut out, "Tactics added", d.tactics_added.len());
+    for t in &d.tactics_added {
+        let _ = writeln!(out, "  {:<10} {} ({})", t.id, t.name, t.shortname);
+    }
+    section(&mut out, "Tactics removed", d.tactics_removed.len());
+    for t in &d.tactics_removed {
+        let _ = writeln!(out, "  {:<10} {} ({})", t.id, t.name, t.shortname);
+        rules_lines(&mut out, &t.rules, "    ");
+    }
+    section(&mut out, "Tactics renamed", d.tactics_renamed.len());
+    for t in &d.tactics_renamed {
+        let _ = writeln!(
+            out,
+            "  {:<10} {} ({}) -> {} ({})",
+            t.tactic.id, t.old_name, t.old_shortname, t.tactic.name, t.tactic.shortname
+        );
+        rules_lines(&mut out, &t.tactic.rules, "    ");
+    }
+    section(&mut out, "Techniques added", d.techniques_added.len());
+    for t in &d.techniques_added {
+        let _ = writeln!(out, "  {:<10} {} [{}]", t.id, t.name, t.tactics.join(", "));
+    }
+    section(&mut out, "Techniques revoked", d.techniques_revoked.len());
+    for r in &d.techniques_revoked {
+        let repl = r
+            .replacement
+            .as_ref()
+            .map_or("(no replacement)".to_string(), |t| {
+                format!("{} {} [{}]", t.id, t.name, t.tactics.join(", "))
+            });
+        let _ = writeln!(
+            out,
+            "  {:<10} {} -> {repl}",
+            r.technique.id, r.technique.name
+        );
+        rules_lines(&mut out, &r.technique.rules, "    ");
+    }
+    for (title, list) in [
+        ("Techniques deprecated", &d.techniques_deprecated),
+        ("Techniques removed", &d.techniques_removed),
+    ] {
+        section(&mut out, title, list.len());
+        for t in list {
+            let _ = writeln!(out, "  {:<10} {}", t.id, t.name);
+            rules_lines(&mut out, &t.rules, "    ");
+        }
+    }
+    section(&mut out, "Techniques renamed", d.techniques_renamed.len());
+    for r in &d.techniques_renamed {
+        let _ = writeln!(
+            out,
+            "  {:<10} {} -> {}",
+            r.technique.id, r.old_name, r.technique.name
+        );
+        rules_lines(&mut out, &r.technique.rules, "    ");
+    }
+    section(
+        &mut out,
+        "Techniques moved between tactics",
+        d.techniques_moved.len(),
+    );
+    for m in &d.techniques_moved {
+        let _ = writeln!(
+            out,
+            "  {:<10} {}: [{}] -> [{}]",
+            m.technique.id,
+            m.technique.name,
+            m.old_tactics.join(", "),
+            m.technique.tactics.join(", ")
+        );
+        rules_lines(&mut out, &m.technique.rules, "    ");
+    }
+    for (title, list) in [
+        ("Detection strategies added", &d.detection_strategies_added),
+        (
+            "Detection strategies removed",
+            &d.detection_strategies_removed,
+        ),
+    ] {
+        section(&mut out, title, list.len());
+        for s in list {
+            let _ = writeln!(
+                out,
+                "  {:<10} {} [{}]",
+                s.id,
+                s.name,
+                s.techniques.join(", ")
+            );
+        }
+    }
+    crate::render::term_safe(&out).into_owned()
+}
+
+/// Markdown for a pull-request comment or a release note.
+pub fn render_markdown(d: &KbDiff) -> String {
+    use crate::render::md_escape as e;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "## ATT&CK changes: {} -> {}\n",
+        e(&side(&d.old)),
+        e(&side(&d.new))
+    );
+    let _ = writeln!(out, "| change | count |\n|---|---:|");
+    for (label, n) in d.counts() {
+        let _ = writeln!(out, "| {label} | {n} |");
+    }
+    if let Some(n) = d.rules_checked {
+        let _ = writeln!(
+            out,
+            "| rules affected (of {n}) | {} |",
+            d.affected_rules().len()
+        );
+    }
+    let rules_cell = |rules: &[String]| {
+        rules
+            .iter()
+            .map(|r| format!("`{}`", e(r)))
+            .collect::<Vec<_>>()
+            .join("<br>")
+    };
+    let with_rules = d.rules_checked.is_some();
+    let table = |out: &mut String, title: &str, head: &str, rows: Vec<(String, &[String])>| {
+        if rows.is_empty() {
+            return;
+        }
+        let _ = writeln!(out, "\n### {title}\n");
+        if with_rules {
+            let _ = writeln!(out, "| {head} | rules |");
+            let cols = head.matches('|').count() + 2;
+            let _ = writeln!(out, "|{}", "---|".repeat(cols));
+        } else {
+            let _ = writeln!(out, "| {head} |");
+            let _ = writeln!(out, "|{}", "---|".repeat(head.matches('|').count() + 1));
+        }
+        for (row, rules) in rows {
+            if with_rules {
+                let _ = writeln!(out, "| {row} | {} |", rules_cell(rules));
+            } else {
+                let _ = writeln!(out, "| {row} |");
+            }
+        }
+    };
+    const NONE: &[String] = &[];
+    table(
+        &mut out,
+        "Tactics added",
+        "ID | name | shortname",
+        d.tactics_added
+            .iter()
+            .map(|t| {
+                (
+                    format!("{} | {} | `{}`", t.id, e(&t.name), e(&t.shortname)),
+                    NONE,
+                )
+            })
+            .collect(),
+    );
+    table(
+        &mut out,
+        "Tactics removed",
+        "ID | name | shortname",
+        d.tactics_removed
+            .iter()
+            .map(|t| {
+                (
+                    format!("{} | {} | `{}`", t.id, e(&t.name), e(&t.shortname)),
+                    t.rules.as_slice(),
+                )
+            })
+            .collect(),
+    );
+    table(
+        &mut out,
+        "Tactics renamed",
+        "ID | old | new",
+        d.tactics_renamed
+            .iter()
+            .map(|t| {
+                (
+                    format!(
+                        "{} | {} (`{}`) | {} (`{}`)",
+                        t.tactic.id,
+                        e(&t.old_name),
+                        e(&t.old_shortname),
+                        e(&t.tactic.name),
+                        e(&t.tactic.shortname)
+                    ),
+                    t.tactic.rules.as_slice(),
+                )
+            })
+            .collect(),
+    );
+    let tactics = |v: &[String]| e(&v.join(", "));
+    table(
+        &mut out,
+        "Techniques added",
+        "ID | name | tactics",
+        d.techniques_added
+            .iter()
+            .map(|t| {
+                (
+                    format!("{} | {} | {}", t.id, e(&t.name), tactics(&t.tactics)),
+                    NONE,
+                )
+            })
+            .collect(),
+    );
+    table(
+        &mut out,
+        "Techniques revoked",
+        "ID | name | replacement",
+        d.techniques_revoked
+            .iter()
+            .map(|r| {
+                let repl = r.replacement.as_ref().map_or("none".to_string(), |t| {
+                    format!("{} {} ({})", t.id, e(&t.name), tactics(&t.tactics))
+                });
+                (
+                    format!("{} | {} | {repl}", r.technique.id, e(&r.technique.name)),
+                    r.technique.rules.as_slice(),
+                )
+            })
+            .collect(),
+    );
+    for (title, list) in [
+        ("Techniques deprecated", &d.techniques_deprecated),
+        ("Techniques removed", &d.techniques_removed),
+    ] {
+        table(
+            &mut out,
+            title,
+            "ID | name",
+            list.iter()
+                .map(|t| (format!("{} | {}", t.id, e(&t.name)), t.rules.as_slice()))
+                .collect(),
+        );
+    }
+    table(
+        &mut out,
+        "Techniques renamed",
+        "ID | old name | new name",
+        d.techniques_renamed
+            .iter()
+            .map(|r| {
+                (
+                    format!(
+                        "{} | {} | {}",
+                        r.technique.id,
+                        e(&r.old_name),
+                        e(&r.technique.name)
+                    ),
+                    r.technique.rules.as_slice(),
+                )
+            })
+            .collect(),
+    );
+    table(
+        &mut out,
+        "Techniques moved between tactics",
+        "ID | name | old tactics | new tactics",
+        d.techniques_moved
+            .iter()
+            .map(|m| {
+                (
+                    format!(
+                        "{} | {} | {} | {}",
+                        m.technique.id,
+                        e(&m.technique.name),
+                        tactics(&m.old_tactics),
+                        tactics(&m.technique.tactics)
+                    ),
+                    m.technique.rules.as_slice(),
+                )
+            })
+            .collect(),
+    );
+    for (title, list) in [
+        ("Detection strategies added", &d.detection_strategies_added),
+        (
+            "Detection strategies removed",
+            &d.detection_strategies_removed,
+        ),
+    ] {
+        table(
+            &mut out,
+            title,
+            "ID | name | techniques",
+            list.iter()
+                .map(|s| {
+                    (
+                        format!(
+                            "{} | {} | {}",
+                            s.id,
+                            e(&s.name),
+                            e(&s.techniques.join(", "))
+                        ),
+                        NONE,
+                    )
+                })
+                .collect(),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attack::stix::{load_path, LoadOptions};
+    use std::path::Path;
+
+    fn fixture(name: &str) -> KnowledgeBase {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/versions")
+            .join(name);
+        load_path(&p, &LoadOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn v18_to_v19_fixture() {
+        let d = diff(&fixture("v18-mini.json"), &fixture("v19-mini.json"));
+        let ids = |v: Vec<&str>| v.join(" ");
+        assert_eq!(
+            ids(d.tactics_added.iter().map(|t| t.id.as_str()).collect()),
+            "TA0112"
+        );
+        assert_eq!(d.tactics_renamed[0].old_shortname, "defense-evasion");
+        assert_eq!(d.tactics_renamed[0].tactic.shortname, "stealth");
+        assert_eq!(
+            ids(d.techniques_added.iter().map(|t| t.id.as_str()).collect()),
+            "T1685 T1685.001 T1686 T1687"
+        );
+        let revoked: Vec<String> = d
+            .techniques_revoked
+            .iter()
+            .map(|r| format!("{}->{}", r.technique.id, r.replacement.as_ref().unwrap().id))
+            .collect();
+        assert_eq!(
+            revoked,
+            ["T1562->T1685", "T1562.001->T1685.001", "T1562.002->T1686"]
+        );
+        assert_eq!(d.techniques_deprecated[0].id, "T1218");
+        assert_eq!(
+            d.techniques_renamed[0].old_name,
+            "Obfuscated Files or Information"
+        );
+        assert_eq!(
+            ids(d
+                .techniques_moved
+                .iter()
+                .map(|t| t.technique.id.as_str())
+                .collect()),
+            "T1027 T1036 T1070"
+        );
+        assert_eq!(d.detection_strategies_added[0].id, "DET0901");
+        // Same input, same bytes.
+        assert_eq!(
+            render_text(&d),
+            render_text(&diff(&fixture("v18-mini.json"), &fixture("v19-mini.json")))
+        );
+    }
+
+    #[test]
+    fn identical_releases_have_no_changes() {
+        let kb = fixture("v19-mini.json");
+        assert!(diff(&kb, &kb).is_empty());
+    }
+}

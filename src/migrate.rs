@@ -1,0 +1,484 @@
+//! Carries a rule repository's ATT&CK tags from one release to the next.
+//!
+//! Technique tags follow `revoked-by` chains in the new release. Tactic tags are never mapped by
+//! name: a tactic tag is re-derived from the techniques that anchored it in the old release (the
+//! rule's techniques that were under that tactic), looked up in the new release. So
+//! `attack.defense-evasion` + `attack.t1562.001` (v18) becomes `attack.defense-impairment` +
+//! `attack.t1685.001` (v19) because the replacement technique sits under Defense Impairment. When
+//! the data cannot decide (no replacement, several candidate tactics and no technique to anchor the
+//! tag), the tag is left as it is and reported as a [`Question`] for a person, with candidates.
+//! Files are edited with [`crate::tagedit::rewrite_tags`] (comments and layout kept) and written
+//! atomically.
+
+use crate::attack::KnowledgeBase;
+use crate::rules::{parse_attack_tag, AttackTag, RuleRecord, RuleSet};
+use crate::tagedit::{rewrite_tags, unified_diff};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+/// One tag replaced by zero or more tags, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TagChange {
+    pub from: String,
+    pub to: Vec<String>,
+    pub reason: String,
+}
+
+/// Something the data cannot decide; the tag is left unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Question {
+    pub tag: String,
+    pub reason: String,
+    pub candidates: Vec<String>,
+}
+
+/// The migration of one rule document.
+#[derive(Debug, Clone, Serialize)]
+pub struct RulePlan {
+    pub path: PathBuf,
+    /// 1-based first line of the document (as `RuleRecord::line`).
+    pub line: usize,
+    pub title: String,
+    pub old_tags: Vec<String>,
+    pub new_tags: Vec<String>,
+    pub changes: Vec<TagChange>,
+    pub questions: Vec<Question>,
+}
+
+impl RulePlan {
+    pub fn changed(&self) -> bool {
+        self.old_tags != self.new_tags
+    }
+}
+
+/// The migration of a rule set: only rules with a change or a question are listed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub from: crate::attack::SourceInfo,
+    pub to: crate::attack::SourceInfo,
+    pub rules_checked: usize,
+    pub rules: Vec<RulePlan>,
+}
+
+impl Plan {
+    pub fn questions(&self) -> usize {
+        self.rules.iter().map(|r| r.questions.len()).sum()
+    }
+    pub fn changed_rules(&self) -> usize {
+        self.rules.iter().filter(|r| r.changed()).count()
+    }
+}
+
+fn technique_tag(id: &str) -> String {
+    format!("attack.{}", id.to_ascii_lowercase())
+}
+
+fn tactic_tag(short: &str) -> String {
+    format!("attack.{short}")
+}
+
+/// What a technique ID becomes in the new release: `Ok(Some(new))` when replaced, `Ok(None)` when
+/// unchanged, `Err(question)` when a person must decide.
+fn migrate_technique(new: &KnowledgeBase, id: &str, raw: &str) -> Result<Option<String>, Question> {
+    let ask = |reason: String, candidates: Vec<String>| Question {
+        tag: raw.to_string(),
+        reason,
+        candidates,
+    };
+    match new.technique(id) {
+        Some(t) if t.is_active() => Ok(None),
+        Some(t) if t.revoked => match new.resolve_revoked(id) {
+            Some(r) if r.is_active() => Ok(Some(r.id.clone())),
+            _ => Err(ask(
+                format!(
+                    "{id} is revoked in {} and its replacement chain ends nowhere",
+                    new.source.version
+                ),
+                Vec::new(),
+            )),
+        },
+        Some(t) => {
+            // Deprecated: no successor in the data. Its parent (for a sub-technique) is the only
+            // fact-based suggestion.
+            let candidates = t
+                .parent
+                .as_deref()
+                .and_then(|p| new.technique(p))
+                .filter(|p| p.is_active())
+                .map(|p| vec![technique_tag(&p.id)])
+                .unwrap_or_default();
+            Err(ask(
+                format!(
+                    "{id} is deprecated in {} without a replacement",
+                    new.source.version
+                ),
+                candidates,
+            ))
+        }
+        None => Err(ask(
+            format!("{id} does not exist in {}", new.source.version),
+            Vec::new(),
+        )),
+    }
+}
+
+/// The new-release tactics of every old-release technique under `tactic`, in new matrix order.
+fn successor_tactics(old: &KnowledgeBase, new: &KnowledgeBase, tactic: &str) -> Vec<String> {
+    let mut set = BTreeSet::new();
+    for t in old
+        .techniques
+        .iter()
+        .filter(|t| t.is_active() && t.tactics.iter().any(|x| x == tactic))
+    {
+        let now = match new.technique(&t.id) {
+            Some(n) if n.revoked => new.resolve_revoked(&n.id),
+            other => other,
+        };
+        if let Some(n) = now.filter(|n| n.is_active()) {
+            set.extend(n.tactics.iter().cloned());
+        }
+    }
+    sorted_tactics(new, set)
+}
+
+fn sorted_tactics(kb: &KnowledgeBase, set: BTreeSet<String>) -> Vec<String> {
+    let mut v: Vec<String> = set.into_iter().collect();
+    v.sort_by_key(|s| (kb.tactic_order(s), s.clone()));
+    v
+}
+
+/// Plans the migration of one rule document from `old` to `new`.
+pub fn plan_rule(old: &KnowledgeBase, new: &KnowledgeBase, rule: &RuleRecord) -> RulePlan {
+    let mut changes = Vec::new();
+    let mut questions = Vec::new();
+    // Technique tags: old ID -> new ID (or unchanged).
+    let mut tech_map: BTreeMap<String, String> = BTreeMap::new();
+    let mut per_tag: Vec<Vec<String>> = Vec::with_capacity(rule.tags.len());
+    for raw in &rule.tags {
+        if let Some(AttackTag::Technique(id)) = parse_attack_tag(raw) {
+            match migrate_technique(new, &id, raw) {
+                Ok(Some(to)) => {
+                    let reason = format!(
+                        "{id} is revoked in {}; replaced by {to} {}",
+                        new.source.version,
+                        new.technique(&to).map_or("", |t| t.name.as_str())
+                    );
+                    changes.push(TagChange {
+                        from: raw.clone(),
+                        to: vec![technique_tag(&to)],
+                        reason,
+                    });
+                    tech_map.insert(id, to.clone());
+                    per_tag.push(vec![technique_tag(&to)]);
+                    continue;
+                }
+                Ok(None) => {
+                    tech_map.insert(id.clone(), id);
+                }
+                Err(q) => questions.push(q),
+            }
+        }
+        per_tag.push(vec![raw.clone()]);
+    }
+    // Tactic tags: re-derived from the techniques that anchored them in the old release.
+    for (k, raw) in rule.tags.iter().enumerate() {
+        let Some(AttackTag::Tactic(short)) = parse_attack_tag(raw) else {
+            continue;
+        };
+        let anchors: Vec<(&String, &String)> = tech_map
+            .iter()
+            .filter(|(o, _)| old.technique(o).is_some_and(|t| t.tactics.contains(&short)))
+            .collect();
+        if !anchors.is_empty() {
+            let mut set = BTreeSet::new();
+            for (_, n) in &anchors {
+                if let Some(t) = new.technique(n) {
+                    set.extend(t.tactics.iter().cloned());
+                }
+            }
+            if set.contains(&short) || set.is_empty() {
+                continue;
+            }
+            let to: Vec<String> = sorted_tactics(new, set)
+                .iter()
+                .map(|s| tactic_tag(s))
+                .collect();
+            let via: Vec<&str> = anchors.iter().map(|(_, n)| n.as_str()).collect();
+            changes.push(TagChange {
+                from: raw.clone(),
+                to: to.clone(),
+                reason: format!(
+                    "in {} {} {} under {}",
+                    new.source.version,
+                    via.join(", "),
+                    if via.len() == 1 { "is" } else { "are" },
+                    to.iter()
+                        .map(|t| t.trim_start_matches("attack."))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+            per_tag[k] = to;
+        } else if new.tactic_by_shortname(&short).is_none()
+            && old.tactic_by_shortname(&short).is_some()
+        {
+            let candidates = successor_tactics(old, new, &short);
+            if let [only] = candidates.as_slice() {
+                let to = vec![tactic_tag(only)];
+                changes.push(TagChange {
+                    from: raw.clone(),
+                    to: to.clone(),
+                    reason: format!(
+                        "tactic {short} is gone in {}; all its techniques are under {only} now",
+                        new.source.version
+                    ),
+                });
+                per_tag[k] = to;
+            } else {
+                questions.push(Question {
+                    tag: raw.clone(),
+                    reason: format!(
+                        "tactic {short} is gone in {} and no technique tag of this rule tells which successor applies",
+                        new.source.version
+                    ),
+                    candidates: candidates.iter().map(|s| tactic_tag(s)).collect(),
+                });
+            }
+        }
+    }
+    let mut seen = BTreeSet::new();
+    let new_tags: Vec<String> = per_tag
+        .into_iter()
+        .flatten()
+        .filter(|t| seen.insert(t.to_ascii_lowercase()))
+        .collect();
+    RulePlan {
+        path: rule.path.clone(),
+        line: rule.line,
+        title: rule.title.clone(),
+        old_tags: rule.tags.clone(),
+        new_tags,
+        changes,
+        questions,
+    }
+}
+
+/// Plans the migration of every rule in `rules`.
+pub fn plan(old: &KnowledgeBase, new: &KnowledgeBase, rules: &RuleSet) -> Plan {
+    Plan {
+        from: old.source.clone(),
+        to: new.source.clone(),
+        rules_checked: rules.rules.len(),
+        rules: rules
+            .rules
+            .iter()
+            .map(|r| plan_rule(old, new, r))
+            .filter(|p| p.changed() || !p.questions.is_empty())
+            .collect(),
+    }
+}
+
+/// One file's edit: the unified diff, or why it could not be edited.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileEdit {
+    pub path: PathBuf,
+    pub diff: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Computes (and unless `dry_run`, writes atomically) the edits of a plan, one per file. A file
+/// that cannot be edited safely is left untouched and reported.
+pub fn apply(plan: &Plan, dry_run: bool) -> Vec<FileEdit> {
+    let mut by_file: BTreeMap<&PathBuf, Vec<&RulePlan>> = BTreeMap::new();
+    for r in plan.rules.iter().filter(|r| r.changed()) {
+        by_file.entry(&r.path).or_default().push(r);
+    }
+    let mut out = Vec::new();
+    for (path, mut rules) in by_file {
+        // Later documents first, so earlier documents' start lines stay valid.
+        rules.sort_by_key(|r| std::cmp::Reverse(r.line));
+        let label = path.display().to_string();
+        let result = std::fs::read_to_string(path)
+            .map_err(|e| format!("reading: {e}"))
+            .and_then(|old| {
+                let mut text = old.clone();
+                for r in &rules {
+                    text = rewrite_tags(&text, r.line, &r.new_tags).map_err(|e| e.to_string())?;
+                }
+                Ok((old, text))
+            })
+            .and_then(|(old, text)| {
+                let diff = unified_diff(&label, &old, &text);
+                if !dry_run && old != text {
+                    crate::render::write_atomic(path, text.as_bytes())
+                        .map_err(|e| format!("writing: {e}"))?;
+                }
+                Ok(diff)
+            });
+        out.push(match result {
+            Ok(diff) => FileEdit {
+                path: path.clone(),
+                diff,
+                error: None,
+            },
+            Err(e) => FileEdit {
+                path: path.clone(),
+                diff: String::new(),
+                error: Some(e),
+            },
+        });
+    }
+    out
+}
+
+/// Human report: what changed per rule, then the questions for a person.
+pub fn render_text(plan: &Plan, edits: &[FileEdit], dry_run: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "migrate: {} {} -> {} {}; {} rules checked, {} to change, {} questions",
+        plan.from.domain,
+        plan.from.version,
+        plan.to.domain,
+        plan.to.version,
+        plan.rules_checked,
+        plan.changed_rules(),
+        plan.questions()
+    );
+    for r in &plan.rules {
+        let _ = writeln!(out, "\n{}:{} {}", r.path.display(), r.line, r.title);
+        for c in &r.changes {
+            let _ = writeln!(out, "  {} -> {}  ({})", c.from, c.to.join(", "), c.reason);
+        }
+        for q in &r.questions {
+            let cands = if q.candidates.is_empty() {
+                "no candidates in the data".to_string()
+            } else {
+                format!("candidates: {}", q.candidates.join(", "))
+            };
+            let _ = writeln!(out, "  NEEDS A PERSON: {}: {} ({cands})", q.tag, q.reason);
+        }
+    }
+    let failed: Vec<&FileEdit> = edits.iter().filter(|e| e.error.is_some()).collect();
+    for e in &failed {
+        let _ = writeln!(
+            out,
+            "\nnot edited: {}: {}",
+            e.path.display(),
+            e.error.as_deref().unwrap_or_default()
+        );
+    }
+    let ok = edits
+        .iter()
+        .filter(|e| e.error.is_none() && !e.diff.is_empty())
+        .count();
+    let _ = writeln!(
+        out,
+        "\n{} {ok} file(s){}",
+        if dry_run { "would edit" } else { "edited" },
+        if failed.is_empty() {
+            String::new()
+        } else {
+            format!(", {} could not be edited", failed.len())
+        }
+    );
+    crate::render::term_safe(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attack::stix::{load_path, LoadOptions};
+    use std::path::Path;
+
+    fn kb(name: &str) -> KnowledgeBase {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/versions")
+            .join(name);
+        load_path(&p, &LoadOptions::default()).unwrap()
+    }
+
+    fn rule(tags: &[&str]) -> RuleRecord {
+        let text = format!(
+            "title: t\ntags:\n{}\nlogsource:\n    product: windows\ndetection:\n    s:\n        a: 1\n    condition: s\n",
+            tags.iter().map(|t| format!("    - {t}")).collect::<Vec<_>>().join("\n")
+        );
+        let (mut rules, _) =
+            crate::rules::load_text(Path::new("r.yml"), &text, &Default::default());
+        rules.remove(0)
+    }
+
+    fn new_tags(tags: &[&str]) -> (Vec<String>, Vec<Question>) {
+        let p = plan_rule(&kb("v18-mini.json"), &kb("v19-mini.json"), &rule(tags));
+        (p.new_tags, p.questions)
+    }
+
+    #[test]
+    fn defense_evasion_follows_the_technique_not_the_name() {
+        let (t, q) = new_tags(&["attack.defense-evasion", "attack.t1562.001"]);
+        assert_eq!(t, ["attack.defense-impairment", "attack.t1685.001"]);
+        assert!(q.is_empty());
+        let (t, _) = new_tags(&["attack.defense-evasion", "attack.t1036"]);
+        assert_eq!(t, ["attack.stealth", "attack.t1036"]);
+        // A technique under both successor tactics yields both.
+        let (t, _) = new_tags(&["attack.defense-evasion", "attack.t1070"]);
+        assert_eq!(
+            t,
+            [
+                "attack.stealth",
+                "attack.defense-impairment",
+                "attack.t1070"
+            ]
+        );
+        let (t, _) = new_tags(&["attack.defense-evasion", "attack.t1562.002", "attack.t1027"]);
+        assert_eq!(
+            t,
+            [
+                "attack.stealth",
+                "attack.defense-impairment",
+                "attack.t1686",
+                "attack.t1027"
+            ]
+        );
+    }
+
+    #[test]
+    fn unanchored_and_unresolvable_tags_ask_a_person() {
+        let (t, q) = new_tags(&["attack.defense-evasion", "attack.execution", "attack.t1059"]);
+        assert_eq!(
+            t,
+            ["attack.defense-evasion", "attack.execution", "attack.t1059"]
+        );
+        assert_eq!(q.len(), 1);
+        assert_eq!(
+            q[0].candidates,
+            ["attack.stealth", "attack.defense-impairment"]
+        );
+        let (t, q) = new_tags(&["attack.t1218"]);
+        assert_eq!(t, ["attack.t1218"]);
+        assert!(q[0].reason.contains("deprecated"), "{q:?}");
+    }
+
+    #[test]
+    fn unchanged_rules_have_no_plan_entries() {
+        let (t, q) = new_tags(&[
+            "attack.execution",
+            "attack.t1059.001",
+            "attack.s0002",
+            "cve.2021-1",
+        ]);
+        assert_eq!(
+            t,
+            [
+                "attack.execution",
+                "attack.t1059.001",
+                "attack.s0002",
+                "cve.2021-1"
+            ]
+        );
+        assert!(q.is_empty());
+    }
+}
