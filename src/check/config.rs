@@ -1,0 +1,362 @@
+//! `check` configuration: which validators run, per-rule exclusions, severity overrides, fail level.
+//!
+//! The file format is a superset of pySigma's validation config (`validators: [all, -name]`,
+//! `exclusions: {rule-uuid: name or [names]}`, `config: {validator: {key: value}}`), so a repository
+//! that runs `sigma check --validation-config FILE` can point `attacktrace check --config` at the
+//! same file. Names with no counterpart here are reported once as notices, never fatal. Parsing is
+//! strict (`deny_unknown_fields`) so a typo in a key is an error; every problem is collected before
+//! giving up.
+
+use crate::diag::{self, Severity};
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Name of the configuration file discovered at the repository root.
+pub const CONFIG_FILE_NAME: &str = ".attacktrace.yml";
+
+/// Codes that are about loading or the command line rather than a validator: always on.
+const ALWAYS_ON: &[&str] = &["io_error", "path_not_found", "suppression_invalid"];
+
+/// A configuration problem (exit code 2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// The file as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ConfigFile {
+    validators: Option<Vec<String>>,
+    exclusions: Option<BTreeMap<String, OneOrMany>>,
+    /// Per-validator options (pySigma `config:`); only `custom_attributes.allowed` is used here.
+    config: Option<BTreeMap<String, serde_norway::Value>>,
+    fail_level: Option<Severity>,
+    severity: Option<BTreeMap<String, Severity>>,
+}
+
+/// The effective configuration, validated.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Settings {
+    /// Where the settings came from (`default` or a path).
+    pub origin: String,
+    /// Enabled codes, sorted.
+    pub enabled: BTreeSet<&'static str>,
+    /// Rule id (lower case) -> codes not reported for that rule.
+    pub exclusions: BTreeMap<String, BTreeSet<&'static str>>,
+    /// Code -> severity replacing the registered one.
+    pub severity: BTreeMap<&'static str, Severity>,
+    /// Findings at or above this severity fail the run.
+    pub fail_level: Severity,
+    /// Extra top-level attributes accepted by `custom_attributes`.
+    pub allowed_attributes: BTreeSet<String>,
+    /// Names in the file that mean nothing here (pySigma validators without a counterpart).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            origin: "default".into(),
+            enabled: diag::CODES.iter().map(|c| c.code).collect(),
+            exclusions: BTreeMap::new(),
+            severity: BTreeMap::new(),
+            fail_level: Severity::Error,
+            allowed_attributes: BTreeSet::new(),
+            notices: Vec::new(),
+        }
+    }
+}
+
+impl Settings {
+    /// Severity of `code` after overrides.
+    pub fn severity_of(&self, code: &str, registered: Severity) -> Severity {
+        self.severity.get(code).copied().unwrap_or(registered)
+    }
+
+    pub fn is_enabled(&self, code: &str) -> bool {
+        ALWAYS_ON.contains(&code) || self.enabled.contains(code)
+    }
+
+    pub fn is_excluded(&self, rule_id: Option<&str>, code: &str) -> bool {
+        rule_id.is_some_and(|id| {
+            self.exclusions
+                .get(&id.to_ascii_lowercase())
+                .is_some_and(|codes| codes.contains(code))
+        })
+    }
+
+    /// Parses and validates a config text; `label` names it in errors.
+    pub fn parse(label: &str, text: &str) -> Result<Settings, ConfigError> {
+        let file: ConfigFile = if text.trim().is_empty() {
+            ConfigFile::default()
+        } else {
+            // The parser's message already carries the line and column.
+            serde_norway::from_str(text).map_err(|e| ConfigError(format!("{label}: {e}")))?
+        };
+        let mut s = Settings {
+            origin: label.to_string(),
+            ..Settings::default()
+        };
+        let mut errors = Vec::new();
+        let mut unknown = BTreeSet::new();
+        if let Some(list) = &file.validators {
+            s.enabled.clear();
+            for (i, item) in list.iter().enumerate() {
+                let item = item.trim();
+                let (remove, name) = match item.strip_prefix('-') {
+                    Some(n) => (true, n.trim()),
+                    None => (false, item),
+                };
+                if name == "all" {
+                    if remove {
+                        s.enabled.clear();
+                    } else {
+                        s.enabled.extend(diag::CODES.iter().map(|c| c.code));
+                    }
+                    continue;
+                }
+                if i == 0 && remove {
+                    // pySigma starts from nothing; `- -x` first means "all but x" to most readers.
+                    s.enabled.extend(diag::CODES.iter().map(|c| c.code));
+                }
+                match diag::lookup(name) {
+                    Some(info) if remove => {
+                        s.enabled.remove(info.code);
+                    }
+                    Some(info) => {
+                        s.enabled.insert(info.code);
+                    }
+                    None => {
+                        unknown.insert(name.to_string());
+                    }
+                }
+            }
+        }
+        for (id, names) in file.exclusions.into_iter().flatten() {
+            let names = match names {
+                OneOrMany::One(n) => vec![n],
+                OneOrMany::Many(v) => v,
+            };
+            for name in names {
+                match diag::lookup(name.trim()) {
+                    Some(info) => {
+                        s.exclusions
+                            .entry(id.trim().to_ascii_lowercase())
+                            .or_default()
+                            .insert(info.code);
+                    }
+                    None => {
+                        unknown.insert(name.trim().to_string());
+                    }
+                }
+            }
+        }
+        for (name, sev) in file.severity.into_iter().flatten() {
+            match diag::lookup(&name) {
+                Some(info) => {
+                    s.severity.insert(info.code, sev);
+                }
+                None => errors.push(format!(
+                    "severity: unknown code `{name}` (`attacktrace explain` lists them)"
+                )),
+            }
+        }
+        for (name, value) in file.config.into_iter().flatten() {
+            if name == "custom_attributes" {
+                match value.get("allowed").map(|v| v.as_sequence()) {
+                    Some(Some(items)) => {
+                        for item in items {
+                            match item.as_str() {
+                                Some(a) => {
+                                    s.allowed_attributes.insert(a.to_string());
+                                }
+                                None => errors.push(
+                                    "config.custom_attributes.allowed: items must be strings"
+                                        .into(),
+                                ),
+                            }
+                        }
+                    }
+                    _ => errors.push(
+                        "config.custom_attributes: expected `allowed: [attribute, ...]`".into(),
+                    ),
+                }
+            } else {
+                unknown.insert(format!("config.{name}"));
+            }
+        }
+        if let Some(level) = file.fail_level {
+            s.fail_level = level;
+        }
+        if !unknown.is_empty() {
+            s.notices.push(format!(
+                "{label}: ignored {} name(s) with no attacktrace counterpart: {}",
+                unknown.len(),
+                unknown.into_iter().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        if errors.is_empty() {
+            Ok(s)
+        } else {
+            Err(ConfigError(format!("{label}: {}", errors.join("; "))))
+        }
+    }
+
+    /// Reads a config file.
+    pub fn load(path: &Path) -> Result<Settings, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("reading {}: {e}", path.display())))?;
+        Settings::parse(&path.display().to_string(), &text)
+    }
+
+    /// The effective settings as a config file (for `--show-config`).
+    pub fn to_yaml(&self) -> String {
+        let mut out = format!("# effective configuration (from {})\n", self.origin);
+        let all: BTreeSet<&str> = diag::CODES.iter().map(|c| c.code).collect();
+        out.push_str("validators:\n  - all\n");
+        for code in all.difference(&self.enabled) {
+            out.push_str(&format!("  - -{code}\n"));
+        }
+        out.push_str(&format!("fail-level: {}\n", self.fail_level.as_str()));
+        if !self.severity.is_empty() {
+            out.push_str("severity:\n");
+            for (code, sev) in &self.severity {
+                out.push_str(&format!("  {code}: {}\n", sev.as_str()));
+            }
+        }
+        if !self.exclusions.is_empty() {
+            out.push_str("exclusions:\n");
+            for (id, codes) in &self.exclusions {
+                let list: Vec<&str> = codes.iter().copied().collect();
+                out.push_str(&format!("  {id}: [{}]\n", list.join(", ")));
+            }
+        }
+        if !self.allowed_attributes.is_empty() {
+            let list: Vec<&str> = self.allowed_attributes.iter().map(String::as_str).collect();
+            out.push_str(&format!(
+                "config:\n  custom_attributes:\n    allowed: [{}]\n",
+                list.join(", ")
+            ));
+        }
+        out
+    }
+}
+
+/// Finds `.attacktrace.yml` from `start` upwards, stopping at the repository root (a directory
+/// holding `.git`).
+pub fn discover(start: &Path) -> Option<PathBuf> {
+    let mut dir = Some(start);
+    while let Some(d) = dir {
+        let candidate = d.join(CONFIG_FILE_NAME);
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        if d.join(".git").exists() {
+            return None;
+        }
+        dir = d.parent();
+    }
+    None
+}
+
+/// The commented template written by `check --init`.
+pub const TEMPLATE: &str = r#"# attacktrace check configuration (`attacktrace check --show-config` prints the effective one).
+# The keys `validators`, `exclusions` and `config` follow pySigma's validation config, so a file
+# written for `sigma check --validation-config` works here unchanged.
+
+# Which validators run: `all`, then `-code` to turn one off (`attacktrace explain` lists codes).
+validators:
+  - all
+  # - -custom_attributes
+
+# Findings at or above this severity fail the run (exit 1): error, warning or info.
+fail-level: error
+
+# Change the severity of a code for this repository.
+# severity:
+#   duplicate_title: error
+
+# Rule id -> code or list of codes not reported for that rule. For a single finding prefer an
+# inline suppression in the rule: `# attacktrace: allow(code) reason why`.
+# exclusions:
+#   5f1e4f8a-0000-4000-8000-000000000000: field_unknown
+
+# Per-validator options.
+# config:
+#   custom_attributes:
+#     allowed: [simulation, regression_tests_path]
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pysigma_shape_loads_and_reports_unknown_names_once() {
+        let s = Settings::parse(
+            "c.yml",
+            "validators:\n  - all\n  - -tlptag\n  - -duplicate_title\nexclusions:\n  ABC: escaped_wildcard\n  def: [field_unknown, number_as_string]\nconfig:\n  sigmahq_x: {a: 1}\n",
+        )
+        .unwrap();
+        assert!(!s.is_enabled("duplicate_title"));
+        assert!(s.is_enabled("attacktag"));
+        assert!(s.is_excluded(Some("DEF"), "field_unknown"));
+        assert!(!s.is_excluded(Some("abc"), "field_unknown"));
+        assert_eq!(
+            s.notices,
+            vec!["c.yml: ignored 4 name(s) with no attacktrace counterpart: config.sigmahq_x, escaped_wildcard, number_as_string, tlptag"]
+        );
+    }
+
+    #[test]
+    fn native_keys_and_errors() {
+        let s = Settings::parse(
+            "c",
+            "fail-level: warning\nseverity: {duplicate_title: error}\nconfig: {custom_attributes: {allowed: [foo]}}\n",
+        )
+        .unwrap();
+        assert_eq!(s.fail_level, Severity::Warning);
+        assert_eq!(
+            s.severity_of("duplicate_title", Severity::Warning),
+            Severity::Error
+        );
+        assert!(s.allowed_attributes.contains("foo"));
+        let e = Settings::parse("c", "fail-levle: error\n").unwrap_err();
+        assert!(e.0.contains("unknown field `fail-levle`"), "{e}");
+        let e = Settings::parse("c", "severity: {nope: error}\nfail-level: bad\n").unwrap_err();
+        assert!(e.0.starts_with("c:"), "{e}");
+        let e = Settings::parse("c", "severity: {nope: error}\n").unwrap_err();
+        assert!(e.0.contains("unknown code `nope`"), "{e}");
+    }
+
+    #[test]
+    fn removal_first_means_all_but_and_template_parses() {
+        let s = Settings::parse("c", "validators: [-attacktag]\n").unwrap();
+        assert!(!s.is_enabled("attacktag") && s.is_enabled("duplicate_title"));
+        let t = Settings::parse("template", TEMPLATE).unwrap();
+        assert_eq!(t.enabled, Settings::default().enabled);
+        assert!(Settings::parse("c", "validators: [-all]\n")
+            .unwrap()
+            .enabled
+            .is_empty());
+        let round = Settings::parse("r", &s.to_yaml()).unwrap();
+        assert_eq!(round.enabled, s.enabled);
+    }
+}

@@ -1,0 +1,115 @@
+//! `check --fix`: the tag rewrites that are safe and unambiguous, applied in place.
+//!
+//! Computes a new tag list per rule (revoked technique -> final replacement, lower-cased tags,
+//! repeated tags dropped, the tactic of a single-tactic technique added when none of its tactics is
+//! tagged) and hands it to [`crate::tagedit::rewrite_tags`], which edits only the `tags:` lines and
+//! verifies the result. Files are written atomically by the caller.
+
+use crate::attack::KnowledgeBase;
+use crate::rules::{parse_attack_tag, AttackTag, RuleRecord, RuleSet};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+
+/// The new tags of one rule and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TagFix {
+    pub path: PathBuf,
+    pub line: usize,
+    pub tags: Vec<String>,
+    /// One line per change, e.g. `attack.t1086 -> attack.t1059.001 (revoked)`.
+    pub changes: Vec<String>,
+}
+
+/// New tags for a rule, or `None` when nothing is safe to change.
+pub fn plan(rule: &RuleRecord, kb: &KnowledgeBase) -> Option<TagFix> {
+    let mut changes = Vec::new();
+    let mut out: Vec<String> = Vec::new();
+    let mut seen = HashSet::new();
+    for tag in &rule.tags {
+        let mut new = tag.trim().to_string();
+        let lower = new.to_ascii_lowercase();
+        if lower != new && crate::check::schema::is_tag_format(&lower) {
+            changes.push(format!("{new} -> {lower} (case)"));
+            new = lower;
+        }
+        if let Some(AttackTag::Technique(id)) = parse_attack_tag(&new) {
+            if let Some(r) = kb.resolve_revoked(&id) {
+                let replacement = format!("attack.{}", r.id.to_ascii_lowercase());
+                changes.push(format!(
+                    "{new} -> {replacement} (revoked, replaced by {})",
+                    r.id
+                ));
+                new = replacement;
+            }
+        }
+        if !seen.insert(new.to_ascii_lowercase()) {
+            changes.push(format!("{new} removed (repeated)"));
+            continue;
+        }
+        out.push(new);
+    }
+    // Tactics after the rewrite, then missing ones of single-tactic techniques.
+    let tactics: HashSet<String> = out
+        .iter()
+        .filter_map(|t| match parse_attack_tag(t) {
+            Some(AttackTag::Tactic(s)) => Some(s),
+            _ => None,
+        })
+        .collect();
+    let mut add = Vec::new();
+    for t in out.iter().filter_map(|t| match parse_attack_tag(t) {
+        Some(AttackTag::Technique(id)) => kb.technique(&id),
+        _ => None,
+    }) {
+        if t.revoked || t.deprecated || t.tactics.len() != 1 {
+            continue;
+        }
+        let tactic = &t.tactics[0];
+        if !tactics.contains(tactic) && kb.tactic_by_shortname(tactic).is_some() {
+            let tag = format!("attack.{tactic}");
+            if !add.contains(&tag) {
+                changes.push(format!("{tag} added (tactic of {})", t.id));
+                add.push(tag);
+            }
+        }
+    }
+    if changes.is_empty() {
+        return None;
+    }
+    // Missing tactics go before the first technique tag, as tactics usually lead.
+    let at = out
+        .iter()
+        .position(|t| matches!(parse_attack_tag(t), Some(AttackTag::Technique(_))))
+        .unwrap_or(out.len());
+    out.splice(at..at, add);
+    Some(TagFix {
+        path: rule.path.clone(),
+        line: rule.line,
+        tags: out,
+        changes,
+    })
+}
+
+/// Fixes for a rule set, grouped by file (documents in line order).
+pub fn plan_all(rules: &RuleSet, kb: &KnowledgeBase) -> BTreeMap<PathBuf, Vec<TagFix>> {
+    let mut by_file: BTreeMap<PathBuf, Vec<TagFix>> = BTreeMap::new();
+    for rule in &rules.rules {
+        if let Some(fix) = plan(rule, kb) {
+            by_file.entry(fix.path.clone()).or_default().push(fix);
+        }
+    }
+    by_file
+}
+
+/// Applies the fixes of one file to its text. Later documents are edited first so earlier line
+/// numbers stay valid.
+pub fn apply(text: &str, fixes: &[TagFix]) -> Result<String, crate::tagedit::TagEditError> {
+    let mut sorted: Vec<&TagFix> = fixes.iter().collect();
+    sorted.sort_by_key(|f| std::cmp::Reverse(f.line));
+    let mut out = text.to_string();
+    for fix in sorted {
+        out = crate::tagedit::rewrite_tags(&out, fix.line, &fix.tags)?;
+    }
+    Ok(out)
+}

@@ -1,0 +1,83 @@
+//! Coverage gate of `check`: findings from the coverage report (baseline losses, per-tactic
+//! minimums), so one CI step gates both rule quality and coverage.
+
+use super::Finding;
+use crate::coverage::CoverageReport;
+use crate::diag::Diagnostic;
+
+/// `coverage_loss` per technique that lost tier against the baseline, `coverage_minimum` per
+/// threshold not met. An unknown tactic name is an error (a usage mistake, exit 2).
+///
+/// Losses point at the baseline file (`baseline_path`), so every CI view has a file to show.
+pub fn coverage_findings(
+    report: &CoverageReport,
+    baseline_path: Option<&std::path::Path>,
+    minimums: &[(String, f64)],
+) -> Result<Vec<Finding>, String> {
+    let mut out = Vec::new();
+    for c in report.baseline.iter().flat_map(|b| &b.lost) {
+        let mut d = Diagnostic::new(
+            "coverage_loss",
+            format!(
+                "{} {} lost coverage: {} -> {}{}",
+                c.id,
+                c.name,
+                c.before.as_str(),
+                c.after.as_str(),
+                if c.rules_removed.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (rules gone: {})", c.rules_removed.join(", "))
+                }
+            ),
+        );
+        if let Some(p) = baseline_path {
+            d = d.at(p);
+        }
+        out.push(Finding::new(d, None));
+    }
+    for (key, min) in minimums {
+        let (label, count) =
+            if key.eq_ignore_ascii_case("overall") || key.eq_ignore_ascii_case("all") {
+                ("overall".to_string(), report.totals.techniques)
+            } else {
+                let row = report
+                    .tactics
+                    .iter()
+                    .find(|t| {
+                        t.shortname.eq_ignore_ascii_case(key)
+                            || t.id.eq_ignore_ascii_case(key)
+                            || t.name.eq_ignore_ascii_case(key)
+                    })
+                    .ok_or_else(|| {
+                        let names: Vec<&str> = report
+                            .tactics
+                            .iter()
+                            .map(|t| t.shortname.as_str())
+                            .collect();
+                        format!(
+                            "--min-coverage: unknown tactic `{key}` (known: overall, {})",
+                            names.join(", ")
+                        )
+                    })?;
+                (row.shortname.clone(), row.techniques)
+            };
+        if count.in_scope == 0 {
+            continue;
+        }
+        let pct = 100.0 * count.covered as f64 / count.in_scope as f64;
+        if pct + 1e-9 < *min {
+            out.push(Finding::new(
+                Diagnostic::new(
+                    "coverage_minimum",
+                    format!(
+                        "{label}: {pct:.1}% of techniques covered ({}/{}), below the minimum of {min}%",
+                        count.covered, count.in_scope
+                    ),
+                ),
+                None,
+            ));
+        }
+    }
+    Ok(out)
+}

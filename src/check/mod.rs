@@ -1,0 +1,451 @@
+//! `attacktrace check`: the CI gate. Validators over a loaded rule set, one module per family.
+//!
+//! Flow: the loader (with `keep_source`) gives records with their raw YAML and file text; each
+//! family adds [`Finding`]s (per rule in parallel, then the repository-wide pass); the settings
+//! filter them (enabled codes, exclusions, inline suppressions, severity overrides); the result is a
+//! plain [`CheckReport`] that `render::check` turns into text, JSON, SARIF, JUnit or GitHub
+//! annotations. Every validator is linear in the size of the rule set.
+
+pub mod attack_tags;
+pub mod config;
+pub mod detection;
+pub mod fix;
+pub mod gate;
+pub mod locate;
+pub mod logsource;
+pub mod repository;
+pub mod schema;
+
+use crate::attack::KnowledgeBase;
+use crate::diag::{self, Diagnostic, Severity};
+use crate::rules::{RawDocument, RuleRecord, RuleSet};
+use crate::telemetry::Telemetry;
+use config::Settings;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+/// Codes `check` can report: the loader's, the validators', the coverage gate's. Each is
+/// registered in [`diag::CODES`] (a test proves it).
+pub const CHECK_CODES: &[&str] = &[
+    // loading and syntax
+    "io_error",
+    "path_not_found",
+    "not_utf8",
+    "file_too_large",
+    "yaml_error",
+    "not_a_mapping",
+    "missing_field",
+    "wrong_type",
+    // schema
+    "identifier_existence",
+    "identifier_format",
+    "status_existence",
+    "status_unknown",
+    "level_existence",
+    "level_unknown",
+    "date_existence",
+    "date_format",
+    "description_existence",
+    "custom_attributes",
+    "tag_format",
+    "duplicate_tag",
+    "duplicate_references",
+    "suppression_invalid",
+    // detection
+    "condition_missing",
+    "condition_undefined",
+    "dangling_detection",
+    "unknown_modifier",
+    "invalid_modifier_combinations",
+    "invalid_regex",
+    "detection_not_evaluable",
+    // ATT&CK tags
+    "attacktag",
+    "attack_revoked",
+    "attack_deprecated",
+    "attack_missing_tactic",
+    "attack_tactic_mismatch",
+    "attack_version_mismatch",
+    "attack_pre_platform",
+    // repository
+    "identifier_uniqueness",
+    "duplicate_title",
+    "duplicate_filename",
+    "dangling_related",
+    // log source
+    "logsource_unknown",
+    "field_unknown",
+    // coverage gate
+    "coverage_loss",
+    "coverage_minimum",
+];
+
+/// One finding: a diagnostic plus what the renderers need to show it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Finding {
+    #[serde(flatten)]
+    pub diagnostic: Diagnostic,
+    /// Id of the rule the finding is about (for exclusions and fingerprints).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_id: Option<String>,
+    /// The source line at `line`, for rustc-style text output.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_line: Option<String>,
+}
+
+impl Finding {
+    pub fn new(diagnostic: Diagnostic, rule_id: Option<&str>) -> Finding {
+        Finding {
+            diagnostic,
+            rule_id: rule_id.map(str::to_string),
+            source_line: None,
+        }
+    }
+}
+
+/// Builds findings about one rule, locating keys in its text.
+pub struct RuleCtx<'a> {
+    pub rule: &'a RuleRecord,
+    pub raw: Option<&'a RawDocument>,
+    pub out: Vec<Finding>,
+    /// Text scans done for this rule; capped so that a hostile rule with thousands of findings
+    /// stays linear (later findings point at the document start).
+    scans: std::cell::Cell<usize>,
+}
+
+/// Text scans per rule before positions fall back to the document start.
+const MAX_SCANS_PER_RULE: usize = 200;
+
+impl<'a> RuleCtx<'a> {
+    pub fn new(rule: &'a RuleRecord) -> Self {
+        RuleCtx {
+            rule,
+            raw: rule.source.as_deref(),
+            out: Vec::new(),
+            scans: std::cell::Cell::new(0),
+        }
+    }
+
+    /// Position of a key path, else of the document.
+    pub fn key_pos(&self, path: &[&str]) -> (usize, usize) {
+        self.scan_budget()
+            .and(self.raw)
+            .and_then(|r| locate::key_line(&r.text, self.rule.line, r.end_line, path))
+            .unwrap_or((self.rule.line, 1))
+    }
+
+    /// Position of a value in a key's block (a tag in `tags`), else of the key, else the document.
+    pub fn value_pos(&self, path: &[&str], value: &str) -> (usize, usize) {
+        self.scan_budget()
+            .and(self.raw)
+            .and_then(|r| locate::value_line(&r.text, self.rule.line, r.end_line, path, value))
+            .unwrap_or((self.rule.line, 1))
+    }
+
+    fn scan_budget(&self) -> Option<()> {
+        let n = self.scans.get();
+        self.scans.set(n + 1);
+        (n < MAX_SCANS_PER_RULE).then_some(())
+    }
+
+    pub fn push(&mut self, code: &'static str, pos: (usize, usize), message: impl Into<String>) {
+        let d = Diagnostic::new(code, message)
+            .at(&self.rule.path)
+            .line(Some(pos.0), Some(pos.1));
+        self.out.push(Finding::new(d, self.rule.id.as_deref()));
+    }
+}
+
+/// Everything a run needs.
+pub struct CheckInput<'a> {
+    pub kb: &'a KnowledgeBase,
+    pub telemetry: &'a Telemetry,
+    pub rules: &'a RuleSet,
+    pub settings: &'a Settings,
+}
+
+/// Count of findings of one code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CodeCount {
+    pub code: &'static str,
+    pub severity: Severity,
+    pub count: usize,
+}
+
+/// Result of a run: plain data for the renderers.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub schema: &'static str,
+    /// `domain version` of the ATT&CK data the tags were checked against.
+    pub attack: String,
+    pub files_seen: usize,
+    pub files_loaded: usize,
+    pub files_reported: usize,
+    pub rules: usize,
+    pub fail_level: Severity,
+    /// Sorted by path, line, column, code.
+    pub findings: Vec<Finding>,
+    /// Findings dropped by inline suppressions or config exclusions.
+    pub suppressed: usize,
+    /// Per code, sorted by severity then code.
+    pub summary: Vec<CodeCount>,
+}
+
+impl CheckReport {
+    /// True when a finding is at or above the fail level.
+    pub fn failed(&self) -> bool {
+        self.findings
+            .iter()
+            .any(|f| f.diagnostic.severity <= self.fail_level)
+    }
+
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.diagnostic.severity == severity)
+            .count()
+    }
+
+    /// Adds findings produced outside the rule validators (the coverage gate) and re-sorts.
+    pub fn extend(&mut self, extra: Vec<Finding>, settings: &Settings) {
+        let extra = extra
+            .into_iter()
+            .filter(|f| settings.is_enabled(f.diagnostic.code));
+        self.findings.extend(extra);
+        finish(self, settings);
+    }
+}
+
+/// Runs every enabled validator.
+pub fn run(input: &CheckInput<'_>) -> CheckReport {
+    let settings = input.settings;
+    let tags = attack_tags::AttackEnv::new(input.kb, input.telemetry, &input.rules.rules);
+    let fields = logsource::FieldTable::embedded();
+    let per_rule: Vec<Vec<Finding>> = input
+        .rules
+        .rules
+        .par_iter()
+        .map(|rule| {
+            let mut ctx = RuleCtx::new(rule);
+            schema::check(&mut ctx, settings);
+            detection::check(&mut ctx);
+            tags.check(&mut ctx);
+            logsource::check(&mut ctx, fields);
+            // The loader's own findings about this document (detection_not_evaluable).
+            for d in &rule.diagnostics {
+                ctx.out.push(Finding::new(d.clone(), rule.id.as_deref()));
+            }
+            let mut out = ctx.out;
+            suppress(rule, &mut out);
+            out
+        })
+        .collect();
+    let mut findings: Vec<Finding> = per_rule.into_iter().flatten().collect();
+    findings.extend(repository::check(&input.rules.rules));
+    findings.extend(
+        input
+            .rules
+            .reports
+            .iter()
+            .map(|d| Finding::new(d.clone(), None)),
+    );
+    // Drops disabled codes, config exclusions and inline suppressions (marked `SUPPRESSED`, which
+    // is never enabled), counting the last two.
+    let before = findings.len();
+    let mut disabled = 0usize;
+    findings.retain(|f| {
+        let code = f.diagnostic.code;
+        if code != SUPPRESSED && !settings.is_enabled(code) {
+            disabled += 1;
+            return false;
+        }
+        code != SUPPRESSED && !settings.is_excluded(f.rule_id.as_deref(), code)
+    });
+    let suppressed = before - findings.len() - disabled;
+    attach_source_lines(&mut findings, &input.rules.rules);
+    let mut report = CheckReport {
+        schema: "attacktrace.check/1",
+        attack: format!("{} {}", input.kb.source.domain, input.kb.source.version),
+        files_seen: input.rules.files_seen,
+        files_loaded: input.rules.files_loaded,
+        files_reported: input.rules.files_reported,
+        rules: input.rules.rules.len(),
+        fail_level: settings.fail_level,
+        findings,
+        suppressed,
+        summary: Vec::new(),
+    };
+    finish(&mut report, settings);
+    report
+}
+
+/// Applies severity overrides, sorts, and recounts.
+fn finish(report: &mut CheckReport, settings: &Settings) {
+    for f in &mut report.findings {
+        let registered = diag::lookup(f.diagnostic.code)
+            .map(|i| i.severity)
+            .unwrap_or(f.diagnostic.severity);
+        f.diagnostic.severity = settings.severity_of(f.diagnostic.code, registered);
+    }
+    report.findings.sort();
+    report.findings.dedup();
+    let mut counts: BTreeMap<(Severity, &'static str), usize> = BTreeMap::new();
+    for f in &report.findings {
+        *counts
+            .entry((f.diagnostic.severity, f.diagnostic.code))
+            .or_default() += 1;
+    }
+    report.summary = counts
+        .into_iter()
+        .map(|((severity, code), count)| CodeCount {
+            code,
+            severity,
+            count,
+        })
+        .collect();
+}
+
+/// Marker code: a finding replaced by this is counted as suppressed, then dropped. Uses a
+/// registered code so `Diagnostic::new` accepts it; never reaches output.
+const SUPPRESSED: &str = "suppression_invalid\u{0}";
+
+/// Inline suppressions: `# attacktrace: allow(code) reason` anywhere in the rule's document drops
+/// that rule's findings of `code`. A suppression without a reason, or naming an unknown code, is
+/// itself a finding and suppresses nothing.
+fn suppress(rule: &RuleRecord, findings: &mut Vec<Finding>) {
+    let Some(raw) = rule.source.as_deref() else {
+        return;
+    };
+    if !raw.text.contains("attacktrace:") {
+        return;
+    }
+    let mut allowed: Vec<&str> = Vec::new();
+    let mut problems = Vec::new();
+    let lines = raw.text.split('\n').enumerate().skip(rule.line - 1);
+    for (i, line) in lines {
+        if raw.end_line.is_some_and(|end| i + 1 > end) {
+            break;
+        }
+        let Some(hash) = line.find('#') else { continue };
+        let comment = line[hash + 1..].trim();
+        let Some(rest) = comment.strip_prefix("attacktrace:") else {
+            continue;
+        };
+        let rest = rest.trim();
+        let parsed = rest
+            .strip_prefix("allow(")
+            .and_then(|r| r.split_once(')'))
+            .map(|(code, reason)| (code.trim(), reason.trim().trim_end_matches('\r')));
+        let pos = (i + 1, hash + 1);
+        match parsed {
+            Some((code, reason)) => match diag::lookup(code) {
+                None => problems.push((pos, format!("unknown code `{code}` in suppression"))),
+                Some(_) if reason.trim_start_matches(['-', ':', ' ']).is_empty() => problems.push((
+                    pos,
+                    format!("suppression of `{code}` gives no reason; write `# attacktrace: allow({code}) why`"),
+                )),
+                Some(info) => allowed.push(info.code),
+            },
+            None => problems.push((
+                pos,
+                "malformed suppression; expected `# attacktrace: allow(code) reason`".to_string(),
+            )),
+        }
+    }
+    for f in findings.iter_mut() {
+        if allowed.contains(&f.diagnostic.code) {
+            f.diagnostic.code = SUPPRESSED;
+        }
+    }
+    for ((line, col), msg) in problems {
+        let d = Diagnostic::new("suppression_invalid", msg)
+            .at(&rule.path)
+            .line(Some(line), Some(col));
+        findings.push(Finding::new(d, rule.id.as_deref()));
+    }
+}
+
+fn attach_source_lines(findings: &mut [Finding], rules: &[RuleRecord]) {
+    let mut texts: HashMap<&Path, &str> = HashMap::new();
+    for r in rules {
+        if let Some(src) = &r.source {
+            texts.entry(r.path.as_path()).or_insert(&src.text);
+        }
+    }
+    // Files that did not load (YAML errors) are read again for their few findings.
+    let mut unloaded: HashMap<PathBuf, Option<String>> = HashMap::new();
+    for f in findings.iter() {
+        if let (Some(path), Some(_)) = (&f.diagnostic.path, f.diagnostic.line) {
+            if !texts.contains_key(path.as_path()) && !unloaded.contains_key(path) {
+                unloaded.insert(path.clone(), read_small(path));
+            }
+        }
+    }
+    for (path, text) in &unloaded {
+        if let Some(t) = text {
+            texts.insert(path.as_path(), t.as_str());
+        }
+    }
+    // One line index per file and one rendering per (file, line): linear however many findings
+    // share a (possibly megabyte-long) line.
+    let mut index: HashMap<&Path, Vec<usize>> = HashMap::new();
+    let mut rendered: HashMap<(PathBuf, usize), Option<String>> = HashMap::new();
+    for f in findings.iter_mut() {
+        let (Some(path), Some(line)) = (&f.diagnostic.path, f.diagnostic.line) else {
+            continue;
+        };
+        let Some((&pkey, &text)) = texts.get_key_value(path.as_path()) else {
+            continue;
+        };
+        let key = (path.clone(), line);
+        if let Some(done) = rendered.get(&key) {
+            f.source_line = done.clone();
+            continue;
+        }
+        let starts = index.entry(pkey).or_insert_with(|| {
+            std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        });
+        let out = line
+            .checked_sub(1)
+            .and_then(|l| starts.get(l))
+            .map(|&start| {
+                let end = text[start..].find('\n').map_or(text.len(), |e| start + e);
+                let l = text[start..end].trim_end();
+                if l.len() > 200 {
+                    let mut cut = 200;
+                    while !l.is_char_boundary(cut) {
+                        cut -= 1;
+                    }
+                    format!("{}…", &l[..cut])
+                } else {
+                    l.to_string()
+                }
+            });
+        f.source_line = out.clone();
+        rendered.insert(key, out);
+    }
+}
+
+/// The text of a file that is small and UTF-8, else `None`.
+fn read_small(path: &Path) -> Option<String> {
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_file() || meta.len() > crate::rules::DEFAULT_MAX_FILE_SIZE {
+        return None;
+    }
+    std::fs::read_to_string(path).ok()
+}
+
+/// Loads rules for `check`: compiled (for `detection_not_evaluable`) and with their source kept.
+pub fn load_rules(paths: &[PathBuf]) -> RuleSet {
+    crate::rules::load::load(
+        paths,
+        &crate::rules::load::LoadOptions {
+            keep_source: true,
+            ..Default::default()
+        },
+    )
+}
