@@ -1,0 +1,203 @@
+//! Where a rule's own test events live.
+//!
+//! - The project's convention: next to `name.yml` a directory `name.tests/` with `positive.jsonl`
+//!   (each event must match) and `negative.jsonl` (no event may match).
+//! - SigmaHQ's convention: `regression_tests_path: regression_data/.../info.yml` (as an attribute or
+//!   in a comment) names an `info.yml` whose `regression_tests_info` lists `.evtx` files with a
+//!   `match_count`; the `.json` export beside each is read. Paths are relative to the repository root
+//!   (the parent of the `rules/` directory holding the rule) and must stay inside it: a path that
+//!   leaves it is refused, never read.
+
+use super::model::CaseKind;
+use crate::diag::Diagnostic;
+use serde_norway::Value;
+use std::path::{Component, Path, PathBuf};
+
+/// One file of events to run one rule against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseSpec {
+    pub kind: CaseKind,
+    pub file: PathBuf,
+    /// Regression `match_count`.
+    pub expected: Option<usize>,
+}
+
+/// The project's `name.tests/` cases of a rule file.
+pub fn project_cases(rule_path: &Path) -> Vec<CaseSpec> {
+    let Some(stem) = rule_path.file_stem() else {
+        return Vec::new();
+    };
+    let mut dir_name = stem.to_os_string();
+    dir_name.push(".tests");
+    let dir = rule_path.with_file_name(dir_name);
+    [
+        ("positive.jsonl", CaseKind::Positive),
+        ("negative.jsonl", CaseKind::Negative),
+    ]
+    .into_iter()
+    .map(|(name, kind)| (dir.join(name), kind))
+    .filter(|(p, _)| p.is_file())
+    .map(|(file, kind)| CaseSpec {
+        kind,
+        file,
+        expected: None,
+    })
+    .collect()
+}
+
+/// The `regression_tests_path` value of a rule file's text: a top-level attribute or the same in a
+/// comment (SigmaHQ comments it out while a test is pending review, and still ships the data).
+pub fn regression_path(text: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let l = line.strip_prefix('#').map_or(line, str::trim_start);
+        let v = l.strip_prefix("regression_tests_path")?.trim_start();
+        let v = v.strip_prefix(':')?.trim();
+        let v = v.trim_matches(|c| c == '\'' || c == '"');
+        (!v.is_empty()).then(|| v.to_string())
+    })
+}
+
+/// The repository root of a rule: the parent of the nearest ancestor directory named `rules`.
+pub fn repository_root(rule_path: &Path) -> Option<PathBuf> {
+    rule_path
+        .ancestors()
+        .skip(1)
+        .find(|a| a.file_name().is_some_and(|n| n == "rules"))
+        .and_then(Path::parent)
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                p.to_path_buf()
+            }
+        })
+}
+
+/// Joins a repository-relative path, refusing absolute paths, `..` and symlinks that lead outside.
+pub fn inside_root(root: &Path, rel: &str) -> Result<PathBuf, String> {
+    let p = Path::new(rel);
+    if p.components()
+        .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        return Err(format!(
+            "`{rel}` is not a plain relative path inside the repository root; refused"
+        ));
+    }
+    let joined = root.join(p);
+    if let (Ok(r), Ok(j)) = (root.canonicalize(), joined.canonicalize()) {
+        if !j.starts_with(&r) {
+            return Err(format!(
+                "`{rel}` leads outside the repository root through a symbolic link; refused"
+            ));
+        }
+    }
+    Ok(joined)
+}
+
+/// Regression cases of a rule, or findings explaining why there are none.
+pub fn regression_cases(rule_path: &Path, value: &str) -> Result<Vec<CaseSpec>, Diagnostic> {
+    let refuse = |msg: String| Diagnostic::new("regression_path_refused", msg).at(rule_path);
+    let bad = |msg: String| Diagnostic::new("regression_data_error", msg).at(rule_path);
+    let root = repository_root(rule_path).ok_or_else(|| {
+        bad(format!(
+            "regression_tests_path `{value}`: the rule is not under a `rules/` directory, so the \
+             repository root is unknown"
+        ))
+    })?;
+    let info_path = inside_root(&root, value).map_err(&refuse)?;
+    let text = std::fs::read_to_string(&info_path)
+        .map_err(|e| bad(format!("cannot read {}: {e}", info_path.display())))?;
+    let info: Value = serde_norway::from_str(&text)
+        .map_err(|e| bad(format!("{}: not YAML: {e}", info_path.display())))?;
+    let Some(Value::Sequence(tests)) = info.get("regression_tests_info") else {
+        return Err(bad(format!(
+            "{} lists no `regression_tests_info` (no active regression test)",
+            info_path.display()
+        )));
+    };
+    let mut cases = Vec::new();
+    for t in tests {
+        let kind = t.get("type").and_then(Value::as_str).unwrap_or("evtx");
+        let Some(path) = t.get("path").and_then(Value::as_str) else {
+            return Err(bad(format!(
+                "{}: a test entry has no `path`",
+                info_path.display()
+            )));
+        };
+        if !kind.eq_ignore_ascii_case("evtx") {
+            return Err(bad(format!(
+                "{}: test type `{kind}` is not supported (only EVTX exported as JSON)",
+                info_path.display()
+            )));
+        }
+        let json = Path::new(path).with_extension("json");
+        let json = json.to_string_lossy();
+        let file = inside_root(&root, &json).map_err(&refuse)?;
+        if !file.is_file() {
+            return Err(bad(format!(
+                "{}: the JSON export {} of the listed event file is missing",
+                info_path.display(),
+                file.display()
+            )));
+        }
+        let expected = t
+            .get("match_count")
+            .and_then(Value::as_u64)
+            .map(|n| n as usize);
+        cases.push(CaseSpec {
+            kind: CaseKind::Regression,
+            file,
+            expected,
+        });
+    }
+    Ok(cases)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_regression_path_in_attribute_or_comment() {
+        assert_eq!(
+            regression_path("title: x\nregression_tests_path: regression_data/a/info.yml\n"),
+            Some("regression_data/a/info.yml".into())
+        );
+        assert_eq!(
+            regression_path("# regression_tests_path: 'regression_data/b/info.yml'\n"),
+            Some("regression_data/b/info.yml".into())
+        );
+        assert_eq!(regression_path("title: regression_tests_path\n"), None);
+        assert_eq!(regression_path("  regression_tests_path_x: 1\n"), None);
+    }
+
+    #[test]
+    fn root_is_parent_of_rules() {
+        assert_eq!(
+            repository_root(Path::new("/repo/rules/windows/x.yml")),
+            Some(PathBuf::from("/repo"))
+        );
+        assert_eq!(
+            repository_root(Path::new("rules/x.yml")),
+            Some(PathBuf::from("."))
+        );
+        assert_eq!(repository_root(Path::new("other/x.yml")), None);
+    }
+
+    #[test]
+    fn escapes_are_refused() {
+        let root = Path::new(".");
+        for bad in ["../x/info.yml", "/etc/passwd", "a/../../b"] {
+            assert!(inside_root(root, bad).is_err(), "{bad}");
+        }
+        assert!(inside_root(root, "regression_data/x/info.yml").is_ok());
+    }
+
+    #[test]
+    fn project_cases_next_to_rule() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/events/pack");
+        let cases = project_cases(&dir.join("rules/proc_whoami.yml"));
+        let kinds: Vec<_> = cases.iter().map(|c| c.kind).collect();
+        assert_eq!(kinds, vec![CaseKind::Positive, CaseKind::Negative]);
+    }
+}

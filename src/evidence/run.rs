@@ -1,0 +1,492 @@
+//! The runner: each rule against its own test events, and every rule against `--events` and
+//! `--benign` streams.
+//!
+//! Event streams are read sequentially and evaluated in parallel in chunks (rayon, order-preserving
+//! collect), so memory stays bounded and the result is the same whatever the thread count. Routing
+//! (see [`super::route`]) picks the rules an event can match; candidate lists are cached per route key.
+
+use super::convention::{self, CaseSpec};
+use super::model::{
+    CaseKind, CaseResult, EventRef, RuleResult, RuleStatus, Summary, TestReport, SCHEMA,
+};
+use super::normalise::{FieldMap, RouteKey};
+use super::prefilter::{self, Prefilter};
+use super::reader::{EventReader, ReadLimits};
+use super::route::Router;
+use crate::diag::Diagnostic;
+use crate::rules::{RuleRecord, RuleSet};
+use crate::telemetry::Telemetry;
+use rayon::prelude::*;
+use std::collections::{BTreeMap, HashMap};
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+/// Events evaluated per parallel batch: large enough to keep both cores busy, small enough that a
+/// batch of raw JSON stays a few megabytes.
+const CHUNK: usize = 4096;
+
+#[derive(Debug, Clone)]
+pub struct TestOptions {
+    /// Evaluate only the rules whose logsource can apply to an event (`--no-routing` turns it off).
+    pub routing: bool,
+    pub limits: ReadLimits,
+    /// Run the rules' own tests (`name.tests/`, `regression_tests_path`).
+    pub own_tests: bool,
+    /// Skip rules whose literals the event lacks ([`super::prefilter`]); off only to compare.
+    pub prefilter: bool,
+}
+
+impl Default for TestOptions {
+    fn default() -> Self {
+        TestOptions {
+            routing: true,
+            limits: ReadLimits::default(),
+            own_tests: true,
+            prefilter: true,
+        }
+    }
+}
+
+/// Event files to run every rule against.
+#[derive(Debug, Clone, Default)]
+pub struct TestInputs {
+    /// Events to report matches on.
+    pub events: Vec<PathBuf>,
+    /// Events no rule should match; each match is a false positive.
+    pub benign: Vec<PathBuf>,
+}
+
+#[derive(Default)]
+struct PerRule {
+    cases: Vec<CaseResult>,
+    matches: Vec<EventRef>,
+    false_positives: Vec<EventRef>,
+}
+
+/// Runs the tests and builds the report. Never panics on bad input: problems become findings.
+pub fn run(
+    rules: &RuleSet,
+    telemetry: &Telemetry,
+    fields: &FieldMap,
+    inputs: &TestInputs,
+    opts: &TestOptions,
+) -> TestReport {
+    let mut findings = Vec::new();
+    let mut per: BTreeMap<usize, PerRule> = BTreeMap::new();
+    let mut summary = Summary {
+        rules_loaded: rules.rules.len(),
+        rules_evaluable: rules.rules.iter().filter(|r| r.compiled.is_some()).count(),
+        ..Summary::default()
+    };
+
+    if opts.own_tests {
+        let specs = discover(&rules.rules, &mut findings);
+        let results: Vec<(usize, CaseResult)> = specs
+            .par_iter()
+            .map(|(i, spec)| (*i, run_case(&rules.rules[*i], spec, fields, opts.limits)))
+            .collect();
+        for (i, c) in results {
+            per.entry(i).or_default().cases.push(c);
+        }
+    }
+
+    let router = Router::build(&rules.rules, telemetry);
+    let prefilters: Vec<Prefilter> = rules
+        .rules
+        .par_iter()
+        .map(|r| {
+            r.source
+                .as_ref()
+                .and_then(|s| s.map.get("detection"))
+                .and_then(serde_norway::Value::as_mapping)
+                .and_then(prefilter::derive)
+        })
+        .collect();
+    let index = opts.prefilter.then(|| prefilter::Index::build(&prefilters));
+    let scanner = Scanner {
+        rules: &rules.rules,
+        index: index.as_ref(),
+        router: &router,
+        fields,
+        routing: opts.routing,
+        limits: opts.limits,
+        cache: RwLock::new(HashMap::new()),
+    };
+    for (paths, benign) in [(&inputs.events, false), (&inputs.benign, true)] {
+        for file in expand_paths(paths, &mut findings) {
+            summary.event_files += 1;
+            let scan = scanner.scan(&file, &mut findings);
+            summary.events += scan.events;
+            summary.events_unroutable += scan.unroutable;
+            summary.evaluations += scan.evaluations;
+            for (rule, line) in scan.hits {
+                let r = per.entry(rule).or_default();
+                let hit = EventRef {
+                    file: file.clone(),
+                    line,
+                };
+                if benign {
+                    r.false_positives.push(hit);
+                    summary.false_positives += 1;
+                } else {
+                    r.matches.push(hit);
+                    summary.matches += 1;
+                }
+            }
+        }
+    }
+
+    let mut out = Vec::with_capacity(per.len());
+    for (i, p) in per {
+        let rule = &rules.rules[i];
+        summary.cases += p.cases.len();
+        summary.cases_passed += p.cases.iter().filter(|c| c.passed).count();
+        summary.cases_failed += p.cases.iter().filter(|c| !c.passed).count();
+        let failed = p.cases.iter().any(|c| !c.passed) || !p.false_positives.is_empty();
+        let status = if failed {
+            RuleStatus::Failed
+        } else if p.cases.is_empty() {
+            RuleStatus::Untested
+        } else {
+            RuleStatus::Passed
+        };
+        let validated = status == RuleStatus::Passed
+            && p.cases
+                .iter()
+                .any(|c| c.kind != CaseKind::Negative && c.passed);
+        summary.rules_validated += usize::from(validated);
+        out.push(RuleResult {
+            path: rule.path.clone(),
+            document: rule.document,
+            id: rule.id.clone(),
+            title: rule.title.clone(),
+            techniques: rule.technique_tags().map(str::to_owned).collect(),
+            status,
+            validated,
+            not_evaluable: match &rule.detection {
+                crate::rules::DetectionState::NotEvaluable { reason } => Some(reason.clone()),
+                _ => None,
+            },
+            cases: p.cases,
+            matches: p.matches,
+            false_positives: p.false_positives,
+        });
+    }
+    findings.sort();
+    summary.findings = findings.len();
+    TestReport {
+        schema: SCHEMA.to_string(),
+        routing: opts.routing,
+        summary,
+        rules: out,
+        findings,
+    }
+}
+
+/// (rule index, case) for every rule's own tests, in rule order.
+fn discover(rules: &[RuleRecord], findings: &mut Vec<Diagnostic>) -> Vec<(usize, CaseSpec)> {
+    type Found = (Vec<(usize, CaseSpec)>, Vec<Diagnostic>);
+    let found: Vec<Found> = rules
+        .par_iter()
+        .enumerate()
+        .filter(|(_, r)| r.kind == crate::rules::RuleKind::Detection)
+        .map(|(i, r)| {
+            let mut specs: Vec<_> = convention::project_cases(&r.path)
+                .into_iter()
+                .map(|c| (i, c))
+                .collect();
+            let mut problems = Vec::new();
+            // Only the first document of a file carries the file's regression attribute.
+            if r.document == 0 {
+                let value = std::fs::read_to_string(&r.path)
+                    .ok()
+                    .and_then(|t| convention::regression_path(&t));
+                if let Some(v) = value {
+                    match convention::regression_cases(&r.path, &v) {
+                        Ok(cases) => specs.extend(cases.into_iter().map(|c| (i, c))),
+                        Err(d) => problems.push(d),
+                    }
+                }
+            }
+            (specs, problems)
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (specs, problems) in found {
+        out.extend(specs);
+        findings.extend(problems);
+    }
+    out
+}
+
+fn run_case(
+    rule: &RuleRecord,
+    spec: &CaseSpec,
+    fields: &FieldMap,
+    limits: ReadLimits,
+) -> CaseResult {
+    let mut result = CaseResult {
+        kind: spec.kind,
+        file: spec.file.clone(),
+        events: 0,
+        matched: 0,
+        expected: spec.expected,
+        passed: false,
+        failed_lines: Vec::new(),
+        message: None,
+    };
+    let Some(compiled) = &rule.compiled else {
+        let why = match &rule.detection {
+            crate::rules::DetectionState::NotEvaluable { reason } => reason.clone(),
+            _ => "the detection was not compiled".into(),
+        };
+        result.message = Some(format!("the rule cannot be evaluated: {why}"));
+        return result;
+    };
+    let file = match std::fs::File::open(&spec.file) {
+        Ok(f) => f,
+        Err(e) => {
+            result.message = Some(format!("cannot read {}: {e}", spec.file.display()));
+            return result;
+        }
+    };
+    for item in EventReader::new(BufReader::new(file), limits) {
+        let raw = match item {
+            Ok(raw) => raw,
+            Err(p) => {
+                result.message = Some(format!("line {}: {}", p.line, p.message));
+                return result;
+            }
+        };
+        result.events += 1;
+        let matched = match fields.normalise(raw.value) {
+            Ok(n) => compiled.is_match(&n.event),
+            Err(e) => {
+                result.message = Some(format!("line {}: {e}", raw.line));
+                return result;
+            }
+        };
+        result.matched += usize::from(matched);
+        let wrong = match spec.kind {
+            CaseKind::Positive => !matched,
+            CaseKind::Negative => matched,
+            CaseKind::Regression => false,
+        };
+        if wrong {
+            result.failed_lines.push(raw.line);
+        }
+    }
+    result.passed = match spec.kind {
+        CaseKind::Positive => result.events > 0 && result.failed_lines.is_empty(),
+        CaseKind::Negative => result.failed_lines.is_empty(),
+        CaseKind::Regression => match spec.expected {
+            Some(n) => result.matched == n,
+            None => result.matched > 0,
+        },
+    };
+    if result.events == 0 {
+        result.message = Some("the file holds no event".into());
+    } else if spec.kind == CaseKind::Regression && !result.passed {
+        result.message = Some(match spec.expected {
+            Some(n) => format!(
+                "{} of {} events matched, expected {n}",
+                result.matched, result.events
+            ),
+            None => format!("none of {} events matched", result.events),
+        });
+    }
+    result
+}
+
+/// Files named by `--events`/`--benign`: files as given, directories walked for `.json`, `.jsonl`
+/// and `.ndjson` files in path order.
+fn expand_paths(paths: &[PathBuf], findings: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut files: Vec<PathBuf> = walkdir::WalkDir::new(p)
+                .follow_links(true)
+                .into_iter()
+                .filter_map(|e| match e {
+                    Ok(e) => Some(e),
+                    Err(err) => {
+                        let at = err.path().unwrap_or(p).to_path_buf();
+                        findings.push(
+                            Diagnostic::new("io_error", format!("cannot read: {err}")).at(at),
+                        );
+                        None
+                    }
+                })
+                .filter(|e| e.file_type().is_file())
+                .map(walkdir::DirEntry::into_path)
+                .filter(|f| {
+                    f.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                        ["json", "jsonl", "ndjson"]
+                            .iter()
+                            .any(|x| e.eq_ignore_ascii_case(x))
+                    })
+                })
+                .collect();
+            files.sort();
+            out.extend(files);
+        } else if p.exists() {
+            out.push(p.clone());
+        } else {
+            findings.push(Diagnostic::new("path_not_found", "no such file or directory").at(p));
+        }
+    }
+    out
+}
+
+struct Scan {
+    events: usize,
+    unroutable: usize,
+    evaluations: u64,
+    /// (rule index, line), in event order then rule order.
+    hits: Vec<(usize, usize)>,
+}
+
+struct Scanner<'a> {
+    rules: &'a [RuleRecord],
+    /// Prefilter index; rules get checks only when the loader kept the raw detection (`keep_source`).
+    index: Option<&'a prefilter::Index>,
+    router: &'a Router,
+    fields: &'a FieldMap,
+    routing: bool,
+    limits: ReadLimits,
+    cache: RwLock<HashMap<RouteKey, Arc<Vec<usize>>>>,
+}
+
+/// Outcome of one event in a batch.
+struct EventOutcome {
+    line: usize,
+    unroutable: bool,
+    evaluations: usize,
+    rules: Vec<usize>,
+    error: Option<String>,
+}
+
+impl Scanner<'_> {
+    fn candidates(&self, key: &RouteKey) -> Arc<Vec<usize>> {
+        let key = if self.routing {
+            key.clone()
+        } else {
+            RouteKey::default()
+        };
+        if let Some(c) = self.cache.read().ok().and_then(|m| m.get(&key).cloned()) {
+            return c;
+        }
+        let list = Arc::new(if self.routing {
+            self.router.candidates(&key)
+        } else {
+            self.router.all()
+        });
+        if let Ok(mut m) = self.cache.write() {
+            m.insert(key, Arc::clone(&list));
+        }
+        list
+    }
+
+    fn scan(&self, path: &Path, findings: &mut Vec<Diagnostic>) -> Scan {
+        let mut scan = Scan {
+            events: 0,
+            unroutable: 0,
+            evaluations: 0,
+            hits: Vec::new(),
+        };
+        let file = match std::fs::File::open(path) {
+            Ok(f) => f,
+            Err(e) => {
+                findings.push(Diagnostic::new("io_error", format!("cannot read: {e}")).at(path));
+                return scan;
+            }
+        };
+        let mut reader = EventReader::new(BufReader::with_capacity(1 << 16, file), self.limits);
+        let mut bad_events: Vec<(usize, String)> = Vec::new();
+        loop {
+            let mut chunk = Vec::with_capacity(CHUNK);
+            let mut stop = None;
+            for item in reader.by_ref() {
+                match item {
+                    Ok(raw) => chunk.push(raw),
+                    Err(p) => {
+                        stop = Some(p);
+                        break;
+                    }
+                }
+                if chunk.len() == CHUNK {
+                    break;
+                }
+            }
+            if chunk.is_empty() && stop.is_none() {
+                break;
+            }
+            let outcomes: Vec<EventOutcome> = chunk
+                .into_par_iter()
+                .map(|raw| self.evaluate(raw))
+                .collect();
+            for o in outcomes {
+                scan.events += 1;
+                scan.unroutable += usize::from(o.unroutable);
+                scan.evaluations += o.evaluations as u64;
+                if let Some(e) = o.error {
+                    bad_events.push((o.line, e));
+                }
+                scan.hits.extend(o.rules.into_iter().map(|r| (r, o.line)));
+            }
+            if let Some(p) = stop {
+                findings.push(
+                    Diagnostic::new(p.code, p.message)
+                        .at(path)
+                        .line(Some(p.line), None),
+                );
+                break;
+            }
+        }
+        if let Some((line, msg)) = bad_events.first() {
+            let more = match bad_events.len() {
+                1 => String::new(),
+                n => format!(" ({} more such events in this file)", n - 1),
+            };
+            findings.push(
+                Diagnostic::new("event_not_object", format!("{msg}{more}"))
+                    .at(path)
+                    .line(Some(*line), None),
+            );
+        }
+        scan
+    }
+
+    fn evaluate(&self, raw: super::reader::RawEvent) -> EventOutcome {
+        let mut o = EventOutcome {
+            line: raw.line,
+            unroutable: false,
+            evaluations: 0,
+            rules: Vec::new(),
+            error: None,
+        };
+        let n = match self.fields.normalise(raw.value) {
+            Ok(n) => n,
+            Err(e) => {
+                o.error = Some(e);
+                return o;
+            }
+        };
+        o.unroutable = n.key.is_unknown();
+        let candidates = self.candidates(&n.key);
+        o.evaluations = candidates.len();
+        let passing = self.index.map(|ix| ix.passing(&n.lower));
+        for &i in candidates.iter() {
+            if passing.as_ref().is_some_and(|p| !p[i]) {
+                continue;
+            }
+            if let Some(rule) = &self.rules[i].compiled {
+                if rule.is_match(&n.event) {
+                    o.rules.push(i);
+                }
+            }
+        }
+        o
+    }
+}

@@ -1,0 +1,230 @@
+//! Renderers of `attacktrace test` results: text for people, JSON (the report model as is) and JUnit
+//! XML through [`super::junit`] (one suite per rule file kind of test, one case per test file,
+//! false positives as failed cases).
+
+use super::junit::{Case, Failure, JUnitReport, Suite};
+use super::{one_line, term_safe};
+use crate::evidence::{CaseKind, EventRef, RuleStatus, TestReport};
+use std::fmt::Write;
+
+/// Matches listed per rule in text; the rest are counted (JSON lists them all).
+const TEXT_LIST_LIMIT: usize = 10;
+
+fn kind_label(k: CaseKind) -> &'static str {
+    match k {
+        CaseKind::Positive => "positive",
+        CaseKind::Negative => "negative",
+        CaseKind::Regression => "regression",
+    }
+}
+
+fn refs(list: &[EventRef]) -> String {
+    let mut s = list
+        .iter()
+        .take(TEXT_LIST_LIMIT)
+        .map(|e| format!("{}:{}", e.file.display(), e.line))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if list.len() > TEXT_LIST_LIMIT {
+        let _ = write!(s, " and {} more", list.len() - TEXT_LIST_LIMIT);
+    }
+    s
+}
+
+fn lines(list: &[usize]) -> String {
+    let mut s = list
+        .iter()
+        .take(TEXT_LIST_LIMIT)
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if list.len() > TEXT_LIST_LIMIT {
+        let _ = write!(s, " and {} more", list.len() - TEXT_LIST_LIMIT);
+    }
+    s
+}
+
+/// Text: one block per rule with something to report, findings, then a summary line.
+pub fn text(r: &TestReport) -> String {
+    let mut o = String::new();
+    for rule in &r.rules {
+        let status = match rule.status {
+            RuleStatus::Passed => "PASS",
+            RuleStatus::Failed => "FAIL",
+            RuleStatus::Untested => "MATCH",
+        };
+        let _ = writeln!(
+            o,
+            "{status} {}  {}",
+            term_safe(&rule.path.display().to_string()),
+            term_safe(&one_line(&rule.title))
+        );
+        for c in &rule.cases {
+            let mut line = format!(
+                "  {} {} {}{}: {}/{} matched",
+                if c.passed { "ok  " } else { "FAIL" },
+                kind_label(c.kind),
+                term_safe(&c.file.display().to_string()),
+                c.expected
+                    .map(|n| format!(" (expect {n})"))
+                    .unwrap_or_default(),
+                c.matched,
+                c.events
+            );
+            if !c.failed_lines.is_empty() {
+                let what = if c.kind == CaseKind::Negative {
+                    "matched at line"
+                } else {
+                    "did not match at line"
+                };
+                let _ = write!(line, "; {what} {}", lines(&c.failed_lines));
+            }
+            if let Some(m) = &c.message {
+                let _ = write!(line, "; {}", one_line(m));
+            }
+            let _ = writeln!(o, "{line}");
+        }
+        if !rule.false_positives.is_empty() {
+            let _ = writeln!(
+                o,
+                "  FAIL benign: {} false positive(s): {}",
+                rule.false_positives.len(),
+                term_safe(&refs(&rule.false_positives))
+            );
+        }
+        if !rule.matches.is_empty() {
+            let _ = writeln!(
+                o,
+                "  matched {} event(s): {}",
+                rule.matches.len(),
+                term_safe(&refs(&rule.matches))
+            );
+        }
+    }
+    if !r.findings.is_empty() {
+        let _ = writeln!(o, "findings:");
+        for d in &r.findings {
+            let at = match (&d.path, d.line) {
+                (Some(p), Some(l)) => format!("{}:{l}: ", p.display()),
+                (Some(p), None) => format!("{}: ", p.display()),
+                _ => String::new(),
+            };
+            let _ = writeln!(
+                o,
+                "  {}{} {}: {}",
+                term_safe(&at),
+                d.severity.as_str(),
+                d.code,
+                term_safe(&one_line(&d.message))
+            );
+        }
+    }
+    let s = &r.summary;
+    let tested = r.rules.iter().filter(|x| !x.cases.is_empty()).count();
+    let failed = r
+        .rules
+        .iter()
+        .filter(|x| x.status == RuleStatus::Failed)
+        .count();
+    let _ = writeln!(
+        o,
+        "{} rule(s) loaded, {} evaluable; {tested} tested: {} validated, {failed} failed; {} case(s): {} passed, {} failed",
+        s.rules_loaded, s.rules_evaluable, s.rules_validated, s.cases, s.cases_passed, s.cases_failed
+    );
+    if s.event_files > 0 {
+        let _ = writeln!(
+            o,
+            "{} event(s) in {} file(s) ({} without routing information): {} match(es), {} false positive(s); routing {} ({} rule evaluations)",
+            s.events,
+            s.event_files,
+            s.events_unroutable,
+            s.matches,
+            s.false_positives,
+            if r.routing { "on" } else { "off" },
+            s.evaluations
+        );
+    }
+    o
+}
+
+/// JUnit: suite per rule, a case per test file, plus one case for benign events when any matched.
+pub fn junit(r: &TestReport) -> String {
+    let mut report = JUnitReport {
+        name: "attacktrace test".into(),
+        suites: Vec::new(),
+    };
+    for rule in &r.rules {
+        let classname = rule.path.display().to_string();
+        let mut suite = Suite {
+            name: format!("{} ({})", rule.title, classname),
+            cases: Vec::new(),
+        };
+        for c in &rule.cases {
+            let failure = (!c.passed).then(|| Failure {
+                message: c
+                    .message
+                    .clone()
+                    .unwrap_or_else(|| format!("{} of {} events matched", c.matched, c.events)),
+                kind: kind_label(c.kind).into(),
+                text: if c.failed_lines.is_empty() {
+                    String::new()
+                } else {
+                    format!("lines: {}", lines(&c.failed_lines))
+                },
+            });
+            suite.cases.push(Case {
+                name: format!("{} {}", kind_label(c.kind), c.file.display()),
+                classname: classname.clone(),
+                failure,
+                skipped: None,
+            });
+        }
+        if !rule.false_positives.is_empty() {
+            suite.cases.push(Case {
+                name: "benign events".into(),
+                classname: classname.clone(),
+                failure: Some(Failure {
+                    message: format!("{} false positive(s)", rule.false_positives.len()),
+                    kind: "false_positive".into(),
+                    text: rule
+                        .false_positives
+                        .iter()
+                        .map(|e| format!("{}:{}", e.file.display(), e.line))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                }),
+                skipped: None,
+            });
+        }
+        if !suite.cases.is_empty() {
+            report.suites.push(suite);
+        }
+    }
+    if !r.findings.is_empty() {
+        report.suites.push(Suite {
+            name: "inputs".into(),
+            cases: r
+                .findings
+                .iter()
+                .map(|d| Case {
+                    name: format!(
+                        "{}{}",
+                        d.path
+                            .as_ref()
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_default(),
+                        d.line.map(|l| format!(":{l}")).unwrap_or_default()
+                    ),
+                    classname: d.code.into(),
+                    failure: Some(Failure {
+                        message: one_line(&d.message),
+                        kind: d.code.into(),
+                        text: String::new(),
+                    }),
+                    skipped: None,
+                })
+                .collect(),
+        });
+    }
+    super::junit::to_xml(&report)
+}
