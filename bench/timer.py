@@ -69,6 +69,18 @@ if have_shared:
         if s and cov:
             rows.append(("  ratio sigma analyze / attacktrace", s / cov, "ratio"))
     shutil.rmtree(cov_dir, ignore_errors=True)
+    # check (issue #4): all validators, the CI gate's formats. Exit 1 (findings) counts as a run.
+    chk = bench("check SigmaHQ, all validators (json)", [BIN, "check", RULES, "--format", "json"], 300)
+    bench("check SigmaHQ, all validators (sarif)", [BIN, "check", RULES, "--format", "sarif"], 300)
+    bench("check SigmaHQ, all validators (text)", [BIN, "check", RULES], 300)
+    if shutil.which("rsigma"):
+        r = bench("peer: rsigma rule lint (default)", ["rsigma", "rule", "lint", RULES], None, 5)
+        if r and chk:
+            rows.append(("  ratio rsigma lint / attacktrace check", r / chk, "ratio"))
+    if shutil.which("sigma"):
+        s = bench("peer: sigma check (pySigma, all validators)", ["sigma", "check", RULES], None, 1)
+        if s and chk:
+            rows.append(("  ratio sigma check / attacktrace check", s / chk, "ratio"))
 else:
     print(f"note: {SHARED} not found; corpus rows skipped")
 

@@ -229,6 +229,7 @@ struct GuidanceFile {
 struct NoPortableRuleText {
     title: String,
     why: String,
+    why_no_named_source: String,
     build: String,
     #[serde(rename = "where")]
     where_to_look: Vec<String>,
@@ -401,7 +402,13 @@ pub fn build(
     let text = guidance_file();
     let guidance = (observability.class == ObsClass::NoPortableRule).then(|| Guidance {
         title: vars.fill(&text.no_portable_rule.title),
-        why: vars.fill(&text.no_portable_rule.why),
+        why: vars.fill(
+            if observability.subkind.as_deref() == Some("pre-platform") {
+                &text.no_portable_rule.why
+            } else {
+                &text.no_portable_rule.why_no_named_source
+            },
+        ),
         build: vars.fill(&text.no_portable_rule.build),
         where_to_look: text
             .no_portable_rule
@@ -728,6 +735,7 @@ mod tests {
         let mut all = vec![
             g.no_portable_rule.title.clone(),
             g.no_portable_rule.why.clone(),
+            g.no_portable_rule.why_no_named_source.clone(),
             g.no_portable_rule.build.clone(),
             g.no_portable_rule.host_rules_note.clone(),
         ];

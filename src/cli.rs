@@ -43,9 +43,18 @@ enum Command {
     Rules(RulesArgs),
     /// ATT&CK coverage of a rule set: per-tactic summary, gaps, tiers, Navigator layer, HTML, baseline diff.
     Coverage(CoverageArgs),
+    /// Run rules against events: their own tests (`name.tests/`, SigmaHQ regression data),
+    /// `--events` (report matches) and `--benign` (every match is a false positive).
+    Test(TestArgs),
     /// ATT&CK data: show what is loaded, or compile a bundle into a catalog.
     #[command(subcommand)]
     Attack(AttackCommand),
+    /// CI gate: validate rules (syntax, detection, ATT&CK tags, repository, log sources), with
+    /// config, inline suppressions, SARIF/JUnit/GitHub output, coverage gate and `--fix`.
+    Check(CheckArgs),
+    /// Rewrite rule tags for another ATT&CK release: revoked techniques to their replacement,
+    /// tactic tags re-derived from the techniques' tactics in the new release.
+    Migrate(MigrateArgs),
     /// Explain a diagnostic code, or list all codes.
     Explain {
         /// The code, e.g. `yaml_error`.
@@ -123,6 +132,27 @@ enum AttackCommand {
     Info {
         #[arg(long, value_enum, default_value_t = ListFormat::Text)]
         format: ListFormat,
+    },
+    /// Download the official STIX bundle into the per-user cache; later runs use it instead of the
+    /// embedded catalog (`--attack` and ATTACKTRACE_ATTACK still win).
+    Update {
+        /// Where to download from. Default: MITRE's attack-stix-data repository for the domain.
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// enterprise, mobile or ics.
+        #[arg(long, default_value = "enterprise")]
+        domain: String,
+    },
+    /// What changed between two ATT&CK releases. OLD and NEW: a STIX bundle or catalog file,
+    /// `embedded`, `cache` (enterprise) or `cache:mobile` / `cache:ics`.
+    Diff {
+        old: String,
+        new: String,
+        /// Sigma rules: list the rules each change affects. Repeatable.
+        #[arg(long = "rules", value_name = "PATH")]
+        rules: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = CardFormat::Text)]
+        format: CardFormat,
     },
     /// Compile a STIX bundle into the compact, prose-free catalog the binary embeds.
     Compile {
@@ -205,6 +235,28 @@ struct CoverageArgs {
     /// Base URL for the rule links in the Navigator layer (rule paths are appended).
     #[arg(long, value_name = "URL")]
     link_base: Option<String>,
+    /// Saved `attacktrace test --save FILE` result: fills the validated tier.
+    #[arg(long, value_name = "FILE")]
+    tests: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct MigrateArgs {
+    /// Sigma rules: files, directories (recursive) or globs.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// The release to migrate to: a STIX bundle or catalog file, `embedded` or `cache`.
+    #[arg(long, value_name = "ATTACK")]
+    to: String,
+    /// The release the tags were written for. Default: the active ATT&CK data (`--attack`, the
+    /// cache, else the embedded catalog).
+    #[arg(long, value_name = "ATTACK")]
+    from: Option<String>,
+    /// Change nothing; print the unified diff of every edit on stdout (the report goes to stderr).
+    #[arg(long)]
+    dry_run: bool,
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    format: ListFormat,
 }
 
 /// Outcome of a command, before it becomes an exit code.
@@ -300,7 +352,25 @@ fn load_kb(cli: &Cli) -> Result<KnowledgeBase, UserError> {
             }
             Ok(kb)
         }
-        None => Ok(attack::catalog::embedded()),
+        None => {
+            // No --attack / ATTACKTRACE_ATTACK (config key: no config file yet): the cache from
+            // `attack update` wins over the embedded catalog. A broken cache is not fatal.
+            let dir = attack::update::cache_dir();
+            let cached = dir.as_deref().and_then(|d| {
+                attack::update::load_cached(d, "enterprise-attack", &Default::default())
+            });
+            match cached {
+                Some(Ok(kb)) => Ok(kb),
+                Some(Err(e)) => {
+                    notice(
+                        cli.quiet,
+                        &format!("ignoring the ATT&CK cache ({e}); using the embedded catalog; run `attacktrace attack update` to repair it"),
+                    );
+                    Ok(attack::catalog::embedded())
+                }
+                None => Ok(attack::catalog::embedded()),
+            }
+        }
     }
 }
 
@@ -391,6 +461,8 @@ fn run(cli: Cli) -> Result<Outcome, UserError> {
             Ok(outcome)
         }
         Command::Coverage(args) => run_coverage(&cli, args),
+        Command::Check(args) => run_check(&cli, args),
+        Command::Test(args) => run_test(&cli, args),
         Command::Attack(AttackCommand::Info { format }) => {
             let kb = load_kb(&cli)?;
             let info = listing::AttackInfo {
@@ -404,6 +476,16 @@ fn run(cli: Cli) -> Result<Outcome, UserError> {
             })?;
             Ok(Outcome::Clean)
         }
+        Command::Attack(AttackCommand::Update { url, domain }) => {
+            run_attack_update(&cli, url, domain)
+        }
+        Command::Attack(AttackCommand::Diff {
+            old,
+            new,
+            rules,
+            format,
+        }) => run_attack_diff(&cli, old, new, rules, *format),
+        Command::Migrate(args) => run_migrate(&cli, args),
         Command::Attack(AttackCommand::Compile { bundle, output }) => {
             let opts = attack::stix::LoadOptions {
                 attack_version: cli.attack_version.clone(),
@@ -533,6 +615,13 @@ fn run_coverage(cli: &Cli, args: &CoverageArgs) -> Result<Outcome, UserError> {
         );
     }
     let links = LinkIndex::build(&kb, &ruleset);
+    let validated = match &args.tests {
+        Some(p) => Some(
+            validated_rules(&ruleset, &read(p, "test result")?)
+                .map_err(|e| UserError(format!("test result {}: {e}", p.display())))?,
+        ),
+        None => None,
+    };
     let scope = ScopeOptions {
         platforms: args.platforms.clone(),
         tactics: args.tactics.clone(),
@@ -549,7 +638,7 @@ fn run_coverage(cli: &Cli, args: &CoverageArgs) -> Result<Outcome, UserError> {
         links: &links,
         scope: &scope,
         profile: profile.as_ref(),
-        validated: None,
+        validated: validated.as_ref(),
         baseline: baseline.as_ref(),
     })?;
     let nav = render::navigator::NavigatorOptions {
@@ -626,4 +715,527 @@ fn with_progress<T>(quiet: bool, label: &str, f: impl FnOnce() -> T) -> T {
     ticker.thread().unpark();
     let _ = ticker.join();
     out
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TestFormat {
+    Text,
+    Json,
+    Junit,
+}
+
+#[derive(Debug, Args)]
+struct TestArgs {
+    /// Sigma rules: files, directories (recursive) or globs.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Event files or directories (JSON, JSON Lines, arrays, concatenated documents); report
+    /// which rules match which events. Repeatable.
+    #[arg(long = "events", value_name = "PATH")]
+    events: Vec<PathBuf>,
+    /// Benign event files or directories: every match is a false positive (exit 1). Repeatable.
+    #[arg(long = "benign", value_name = "PATH")]
+    benign: Vec<PathBuf>,
+    /// Evaluate every rule on every event instead of only rules whose logsource can apply.
+    #[arg(long)]
+    no_routing: bool,
+    /// Skip the rules' own tests (`name.tests/`, `regression_tests_path`).
+    #[arg(long)]
+    no_own_tests: bool,
+    /// Evaluate every routed rule with the engine, without the literal prefilter (for comparison).
+    #[arg(long)]
+    no_prefilter: bool,
+    #[arg(long, value_enum, default_value_t = TestFormat::Text)]
+    format: TestFormat,
+    /// Also write the JSON result to FILE (atomically), for `coverage --tests FILE`.
+    #[arg(long, value_name = "FILE")]
+    save: Option<PathBuf>,
+    /// Events read from one file at most; more is a finding.
+    #[arg(long, value_name = "N", default_value_t = crate::evidence::ReadLimits::default().max_events)]
+    max_events: usize,
+    /// Bytes per line at most; a longer line is a finding.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::evidence::ReadLimits::default().max_line_bytes)]
+    max_line_bytes: usize,
+}
+
+fn run_test(cli: &Cli, args: &TestArgs) -> Result<Outcome, UserError> {
+    use crate::evidence::{self, FieldMap, ReadLimits, TestInputs, TestOptions};
+    // The raw detection is kept for the evaluation prefilter (`evidence::prefilter`).
+    let ruleset = with_progress(cli.quiet, "loading rules", || {
+        rules::load::load(
+            &args.paths,
+            &rules::load::LoadOptions {
+                keep_source: true,
+                ..Default::default()
+            },
+        )
+    });
+    if ruleset.files_reported > 0 {
+        notice(
+            cli.quiet,
+            &format!(
+                "{} of {} rule files could not be loaded; `attacktrace rules PATH` lists them",
+                ruleset.files_reported, ruleset.files_seen
+            ),
+        );
+    }
+    let opts = TestOptions {
+        routing: !args.no_routing,
+        limits: ReadLimits {
+            max_events: args.max_events,
+            max_line_bytes: args.max_line_bytes,
+            max_event_bytes: ReadLimits::default()
+                .max_event_bytes
+                .max(args.max_line_bytes),
+        },
+        own_tests: !args.no_own_tests,
+        prefilter: !args.no_prefilter,
+    };
+    let inputs = TestInputs {
+        events: args.events.clone(),
+        benign: args.benign.clone(),
+    };
+    let report = with_progress(cli.quiet, "evaluating", || {
+        evidence::run(
+            &ruleset,
+            Telemetry::embedded(),
+            FieldMap::embedded(),
+            &inputs,
+            &opts,
+        )
+    });
+    if let Some(path) = &args.save {
+        render::write_atomic(path, render::json::to_string(&report).as_bytes())
+            .map_err(|e| UserError(format!("writing {}: {e}", path.display())))?;
+    }
+    emit(match args.format {
+        TestFormat::Text => render::test_report::text(&report),
+        TestFormat::Json => render::json::to_string(&report),
+        TestFormat::Junit => render::test_report::junit(&report),
+    })?;
+    let outcome = if report.failed() {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    };
+    exit_without_freeing((ruleset, report));
+    Ok(outcome)
+}
+
+// ---- check ------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CheckFormat {
+    Text,
+    Json,
+    Sarif,
+    Junit,
+    Github,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum FailLevelArg {
+    Error,
+    Warning,
+    Info,
+}
+
+#[derive(Debug, Args)]
+struct CheckArgs {
+    /// Sigma rules: files, directories (recursive) or globs.
+    #[arg(value_name = "PATH", required_unless_present_any = ["init", "show_config"])]
+    paths: Vec<PathBuf>,
+    /// Configuration file. Default: `.attacktrace.yml` in the working directory or a parent, up to
+    /// the repository root. A pySigma validation config is accepted as is.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Write a commented `.attacktrace.yml` template in the working directory and exit.
+    #[arg(long, conflicts_with_all = ["show_config", "fix"])]
+    init: bool,
+    /// Print the effective configuration and exit.
+    #[arg(long)]
+    show_config: bool,
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    format: CheckFormat,
+    /// Exit 1 when a finding is at or above this severity (default: from the config, else error).
+    #[arg(long, value_enum)]
+    fail_level: Option<FailLevelArg>,
+    /// Write the report to FILE (atomically) instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Coverage gate: previous `coverage --format json` output; a technique that lost coverage or
+    /// tier is a `coverage_loss` finding.
+    #[arg(long, value_name = "FILE")]
+    coverage_baseline: Option<PathBuf>,
+    /// Coverage gate: minimum share of techniques covered, per tactic (shortname, TA ID or name) or
+    /// `overall`, e.g. `execution=40` (repeatable or comma-separated).
+    #[arg(long, value_name = "TACTIC=PCT", value_delimiter = ',')]
+    min_coverage: Vec<String>,
+    /// Rewrite safe tag problems in place: revoked techniques, missing tactic tags, case, repeats.
+    #[arg(long)]
+    fix: bool,
+    /// With `--fix`: print the diff instead of writing; exit 1 when something would change.
+    #[arg(long, requires = "fix")]
+    dry_run: bool,
+}
+
+/// Nearest ancestor of `dir` holding `.git`, else `dir`.
+fn repository_root(dir: &std::path::Path) -> PathBuf {
+    dir.ancestors()
+        .find(|d| d.join(".git").exists())
+        .unwrap_or(dir)
+        .to_path_buf()
+}
+
+fn parse_min_coverage(items: &[String]) -> Result<Vec<(String, f64)>, UserError> {
+    items
+        .iter()
+        .map(|item| {
+            let (k, v) = item.split_once('=').ok_or_else(|| {
+                UserError(format!(
+                    "--min-coverage `{item}`: expected TACTIC=PCT, e.g. execution=40"
+                ))
+            })?;
+            let pct: f64 = v.trim().trim_end_matches('%').parse().map_err(|_| {
+                UserError(format!("--min-coverage `{item}`: `{v}` is not a number"))
+            })?;
+            if !(0.0..=100.0).contains(&pct) {
+                return Err(UserError(format!(
+                    "--min-coverage `{item}`: percentage must be between 0 and 100"
+                )));
+            }
+            Ok((k.trim().to_string(), pct))
+        })
+        .collect()
+}
+
+fn run_check(cli: &Cli, args: &CheckArgs) -> Result<Outcome, UserError> {
+    use crate::check::{self, config};
+    let cwd = std::env::current_dir().map_err(|e| UserError(format!("working directory: {e}")))?;
+    if args.init {
+        let path = cwd.join(config::CONFIG_FILE_NAME);
+        if path.exists() {
+            return Err(UserError(format!(
+                "{} already exists; not overwriting it",
+                path.display()
+            )));
+        }
+        render::write_atomic(&path, config::TEMPLATE.as_bytes())
+            .map_err(|e| UserError(format!("writing {}: {e}", path.display())))?;
+        notice(cli.quiet, &format!("wrote {}", path.display()));
+        return Ok(Outcome::Clean);
+    }
+    let config_path = args.config.clone().or_else(|| config::discover(&cwd));
+    let mut settings = match &config_path {
+        Some(p) => config::Settings::load(p)?,
+        None => config::Settings::default(),
+    };
+    if let Some(level) = args.fail_level {
+        settings.fail_level = match level {
+            FailLevelArg::Error => crate::diag::Severity::Error,
+            FailLevelArg::Warning => crate::diag::Severity::Warning,
+            FailLevelArg::Info => crate::diag::Severity::Info,
+        };
+    }
+    for n in &settings.notices {
+        notice(cli.quiet, n);
+    }
+    if args.show_config {
+        emit(settings.to_yaml())?;
+        return Ok(Outcome::Clean);
+    }
+    let minimums = parse_min_coverage(&args.min_coverage)?;
+    let baseline = match &args.coverage_baseline {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| UserError(format!("reading baseline {}: {e}", p.display())))?;
+            Some(crate::coverage::Baseline::parse(
+                &p.display().to_string(),
+                &text,
+            )?)
+        }
+        None => None,
+    };
+    let kb = load_kb(cli)?;
+    let mut ruleset = with_progress(cli.quiet, "loading rules", || {
+        check::load_rules(&args.paths)
+    });
+    if args.fix {
+        let plans = check::fix::plan_all(&ruleset, &kb);
+        let mut diffs = String::new();
+        let mut changed_files = 0usize;
+        for (path, fixes) in &plans {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| UserError(format!("reading {}: {e}", path.display())))?;
+            let new = match check::fix::apply(&text, fixes) {
+                Ok(t) => t,
+                Err(e) => {
+                    render::to_stderr(&format!("not fixed: {}: {e}", path.display()));
+                    continue;
+                }
+            };
+            if new == text {
+                continue;
+            }
+            changed_files += 1;
+            if args.dry_run {
+                diffs.push_str(&crate::tagedit::unified_diff(
+                    &path.display().to_string(),
+                    &text,
+                    &new,
+                ));
+            } else {
+                render::write_atomic(path, new.as_bytes())
+                    .map_err(|e| UserError(format!("writing {}: {e}", path.display())))?;
+                for fix in fixes {
+                    for c in &fix.changes {
+                        render::to_stderr(&format!("fixed {}:{}: {c}", path.display(), fix.line));
+                    }
+                }
+            }
+        }
+        if args.dry_run {
+            emit(diffs)?;
+            notice(
+                cli.quiet,
+                &format!("--dry-run: {changed_files} file(s) would change"),
+            );
+            exit_without_freeing((kb, ruleset));
+            return Ok(if changed_files > 0 {
+                Outcome::Findings
+            } else {
+                Outcome::Clean
+            });
+        }
+        if changed_files > 0 {
+            notice(cli.quiet, &format!("fixed {changed_files} file(s)"));
+            ruleset = check::load_rules(&args.paths);
+        }
+    }
+    let telemetry = Telemetry::embedded();
+    let mut report = check::run(&check::CheckInput {
+        kb: &kb,
+        telemetry,
+        rules: &ruleset,
+        settings: &settings,
+    });
+    if baseline.is_some() || !minimums.is_empty() {
+        let links = LinkIndex::build(&kb, &ruleset);
+        let scope = crate::coverage::ScopeOptions::default();
+        let cov = crate::coverage::build(&crate::coverage::CoverageInput {
+            kb: &kb,
+            telemetry,
+            rules: &ruleset,
+            links: &links,
+            scope: &scope,
+            profile: None,
+            validated: None,
+            baseline: baseline.as_ref(),
+        })?;
+        let extra =
+            check::gate::coverage_findings(&cov, args.coverage_baseline.as_deref(), &minimums)
+                .map_err(UserError)?;
+        report.extend(extra, &settings);
+        exit_without_freeing((links, cov));
+    }
+    let out = match args.format {
+        CheckFormat::Text => render::check::text(&report),
+        CheckFormat::Json => render::json::to_string(&report),
+        CheckFormat::Junit => render::check::junit(&report),
+        CheckFormat::Github => render::github::annotations(&report),
+        CheckFormat::Sarif => render::sarif::to_sarif(
+            &report,
+            &render::sarif::SarifOptions {
+                root: repository_root(&cwd),
+                base: cwd.clone(),
+                tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            },
+        ),
+    };
+    match &args.output {
+        Some(path) => render::write_atomic(path, out.as_bytes())
+            .map_err(|e| UserError(format!("writing {}: {e}", path.display())))?,
+        None => emit(out)?,
+    }
+    if (args.format != CheckFormat::Text || args.output.is_some()) && !cli.quiet {
+        render::to_stderr(render::check::summary(&report).trim_end());
+    }
+    let outcome = if report.failed() {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    };
+    exit_without_freeing((kb, ruleset, report));
+    Ok(outcome)
+}
+
+/// ATT&CK data named on the command line: a file, `embedded`, `cache` or `cache:<domain>`.
+fn load_kb_spec(spec: &str) -> Result<KnowledgeBase, UserError> {
+    if spec == "embedded" {
+        return Ok(attack::catalog::embedded());
+    }
+    if let Some(rest) = spec.strip_prefix("cache") {
+        if rest.is_empty() || rest.starts_with(':') {
+            let domain =
+                attack::update::domain_name(rest.strip_prefix(':').unwrap_or("enterprise"))?;
+            let dir = attack::update::cache_dir()
+                .ok_or_else(|| UserError(attack::update::UpdateError::NoCacheDir.to_string()))?;
+            return match attack::update::load_cached(&dir, &domain, &Default::default()) {
+                Some(kb) => Ok(kb?),
+                None => Err(UserError(format!(
+                    "no cached {domain} bundle in {}; run `attacktrace attack update`",
+                    dir.display()
+                ))),
+            };
+        }
+    }
+    Ok(attack::stix::load_path(
+        std::path::Path::new(spec),
+        &Default::default(),
+    )?)
+}
+
+fn run_attack_update(cli: &Cli, url: &Option<String>, domain: &str) -> Result<Outcome, UserError> {
+    let domain = attack::update::domain_name(domain)?;
+    let dir = attack::update::cache_dir()
+        .ok_or_else(|| UserError(attack::update::UpdateError::NoCacheDir.to_string()))?;
+    let url = url
+        .clone()
+        .unwrap_or_else(|| attack::update::default_url(&domain));
+    let meta = attack::update::update(&url, &domain, &dir)?;
+    emit(format!(
+        "cached {} {} ({} bytes, sha256 {}) in {}\n",
+        meta.domain,
+        meta.version,
+        meta.bytes,
+        meta.sha256,
+        attack::update::bundle_path(&dir, &domain).display()
+    ))?;
+    if domain != "enterprise-attack" {
+        notice(
+            cli.quiet,
+            "only the enterprise cache replaces the embedded catalog; use `--attack cache:DOMAIN` in `attack diff`/`migrate` or `--attack FILE` for this one",
+        );
+    }
+    Ok(Outcome::Clean)
+}
+
+fn run_attack_diff(
+    cli: &Cli,
+    old: &str,
+    new: &str,
+    rules: &[PathBuf],
+    format: CardFormat,
+) -> Result<Outcome, UserError> {
+    let (old_kb, new_kb) = (load_kb_spec(old)?, load_kb_spec(new)?);
+    if old_kb.source.domain != new_kb.source.domain {
+        notice(
+            cli.quiet,
+            &format!(
+                "comparing different domains ({} and {})",
+                old_kb.source.domain, new_kb.source.domain
+            ),
+        );
+    }
+    let mut d = attack::diff::diff(&old_kb, &new_kb);
+    if !rules.is_empty() {
+        let ruleset = load_rules(rules);
+        d.attach_rules(&ruleset);
+        exit_without_freeing(ruleset);
+    }
+    emit(match format {
+        CardFormat::Text => attack::diff::render_text(&d),
+        CardFormat::Markdown => attack::diff::render_markdown(&d),
+        CardFormat::Json => render::json::to_string(&d),
+    })?;
+    exit_without_freeing((old_kb, new_kb));
+    Ok(Outcome::Clean)
+}
+
+fn run_migrate(cli: &Cli, args: &MigrateArgs) -> Result<Outcome, UserError> {
+    let from = match &args.from {
+        Some(spec) => load_kb_spec(spec)?,
+        None => load_kb(cli)?,
+    };
+    let to = load_kb_spec(&args.to)?;
+    let ruleset = load_rules(&args.paths);
+    if ruleset.files_reported > 0 {
+        notice(
+            cli.quiet,
+            &format!(
+                "{} of {} rule files could not be loaded and are not migrated; `attacktrace rules PATH` lists them",
+                ruleset.files_reported, ruleset.files_seen
+            ),
+        );
+    }
+    let plan = crate::migrate::plan(&from, &to, &ruleset);
+    let edits = crate::migrate::apply(&plan, args.dry_run);
+    let failed = edits.iter().any(|e| e.error.is_some());
+    match args.format {
+        ListFormat::Json => {
+            #[derive(serde::Serialize)]
+            struct Report<'a> {
+                schema: &'static str,
+                dry_run: bool,
+                plan: &'a crate::migrate::Plan,
+                edits: &'a [crate::migrate::FileEdit],
+            }
+            emit(render::json::to_string(&Report {
+                schema: "attacktrace.migrate/1",
+                dry_run: args.dry_run,
+                plan: &plan,
+                edits: &edits,
+            }))?;
+        }
+        ListFormat::Text => {
+            let report = crate::migrate::render_text(&plan, &edits, args.dry_run);
+            if args.dry_run {
+                emit(edits.iter().map(|e| e.diff.as_str()).collect())?;
+                if !cli.quiet {
+                    for line in report.lines() {
+                        render::to_stderr(line);
+                    }
+                }
+            } else {
+                emit(report)?;
+            }
+        }
+    }
+    let outcome = if plan.questions() > 0 || failed {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    };
+    exit_without_freeing((from, to, ruleset));
+    Ok(outcome)
+}
+
+/// Indexes of the loaded rules that a saved test result marks validated, matched by path and
+/// document, else by rule ID.
+fn validated_rules(
+    ruleset: &RuleSet,
+    text: &str,
+) -> Result<std::collections::BTreeSet<usize>, String> {
+    let report: crate::evidence::TestReport =
+        serde_json::from_str(text).map_err(|e| format!("not a test result: {e}"))?;
+    if report.schema != crate::evidence::model::SCHEMA {
+        return Err(format!(
+            "schema `{}`, expected `{}`",
+            report.schema,
+            crate::evidence::model::SCHEMA
+        ));
+    }
+    let mut out = std::collections::BTreeSet::new();
+    for r in report.rules.iter().filter(|r| r.validated) {
+        let found = ruleset
+            .rules
+            .iter()
+            .position(|x| x.path == r.path && x.document == r.document)
+            .or_else(|| {
+                r.id.as_ref()
+                    .and_then(|id| ruleset.rules.iter().position(|x| x.id.as_ref() == Some(id)))
+            });
+        out.extend(found);
+    }
+    Ok(out)
 }

@@ -7,11 +7,15 @@
 
 pub mod attack;
 pub mod card;
+pub mod check;
 pub mod cli;
 pub mod coverage;
 pub mod diag;
+pub mod evidence;
 pub mod link;
 pub mod listing;
+pub mod migrate;
 pub mod render;
 pub mod rules;
+pub mod tagedit;
 pub mod telemetry;

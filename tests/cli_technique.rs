@@ -20,6 +20,11 @@ fn run(args: &[&str]) -> Run {
         .args(args)
         .current_dir(root())
         .env_remove("ATTACKTRACE_ATTACK")
+        // Never pick up a user's `attack update` cache: the embedded catalog is the baseline.
+        .env(
+            "XDG_CACHE_HOME",
+            std::env::temp_dir().join("attacktrace-tests-no-cache"),
+        )
         .output()
         .expect("binary runs");
     Run {

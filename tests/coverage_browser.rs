@@ -96,6 +96,11 @@ fn html_matrix_renders_and_rule_scripts_do_not_run() {
     let st = Command::new(env!("CARGO_BIN_EXE_attacktrace"))
         .args(&args)
         .current_dir(root())
+        .env_remove("ATTACKTRACE_ATTACK")
+        .env(
+            "XDG_CACHE_HOME",
+            std::env::temp_dir().join("attacktrace-tests-no-cache"),
+        )
         .status()
         .unwrap();
     assert_eq!(st.code(), Some(0));

@@ -19,6 +19,10 @@ fn run(args: &[&str]) -> Run {
         .args(args)
         .current_dir(root())
         .env_remove("ATTACKTRACE_ATTACK")
+        .env(
+            "XDG_CACHE_HOME",
+            std::env::temp_dir().join("attacktrace-tests-no-cache"),
+        )
         .output()
         .expect("binary runs");
     Run {

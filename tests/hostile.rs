@@ -22,6 +22,11 @@ fn run_in(dir: &Path, args: &[&str]) -> Out {
         .args(args)
         .current_dir(dir)
         .env_remove("ATTACKTRACE_ATTACK")
+        // Never pick up a user's `attack update` cache: the embedded catalog is the baseline.
+        .env(
+            "XDG_CACHE_HOME",
+            std::env::temp_dir().join("attacktrace-tests-no-cache"),
+        )
         .output()
         .expect("binary runs");
     Out {

@@ -12,7 +12,12 @@ fn run(args: &[&str], threads: Option<&str>) -> (i32, Vec<u8>) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_attacktrace"));
     cmd.args(args)
         .current_dir(root())
-        .env_remove("ATTACKTRACE_ATTACK");
+        .env_remove("ATTACKTRACE_ATTACK")
+        // Never pick up a user's `attack update` cache: the embedded catalog is the baseline.
+        .env(
+            "XDG_CACHE_HOME",
+            std::env::temp_dir().join("attacktrace-tests-no-cache"),
+        );
     match threads {
         Some(n) => cmd.env("RAYON_NUM_THREADS", n),
         None => cmd.env_remove("RAYON_NUM_THREADS"),

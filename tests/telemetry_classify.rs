@@ -64,6 +64,8 @@ fn v18_1_counts_and_examples() {
         ("cloud/saas", 40),
         ("host-assisted", 16),
         ("network", 6),
+        // Every no-portable-rule technique of v18.1 is a PRE-platform one (facts, section 4.4).
+        ("pre-platform", 92),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

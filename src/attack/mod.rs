@@ -7,11 +7,13 @@
 
 pub mod catalog;
 pub mod channel;
+pub mod diff;
 pub mod lookup;
 pub mod model;
 pub mod stats;
 pub mod stix;
 pub mod text;
+pub mod update;
 
 pub use model::*;
 pub use stix::{load_bundle, load_path, AttackError, LoadOptions};

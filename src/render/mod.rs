@@ -5,12 +5,16 @@
 //! or ATT&CK data goes through the format's escaping (`term_safe` for text, `md_escape` for
 //! Markdown; JSON is escaped by serde).
 
+pub mod check;
 pub mod csv;
+pub mod github;
 pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod navigator;
+pub mod sarif;
+pub mod test_report;
 pub mod text;
 
 use std::borrow::Cow;

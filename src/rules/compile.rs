@@ -205,6 +205,10 @@ fn expand_windash_in(selection: &mut Mapping) {
         .map(str::to_owned)
         .collect();
     for key in keys {
+        // No equivalent key free: keep sigma-rust's own windash handling for this one.
+        let Some(new_key) = free_key(selection, &key) else {
+            continue;
+        };
         let Some(value) = selection.shift_remove(key.as_str()) else {
             continue;
         };
@@ -226,14 +230,39 @@ fn expand_windash_in(selection: &mut Mapping) {
                 other => out.push(other),
             }
         }
-        let new_key: Vec<&str> = key
-            .split('|')
-            .enumerate()
-            .filter(|(i, m)| *i == 0 || !m.eq_ignore_ascii_case("windash"))
-            .map(|(_, m)| m)
-            .collect();
-        selection.insert(Value::String(new_key.join("|")), Value::Sequence(out));
+        selection.insert(Value::String(new_key), Value::Sequence(out));
     }
+}
+
+/// The key without `windash`, unused in the selection. Another key of the same field may already
+/// use those modifiers (`CommandLine|contains` next to `CommandLine|contains|windash`); sigma-rust
+/// reads modifiers case-insensitively, so a differently cased spelling is the same condition under
+/// a distinct YAML key.
+fn free_key(selection: &Mapping, key: &str) -> Option<String> {
+    let parts: Vec<&str> = key
+        .split('|')
+        .enumerate()
+        .filter(|(i, m)| *i == 0 || !m.eq_ignore_ascii_case("windash"))
+        .map(|(_, m)| m)
+        .collect();
+    let spellings: [fn(&str) -> String; 3] = [
+        |m| m.to_ascii_lowercase(),
+        |m| m.to_ascii_uppercase(),
+        |m| {
+            let mut c = m.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + &c.as_str().to_ascii_lowercase())
+                .unwrap_or_default()
+        },
+    ];
+    spellings.iter().find_map(|spell| {
+        let mut k = parts[0].to_string();
+        for m in &parts[1..] {
+            k.push('|');
+            k.push_str(&spell(m));
+        }
+        (!selection.contains_key(k.as_str())).then_some(k)
+    })
 }
 
 /// Every spelling of `s` with its flag dashes replaced by each of the [`WINDASH`] characters.
@@ -365,6 +394,16 @@ mod tests {
         .expect("compiles");
         let event = sigma_rust::Event::from([("CommandLine", "powershell /enc AAA")]);
         assert!(plain.is_match(&event));
+        // Next to a key with the same modifiers, both conditions must still hold.
+        let both = compile_detection(
+            "t",
+            det("sel:\n  CommandLine|contains|windash: ' -create '\n  CommandLine|contains: ' svchost'\ncondition: sel\n"),
+        )
+        .expect("compiles");
+        let only_one = sigma_rust::Event::from([("CommandLine", "schtasks /create /tn x")]);
+        assert!(!both.is_match(&only_one));
+        let event = sigma_rust::Event::from([("CommandLine", "schtasks /create /tr svchost")]);
+        assert!(both.is_match(&event));
     }
 
     #[test]

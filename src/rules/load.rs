@@ -30,6 +30,8 @@ pub struct LoadOptions {
     /// Compile detections with sigma-rust. Off leaves every detection rule at
     /// [`DetectionState::NotCompiled`], for commands that only link metadata.
     pub compile: bool,
+    /// Keep each document's parsed YAML and the file text on [`RuleRecord::source`] (for `check`).
+    pub keep_source: bool,
 }
 
 impl Default for LoadOptions {
@@ -37,6 +39,7 @@ impl Default for LoadOptions {
         LoadOptions {
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             compile: true,
+            keep_source: false,
         }
     }
 }
@@ -95,6 +98,7 @@ pub fn load_text(
     let mut rules = Vec::new();
     let mut reports = Vec::new();
     let starts = document_starts(text);
+    let shared_text: Option<std::sync::Arc<str>> = opts.keep_source.then(|| text.into());
     let mut documents = 0usize;
     // serde_norway's document iterator repeats an error forever (and can panic when driven past an
     // unknown-anchor error), so stop at the first error.
@@ -141,6 +145,7 @@ pub fn load_text(
             index,
             line,
             end_line: starts.get(index + 1).map(|next| next - 1),
+            shared_text: shared_text.as_ref(),
         };
         match build_record(&doc, map, opts) {
             Ok(record) => rules.push(record),
@@ -346,8 +351,22 @@ fn walk_dir(root: &Path, files: &mut Vec<PathBuf>, reports: &mut Vec<Diagnostic>
             Err(e) => {
                 let path = e.path().unwrap_or(root).to_path_buf();
                 let msg = match (e.loop_ancestor(), e.io_error()) {
+                    // walkdir reports the ancestor canonicalised (absolute); show it relative to
+                    // the current directory when possible, so output does not depend on where the
+                    // checkout lives.
                     (Some(ancestor), _) => {
-                        format!("symbolic link loop: points back to {}", ancestor.display())
+                        let shown = std::env::current_dir()
+                            .ok()
+                            .and_then(|cwd| ancestor.strip_prefix(cwd).ok().map(Path::to_path_buf))
+                            .map(|p| {
+                                if p.as_os_str().is_empty() {
+                                    ".".into()
+                                } else {
+                                    p.display().to_string()
+                                }
+                            })
+                            .unwrap_or_else(|| ancestor.display().to_string());
+                        format!("symbolic link loop: points back to {shown}")
                     }
                     (None, Some(io)) => format!("cannot read: {io}"),
                     (None, None) => format!("cannot read: {e}"),
@@ -403,6 +422,7 @@ struct Doc<'a> {
     index: usize,
     line: usize,
     end_line: Option<usize>,
+    shared_text: Option<&'a std::sync::Arc<str>>,
 }
 
 impl Doc<'_> {
@@ -602,6 +622,10 @@ fn build_record(
     attack.dedup();
 
     let mut diagnostics = Vec::new();
+    let kept_detection = match (doc.shared_text, &detection_value) {
+        (Some(_), Some(v)) => Some(v.clone()),
+        _ => None,
+    };
     let (detection, compiled) = match detection_value {
         None => (DetectionState::NotApplicable, None),
         Some(_) if !opts.compile => (DetectionState::NotCompiled, None),
@@ -639,6 +663,16 @@ fn build_record(
         detection,
         diagnostics,
         compiled,
+        source: doc.shared_text.map(|text| {
+            if let Some(d) = kept_detection {
+                map.insert(Value::String("detection".into()), d);
+            }
+            std::sync::Arc::new(super::model::RawDocument {
+                text: std::sync::Arc::clone(text),
+                map,
+                end_line: doc.end_line,
+            })
+        }),
     })
 }
 

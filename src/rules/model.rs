@@ -110,6 +110,21 @@ pub struct RuleRecord {
     /// because the evaluation stages only read it.
     #[serde(skip)]
     pub compiled: Option<std::sync::Arc<sigma_rust::Rule>>,
+    /// The parsed document and its file text, kept only with `LoadOptions { keep_source: true, .. }`
+    /// because `check` needs the raw detection, custom attributes and real line numbers.
+    #[serde(skip)]
+    pub source: Option<std::sync::Arc<RawDocument>>,
+}
+
+/// The YAML of one document as parsed, plus the whole file text it came from (shared by the
+/// documents of one file).
+#[derive(Debug, Clone)]
+pub struct RawDocument {
+    pub text: std::sync::Arc<str>,
+    /// Top-level attributes, detection included.
+    pub map: serde_norway::Mapping,
+    /// 1-based last line of the document (`None`: until the end of the file).
+    pub end_line: Option<usize>,
 }
 
 impl RuleRecord {

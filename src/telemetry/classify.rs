@@ -41,19 +41,25 @@ impl Telemetry {
             .any(|p| p.eq_ignore_ascii_case(&self.obs.pre_platform))
     }
 
-    fn no_portable(reason: String, basis: &str) -> Observability {
+    /// `subkind` tells the card which guidance applies: `pre-platform` (the activity happens
+    /// outside the defender's systems) or `no-named-source` (ATT&CK names only placeholder sources).
+    fn no_portable(reason: String, basis: &str, subkind: &str) -> Observability {
         Observability {
             class: ObsClass::NoPortableRule,
             reason,
             basis: basis.into(),
             analytics: Vec::new(),
-            subkind: None,
+            subkind: Some(subkind.into()),
         }
     }
 
     fn classify_v18(&self, kb: &KnowledgeBase, t: &Technique) -> Observability {
         if self.is_pre(t) {
-            return Self::no_portable(format!("{} platform", self.obs.pre_platform), BASIS_V18);
+            return Self::no_portable(
+                format!("{} platform", self.obs.pre_platform),
+                BASIS_V18,
+                "pre-platform",
+            );
         }
         let dc_name = |id: &str| kb.data_component(id).map(|d| d.name.clone());
         let analytics: Vec<(String, Vec<NamedRef>)> = kb
@@ -79,7 +85,7 @@ impl Telemetry {
             } else {
                 "its analytics name only placeholder log sources".to_string()
             };
-            return Self::no_portable(reason, BASIS_V18);
+            return Self::no_portable(reason, BASIS_V18, "no-named-source");
         }
 
         let mut qualifying = Vec::new();
@@ -218,11 +224,19 @@ impl Telemetry {
 
     fn classify_v17(&self, kb: &KnowledgeBase, t: &Technique) -> Observability {
         if self.is_pre(t) {
-            return Self::no_portable(format!("{} platform", self.obs.pre_platform), BASIS_V17);
+            return Self::no_portable(
+                format!("{} platform", self.obs.pre_platform),
+                BASIS_V17,
+                "pre-platform",
+            );
         }
         let comps = self.v17_components(kb, t);
         if comps.is_empty() {
-            return Self::no_portable("no data components are listed".into(), BASIS_V17);
+            return Self::no_portable(
+                "no data components are listed".into(),
+                BASIS_V17,
+                "no-named-source",
+            );
         }
         let entries: Vec<_> = comps.iter().map(|c| self.dc_entry(c)).collect();
         if entries.iter().all(|e| e.is_some_and(|e| e.external)) {
@@ -232,6 +246,7 @@ impl Telemetry {
                     comps.join(", ")
                 ),
                 BASIS_V17,
+                "no-named-source",
             );
         }
         let host = entries.iter().filter(|e| e.is_some_and(|e| e.host)).count();

@@ -325,6 +325,12 @@ impl Telemetry {
         })
     }
 
+    /// ATT&CK platforms on which a host rule runs (`observability.yaml`), e.g. for `check`'s
+    /// PRE-platform mis-tag finding.
+    pub fn host_platforms(&self) -> &[String] {
+        &self.obs.host_platforms
+    }
+
     /// Every Sigma logsource the table knows, in table order.
     pub fn known_logsources(&self) -> impl Iterator<Item = &LogSource> {
         self.sigma.iter().map(|(ls, _)| ls)
