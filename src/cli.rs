@@ -31,6 +31,12 @@ struct Cli {
     /// Print no notices on stderr.
     #[arg(long, short, global = true)]
     quiet: bool,
+    /// Largest rule file read, in bytes; larger files are reported (`file_too_large`).
+    #[arg(long, global = true, value_name = "BYTES", default_value_t = rules::DEFAULT_MAX_FILE_SIZE)]
+    max_file_size: u64,
+    /// Follow symbolic links that lead outside the rule directories given (off: reported instead).
+    #[arg(long, global = true)]
+    follow_symlinks: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -374,8 +380,17 @@ fn load_kb(cli: &Cli) -> Result<KnowledgeBase, UserError> {
     }
 }
 
-fn load_rules(paths: &[PathBuf]) -> RuleSet {
-    rules::load::load(paths, &rules::load::LoadOptions::default())
+/// Rule-loading options from the global flags; commands adjust `compile` and `keep_source`.
+fn rule_options(cli: &Cli) -> rules::LoadOptions {
+    rules::LoadOptions {
+        max_file_size: cli.max_file_size,
+        follow_symlinks: cli.follow_symlinks,
+        ..Default::default()
+    }
+}
+
+fn load_rules(cli: &Cli, paths: &[PathBuf]) -> RuleSet {
+    rules::load::load(paths, &rule_options(cli))
 }
 
 /// The process ends right after output: freeing thousands of parsed rules and the knowledge base
@@ -402,7 +417,7 @@ fn run(cli: Cli) -> Result<Outcome, UserError> {
             for n in &resolution.notices {
                 notice(cli.quiet, n);
             }
-            let ruleset = (!args.rules.is_empty()).then(|| load_rules(&args.rules));
+            let ruleset = (!args.rules.is_empty()).then(|| load_rules(&cli, &args.rules));
             let links = ruleset.as_ref().map(|r| LinkIndex::build(&kb, r));
             if let Some(r) = &ruleset {
                 if r.files_reported > 0 {
@@ -436,7 +451,7 @@ fn run(cli: Cli) -> Result<Outcome, UserError> {
         }
         Command::Rules(args) => {
             let kb = load_kb(&cli)?;
-            let ruleset = load_rules(&args.paths);
+            let ruleset = load_rules(&cli, &args.paths);
             let links = LinkIndex::build(&kb, &ruleset);
             let filter = RuleFilter {
                 technique: match &args.technique {
@@ -601,7 +616,7 @@ fn run_coverage(cli: &Cli, args: &CoverageArgs) -> Result<Outcome, UserError> {
             &args.paths,
             &rules::load::LoadOptions {
                 compile: false,
-                ..Default::default()
+                ..rule_options(cli)
             },
         )
     });
@@ -766,7 +781,7 @@ fn run_test(cli: &Cli, args: &TestArgs) -> Result<Outcome, UserError> {
             &args.paths,
             &rules::load::LoadOptions {
                 keep_source: true,
-                ..Default::default()
+                ..rule_options(cli)
             },
         )
     });
@@ -958,7 +973,7 @@ fn run_check(cli: &Cli, args: &CheckArgs) -> Result<Outcome, UserError> {
     };
     let kb = load_kb(cli)?;
     let mut ruleset = with_progress(cli.quiet, "loading rules", || {
-        check::load_rules(&args.paths)
+        check::load_rules_with(&args.paths, &rule_options(cli))
     });
     if args.fix {
         let plans = check::fix::plan_all(&ruleset, &kb);
@@ -1009,7 +1024,7 @@ fn run_check(cli: &Cli, args: &CheckArgs) -> Result<Outcome, UserError> {
         }
         if changed_files > 0 {
             notice(cli.quiet, &format!("fixed {changed_files} file(s)"));
-            ruleset = check::load_rules(&args.paths);
+            ruleset = check::load_rules_with(&args.paths, &rule_options(cli));
         }
     }
     let telemetry = Telemetry::embedded();
@@ -1139,7 +1154,7 @@ fn run_attack_diff(
     }
     let mut d = attack::diff::diff(&old_kb, &new_kb);
     if !rules.is_empty() {
-        let ruleset = load_rules(rules);
+        let ruleset = load_rules(cli, rules);
         d.attach_rules(&ruleset);
         exit_without_freeing(ruleset);
     }
@@ -1158,7 +1173,7 @@ fn run_migrate(cli: &Cli, args: &MigrateArgs) -> Result<Outcome, UserError> {
         None => load_kb(cli)?,
     };
     let to = load_kb_spec(&args.to)?;
-    let ruleset = load_rules(&args.paths);
+    let ruleset = load_rules(cli, &args.paths);
     if ruleset.files_reported > 0 {
         notice(
             cli.quiet,

@@ -94,6 +94,16 @@ pub static CODES: &[CodeInfo] = &[
             Fix: make the file readable or exclude it from the paths given.",
     },
     CodeInfo {
+        code: "symlink_outside_root",
+        severity: Severity::Warning,
+        summary: "A symbolic link in a rule directory leads outside it and was not followed.",
+        explanation: "What it checks: while walking a rule directory, symbolic links are followed \
+            only while they stay inside that directory.\n\
+            Why it matters: a rule repository from an untrusted pull request could otherwise make \
+            the CI runner read files elsewhere on the machine.\n\
+            Fix: replace the link by the file, or pass `--follow-symlinks` when the link is wanted.",
+    },
+    CodeInfo {
         code: "path_not_found",
         severity: Severity::Error,
         summary: "A path or glob given on the command line matched nothing.",

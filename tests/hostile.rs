@@ -409,6 +409,113 @@ fn generated_cases() -> Vec<Generated> {
             tail: None,
         },
         Generated {
+            name: "g_symlink_outside_root",
+            prepare: outside_links,
+            args: &["rules", "rules"],
+            tail: None,
+        },
+        Generated {
+            name: "g_symlink_outside_root_followed",
+            prepare: outside_links,
+            args: &["rules", "rules", "--follow-symlinks"],
+            tail: None,
+        },
+        Generated {
+            name: "g_max_file_size_flag",
+            prepare: |d| fs::write(d.join("r.yml"), RULE).unwrap(),
+            args: &["rules", "r.yml", "--max-file-size", "64"],
+            tail: None,
+        },
+        Generated {
+            name: "g_event_1gb_line",
+            prepare: |d| {
+                fs::write(d.join("r.yml"), RULE).unwrap();
+                // A sparse file: a JSON line that goes on for 1 GiB without a newline. The reader
+                // must stop at its line limit without holding the line in memory.
+                let f = fs::File::create(d.join("big.jsonl")).unwrap();
+                use std::io::Write;
+                (&f).write_all(b"{\"EventID\": 1, \"Image\": \"").unwrap();
+                f.set_len(1 << 30).unwrap();
+            },
+            args: &["test", "r.yml", "--events", "big.jsonl", "--no-own-tests"],
+            tail: None,
+        },
+        Generated {
+            name: "g_events_over_limit",
+            prepare: |d| {
+                fs::write(d.join("r.yml"), RULE).unwrap();
+                let line = "{\"EventID\": 1, \"Channel\": \"Microsoft-Windows-Sysmon/Operational\", \"Image\": \"x\"}\n";
+                fs::write(d.join("ev.jsonl"), line.repeat(5)).unwrap();
+            },
+            args: &[
+                "test",
+                "r.yml",
+                "--events",
+                "ev.jsonl",
+                "--no-own-tests",
+                "--max-events",
+                "2",
+            ],
+            tail: None,
+        },
+        Generated {
+            name: "g_events_garbage",
+            prepare: |d| {
+                fs::write(d.join("r.yml"), RULE).unwrap();
+                fs::write(
+                    d.join("ev.jsonl"),
+                    "{\"EventID\": 1}\nnot json at all\n[1, 2\n",
+                )
+                .unwrap();
+            },
+            args: &["test", "r.yml", "--events", "ev.jsonl", "--no-own-tests"],
+            tail: None,
+        },
+        Generated {
+            name: "g_check_config_unknown_keys",
+            prepare: |d| {
+                fs::write(d.join("r.yml"), RULE).unwrap();
+                fs::write(
+                    d.join("cfg.yml"),
+                    "validators: [all]\nfrobnicate: true\nexclusions: {}\n",
+                )
+                .unwrap();
+            },
+            args: &["check", "r.yml", "--config", "cfg.yml"],
+            tail: None,
+        },
+        Generated {
+            name: "g_check_config_not_yaml",
+            prepare: |d| {
+                fs::write(d.join("r.yml"), RULE).unwrap();
+                fs::write(d.join("cfg.yml"), "validators: [all\n").unwrap();
+            },
+            args: &["check", "r.yml", "--config", "cfg.yml"],
+            tail: None,
+        },
+        Generated {
+            name: "g_profile_unknown_keys",
+            prepare: |d| {
+                fs::write(d.join("r.yml"), RULE).unwrap();
+                fs::write(
+                    d.join("profile.yml"),
+                    "logsources:\n  - product: windows\n    colour: blue\n",
+                )
+                .unwrap();
+            },
+            args: &["coverage", "r.yml", "--profile", "profile.yml"],
+            tail: None,
+        },
+        Generated {
+            name: "g_baseline_not_json",
+            prepare: |d| {
+                fs::write(d.join("r.yml"), RULE).unwrap();
+                fs::write(d.join("base.json"), "{ not json").unwrap();
+            },
+            args: &["coverage", "r.yml", "--baseline", "base.json"],
+            tail: None,
+        },
+        Generated {
             name: "g_attack_deep_json",
             prepare: |d| {
                 let s = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
@@ -424,6 +531,20 @@ fn generated_cases() -> Vec<Generated> {
             tail: None,
         },
     ]
+}
+
+/// A rule directory with a file and a directory symlinked from outside it.
+fn outside_links(d: &Path) {
+    fs::create_dir_all(d.join("rules")).unwrap();
+    fs::create_dir_all(d.join("elsewhere/dir")).unwrap();
+    fs::write(d.join("rules/ok.yml"), RULE).unwrap();
+    fs::write(d.join("elsewhere/secret.yml"), RULE).unwrap();
+    fs::write(d.join("elsewhere/dir/also.yml"), RULE).unwrap();
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink("../elsewhere/secret.yml", d.join("rules/link.yml")).unwrap();
+        std::os::unix::fs::symlink("../elsewhere/dir", d.join("rules/linked_dir")).unwrap();
+    }
 }
 
 #[test]

@@ -441,11 +441,16 @@ fn read_small(path: &Path) -> Option<String> {
 
 /// Loads rules for `check`: compiled (for `detection_not_evaluable`) and with their source kept.
 pub fn load_rules(paths: &[PathBuf]) -> RuleSet {
+    load_rules_with(paths, &crate::rules::load::LoadOptions::default())
+}
+
+/// [`load_rules`] with the caller's limits (file size, symlink policy).
+pub fn load_rules_with(paths: &[PathBuf], base: &crate::rules::load::LoadOptions) -> RuleSet {
     crate::rules::load::load(
         paths,
         &crate::rules::load::LoadOptions {
             keep_source: true,
-            ..Default::default()
+            ..base.clone()
         },
     )
 }

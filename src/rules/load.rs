@@ -32,6 +32,9 @@ pub struct LoadOptions {
     pub compile: bool,
     /// Keep each document's parsed YAML and the file text on [`RuleRecord::source`] (for `check`).
     pub keep_source: bool,
+    /// Follow symbolic links that lead outside the directory being walked. Off by default: a rule
+    /// repository from a pull request must not make CI read files elsewhere on the runner.
+    pub follow_symlinks: bool,
 }
 
 impl Default for LoadOptions {
@@ -40,6 +43,7 @@ impl Default for LoadOptions {
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             compile: true,
             keep_source: false,
+            follow_symlinks: false,
         }
     }
 }
@@ -56,7 +60,7 @@ impl Default for LoadOptions {
 /// listed in `reports` but not counted as files; a file that fails to open or read is seen and
 /// reported. A file may load and still carry reports (a later document failed).
 pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> RuleSet {
-    let (mut files, mut reports) = collect_files(paths);
+    let (mut files, mut reports) = collect_files(paths, opts);
     files.sort();
     files.dedup();
 
@@ -272,7 +276,7 @@ fn load_file(path: &Path, opts: &LoadOptions) -> FileOutcome {
 }
 
 /// Expands the path arguments into candidate files; problems with the arguments become reports.
-fn collect_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>) {
+fn collect_files(paths: &[PathBuf], opts: &LoadOptions) -> (Vec<PathBuf>, Vec<Diagnostic>) {
     let mut files = Vec::new();
     let mut reports = Vec::new();
     for arg in paths {
@@ -280,10 +284,10 @@ fn collect_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>) {
         let pattern = arg.to_string_lossy();
         let is_glob = pattern.contains(['*', '?', '[']) && fs::symlink_metadata(arg).is_err();
         if is_glob {
-            expand_glob(arg, &pattern, &mut files, &mut reports);
+            expand_glob(arg, &pattern, opts, &mut files, &mut reports);
         } else {
             match fs::metadata(arg) {
-                Ok(m) if m.is_dir() => walk_dir(arg, &mut files, &mut reports),
+                Ok(m) if m.is_dir() => walk_dir(arg, opts, &mut files, &mut reports),
                 Ok(m) if m.is_file() => files.push(arg.clone()),
                 Ok(_) => reports
                     .push(Diagnostic::new("io_error", "not a regular file or directory").at(arg)),
@@ -310,7 +314,13 @@ fn collect_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>) {
     (files, reports)
 }
 
-fn expand_glob(arg: &Path, pattern: &str, files: &mut Vec<PathBuf>, reports: &mut Vec<Diagnostic>) {
+fn expand_glob(
+    arg: &Path,
+    pattern: &str,
+    opts: &LoadOptions,
+    files: &mut Vec<PathBuf>,
+    reports: &mut Vec<Diagnostic>,
+) {
     // Like the directory walk, `*` does not match hidden names (`.git`).
     let options = glob::MatchOptions {
         require_literal_leading_dot: true,
@@ -327,7 +337,7 @@ fn expand_glob(arg: &Path, pattern: &str, files: &mut Vec<PathBuf>, reports: &mu
     };
     for entry in matches {
         match entry {
-            Ok(p) if p.is_dir() => walk_dir(&p, files, reports),
+            Ok(p) if p.is_dir() => walk_dir(&p, opts, files, reports),
             Ok(p) => files.push(p),
             Err(e) => reports.push(
                 Diagnostic::new("io_error", format!("cannot read: {}", e.error())).at(e.path()),
@@ -336,11 +346,34 @@ fn expand_glob(arg: &Path, pattern: &str, files: &mut Vec<PathBuf>, reports: &mu
     }
 }
 
-fn walk_dir(root: &Path, files: &mut Vec<PathBuf>, reports: &mut Vec<Diagnostic>) {
+fn walk_dir(
+    root: &Path,
+    opts: &LoadOptions,
+    files: &mut Vec<PathBuf>,
+    reports: &mut Vec<Diagnostic>,
+) {
+    // Symlinks are followed (so loops are detected) but, unless asked, only while they stay inside
+    // the walked root; only symlinks are resolved, so a plain tree costs no extra system calls.
+    let canonical_root = fs::canonicalize(root).ok();
+    let mut outside = Vec::new();
     let walker = walkdir::WalkDir::new(root)
         .follow_links(true)
         .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !(e.file_type().is_dir() && is_hidden(e.file_name())));
+        .filter_entry(|e| {
+            if e.depth() > 0 && e.file_type().is_dir() && is_hidden(e.file_name()) {
+                return false;
+            }
+            if opts.follow_symlinks || e.depth() == 0 || !e.path_is_symlink() {
+                return true;
+            }
+            match (fs::canonicalize(e.path()), &canonical_root) {
+                (Ok(target), Some(root)) if !target.starts_with(root) => {
+                    outside.push(e.path().to_path_buf());
+                    false
+                }
+                _ => true,
+            }
+        });
     for entry in walker {
         match entry {
             Ok(e) => {
@@ -374,6 +407,18 @@ fn walk_dir(root: &Path, files: &mut Vec<PathBuf>, reports: &mut Vec<Diagnostic>
                 reports.push(Diagnostic::new("io_error", msg).at(path));
             }
         }
+    }
+    for path in outside {
+        reports.push(
+            Diagnostic::new(
+                "symlink_outside_root",
+                format!(
+                    "symbolic link leads outside {}; not followed (pass --follow-symlinks to follow it)",
+                    root.display()
+                ),
+            )
+            .at(path),
+        );
     }
 }
 
