@@ -2,36 +2,10 @@
 //! (native and pySigma), inline suppression, the coverage gate and `--fix`. Each test pins exit code,
 //! stdout and stderr together.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn run_in(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_attacktrace"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("ATTACKTRACE_ATTACK")
-        .output()
-        .expect("binary runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).expect("utf-8 stdout"),
-        stderr: String::from_utf8(out.stderr).expect("utf-8 stderr"),
-    }
-}
-
-fn run(args: &[&str]) -> Run {
-    run_in(&root(), args)
-}
+mod common;
+use common::{root, run, run_in};
 
 const F: &str = "tests/fixtures/check/rules";
 const C: &str = "tests/fixtures/check/config";

@@ -2,47 +2,10 @@
 //! Each test pins exit code, stdout and stderr together; cards are snapshot-tested per format.
 #![allow(clippy::print_stderr)] // skip notices when ../shared is absent
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn run(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_attacktrace"))
-        .args(args)
-        .current_dir(root())
-        .env_remove("ATTACKTRACE_ATTACK")
-        // Never pick up a user's `attack update` cache: the embedded catalog is the baseline.
-        .env(
-            "XDG_CACHE_HOME",
-            std::env::temp_dir().join("attacktrace-tests-no-cache"),
-        )
-        .output()
-        .expect("binary runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).expect("utf-8 stdout"),
-        stderr: String::from_utf8(out.stderr).expect("utf-8 stderr"),
-    }
-}
-
-fn shared() -> Option<PathBuf> {
-    let p = root().join("../shared");
-    if p.join("attack").is_dir() && p.join("sigmahq/rules").is_dir() {
-        Some(p)
-    } else {
-        eprintln!("skipping: ../shared not found");
-        None
-    }
-}
+mod common;
+use common::{run, shared, Run};
 
 const FIXTURE_RULES: &str = "tests/fixtures/rules/valid";
 
@@ -239,7 +202,7 @@ fn output_is_deterministic() {
 #[test]
 fn injected_panic_becomes_internal_error_exit_2() {
     // The test binary is a debug build, where ATTACKTRACE_INJECT_PANIC triggers a panic.
-    let out = Command::new(env!("CARGO_BIN_EXE_attacktrace"))
+    let out = common::command(&common::root())
         .args(["technique", "T1595"])
         .env("ATTACKTRACE_INJECT_PANIC", "1")
         .output()

@@ -2,35 +2,9 @@
 //! files (atomic, byte-identical across runs), the baseline gate and usage errors.
 
 use std::path::PathBuf;
-use std::process::Command;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn run(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_attacktrace"))
-        .args(args)
-        .current_dir(root())
-        .env_remove("ATTACKTRACE_ATTACK")
-        .env(
-            "XDG_CACHE_HOME",
-            std::env::temp_dir().join("attacktrace-tests-no-cache"),
-        )
-        .output()
-        .expect("binary runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).expect("utf-8 stdout"),
-        stderr: String::from_utf8(out.stderr).expect("utf-8 stderr"),
-    }
-}
+mod common;
+use common::run;
 
 fn tmpdir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("at-cov-{name}-{}", std::process::id()));

@@ -2,31 +2,14 @@
 //! project's `name.tests/` convention, the SigmaHQ regression convention, `--events`, `--benign`,
 //! routing, the three formats and the exit codes.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
+use common::Run;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
+/// `attacktrace test ARGS...` from the checkout.
 fn run(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_attacktrace"))
-        .arg("test")
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("binary runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).expect("utf-8 stdout"),
-        stderr: String::from_utf8(out.stderr).expect("utf-8 stderr"),
-    }
+    let mut all = vec!["test"];
+    all.extend_from_slice(args);
+    common::run(&all)
 }
 
 fn json(r: &Run) -> serde_json::Value {
@@ -213,18 +196,9 @@ fn saved_result_fills_validated_coverage_tier() {
     let saved_s = saved.to_string_lossy().to_string();
     let r = run(&[PACK, "--save", &saved_s, "--format", "json"]);
     assert_eq!(r.code, 1);
-    let out = Command::new(env!("CARGO_BIN_EXE_attacktrace"))
-        .args(["coverage", PACK, "--tests", &saved_s, "--format", "json"])
-        .current_dir(root())
-        .output()
-        .expect("binary runs");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let out = common::run(&["coverage", PACK, "--tests", &saved_s, "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
     let text = v.to_string();
     assert!(text.contains("\"validated\""), "validated tier present");
     let _ = std::fs::remove_dir_all(&dir);

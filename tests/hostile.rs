@@ -7,38 +7,11 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const INPUTS: &str = "tests/hostile/inputs";
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run_in(dir: &Path, args: &[&str]) -> Out {
-    let out = Command::new(env!("CARGO_BIN_EXE_attacktrace"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("ATTACKTRACE_ATTACK")
-        // Never pick up a user's `attack update` cache: the embedded catalog is the baseline.
-        .env(
-            "XDG_CACHE_HOME",
-            std::env::temp_dir().join("attacktrace-tests-no-cache"),
-        )
-        .output()
-        .expect("binary runs");
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
-    }
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+use common::{root, run_in, Run as Out};
 
 /// A fresh directory under the target dir, removed when dropped.
 struct Scratch(PathBuf);

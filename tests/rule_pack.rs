@@ -8,27 +8,13 @@ use attacktrace::rules::{load, LoadOptions};
 use attacktrace::telemetry::{ObsClass, Telemetry};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::process::Command;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+use common::root;
 
 fn run(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_attacktrace"))
-        .args(args)
-        .current_dir(root())
-        .env_remove("ATTACKTRACE_ATTACK")
-        .env(
-            "XDG_CACHE_HOME",
-            std::env::temp_dir().join("attacktrace-tests-no-cache"),
-        )
-        .output()
-        .expect("binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-    )
+    let r = common::run(args);
+    (r.code, r.stdout)
 }
 
 #[test]

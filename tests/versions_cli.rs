@@ -1,39 +1,10 @@
 //! End-to-end runs of `attack diff` and `migrate` on the hand-made v18/v19 fixtures: exit code,
 //! stdout and stderr pinned together, the diff and the migration dry run snapshot-tested.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Runs the binary with an empty cache directory, so no user cache leaks into the results.
-fn run_in(cwd: &Path, args: &[&str]) -> Run {
-    let cache = std::env::temp_dir().join(format!("at-versions-cli-empty-{}", std::process::id()));
-    let out = Command::new(env!("CARGO_BIN_EXE_attacktrace"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("ATTACKTRACE_ATTACK")
-        .env("XDG_CACHE_HOME", &cache)
-        .output()
-        .expect("binary runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).expect("utf-8 stdout"),
-        stderr: String::from_utf8(out.stderr).expect("utf-8 stderr"),
-    }
-}
-
-fn run(args: &[&str]) -> Run {
-    run_in(&root(), args)
-}
+mod common;
+use common::{root, run, run_in};
 
 const V18: &str = "tests/fixtures/versions/v18-mini.json";
 const V19: &str = "tests/fixtures/versions/v19-mini.json";
