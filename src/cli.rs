@@ -359,8 +359,15 @@ fn load_kb(cli: &Cli) -> Result<KnowledgeBase, UserError> {
             Ok(kb)
         }
         None => {
-            // No --attack / ATTACKTRACE_ATTACK (config key: no config file yet): the cache from
-            // `attack update` wins over the embedded catalog. A broken cache is not fatal.
+            // No --attack / ATTACKTRACE_ATTACK: the repository's `.attacktrace.yml` `attack:` key,
+            // then the cache from `attack update`, then the embedded catalog.
+            if let Some(path) = configured_attack()? {
+                let opts = attack::stix::LoadOptions {
+                    attack_version: cli.attack_version.clone(),
+                };
+                return Ok(attack::stix::load_path(&path, &opts)?);
+            }
+            // A broken cache is not fatal.
             let dir = attack::update::cache_dir();
             let cached = dir.as_deref().and_then(|d| {
                 attack::update::load_cached(d, "enterprise-attack", &Default::default())
@@ -377,6 +384,17 @@ fn load_kb(cli: &Cli) -> Result<KnowledgeBase, UserError> {
                 None => Ok(attack::catalog::embedded()),
             }
         }
+    }
+}
+
+/// The `attack:` key of the `.attacktrace.yml` found from the working directory, if any.
+fn configured_attack() -> Result<Option<PathBuf>, UserError> {
+    let Ok(cwd) = std::env::current_dir() else {
+        return Ok(None);
+    };
+    match crate::check::config::discover(&cwd) {
+        Some(file) => Ok(crate::check::config::Settings::load(&file)?.attack),
+        None => Ok(None),
     }
 }
 

@@ -388,3 +388,44 @@ fn other_domains_load() {
     }
     let _ = Path::new(".");
 }
+
+#[test]
+fn repository_config_names_the_attack_data() {
+    let dir = common::scratch("config-attack");
+    std::fs::create_dir_all(dir.join(".git")).unwrap();
+    std::fs::create_dir_all(dir.join("attack")).unwrap();
+    std::fs::copy(
+        common::root().join("tests/fixtures/attack/mini-v17-21.json"),
+        dir.join("attack/mini.json"),
+    )
+    .unwrap();
+    std::fs::write(dir.join(".attacktrace.yml"), "attack: attack/mini.json\n").unwrap();
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    // Found from a subdirectory, resolved against the config file's directory.
+    let r = common::run_in(&dir.join("sub"), &["attack", "info", "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        v["source"]["version"], "17.1",
+        "the fixture's collection version"
+    );
+    // --attack wins over the config.
+    let bundle = common::root().join("tests/fixtures/attack/mini-v18.json");
+    let r = common::run_in(
+        &dir,
+        &[
+            "--attack",
+            bundle.to_str().unwrap(),
+            "attack",
+            "info",
+            "--format",
+            "json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_ne!(v["source"]["version"], "17.1");
+    // A broken config is an input error.
+    std::fs::write(dir.join(".attacktrace.yml"), "attack: [unclosed\n").unwrap();
+    assert_eq!(common::run_in(&dir, &["attack", "info"]).code, 2);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

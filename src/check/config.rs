@@ -48,6 +48,9 @@ struct ConfigFile {
     config: Option<BTreeMap<String, serde_norway::Value>>,
     fail_level: Option<Severity>,
     severity: Option<BTreeMap<String, Severity>>,
+    /// ATT&CK data for every command run in this repository (a STIX bundle or catalog), relative
+    /// to the config file. `--attack` and `ATTACKTRACE_ATTACK` win over it.
+    attack: Option<PathBuf>,
 }
 
 /// The effective configuration, validated.
@@ -65,6 +68,9 @@ pub struct Settings {
     pub fail_level: Severity,
     /// Extra top-level attributes accepted by `custom_attributes`.
     pub allowed_attributes: BTreeSet<String>,
+    /// ATT&CK data named by the config (`attack:`), resolved against the config file's directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attack: Option<PathBuf>,
     /// Names in the file that mean nothing here (pySigma validators without a counterpart).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notices: Vec<String>,
@@ -79,6 +85,7 @@ impl Default for Settings {
             severity: BTreeMap::new(),
             fail_level: Severity::Error,
             allowed_attributes: BTreeSet::new(),
+            attack: None,
             notices: Vec::new(),
         }
     }
@@ -112,6 +119,7 @@ impl Settings {
         };
         let mut s = Settings {
             origin: label.to_string(),
+            attack: file.attack.clone(),
             ..Settings::default()
         };
         let mut errors = Vec::new();
@@ -223,7 +231,13 @@ impl Settings {
     pub fn load(path: &Path) -> Result<Settings, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| ConfigError(format!("reading {}: {e}", path.display())))?;
-        Settings::parse(&path.display().to_string(), &text)
+        let mut s = Settings::parse(&path.display().to_string(), &text)?;
+        if let (Some(attack), Some(dir)) = (&s.attack, path.parent()) {
+            if attack.is_relative() {
+                s.attack = Some(dir.join(attack));
+            }
+        }
+        Ok(s)
     }
 
     /// The effective settings as a config file (for `--show-config`).
@@ -235,6 +249,9 @@ impl Settings {
             out.push_str(&format!("  - -{code}\n"));
         }
         out.push_str(&format!("fail-level: {}\n", self.fail_level.as_str()));
+        if let Some(a) = &self.attack {
+            out.push_str(&format!("attack: {}\n", a.display()));
+        }
         if !self.severity.is_empty() {
             out.push_str("severity:\n");
             for (code, sev) in &self.severity {
@@ -288,6 +305,10 @@ validators:
 
 # Findings at or above this severity fail the run (exit 1): error, warning or info.
 fail-level: error
+
+# ATT&CK data for every attacktrace command in this repository (a STIX bundle or a catalog written
+# by `attacktrace attack compile`), relative to this file. `--attack` and ATTACKTRACE_ATTACK win.
+# attack: attack/enterprise-attack-18.1.json
 
 # Change the severity of a code for this repository.
 # severity:
