@@ -295,6 +295,15 @@ pub static CODES: &[CodeInfo] = &[
             `attack.T1059` is missed by them.\nFix: lower-case the tag (`--fix` does it).",
     },
     CodeInfo {
+        code: "tag_order",
+        severity: Severity::Info,
+        summary: "Tags are not grouped as tactics, then techniques, then other tags.",
+        explanation: "What it checks: ATT&CK tactic tags come first, then technique tags, then \
+            other ATT&CK tags (groups, software), then other namespaces; the order within each \
+            group is free.\nWhy it matters: a fixed order makes reviews and diffs of tag changes \
+            easy to read.\nFix: move the tag (`--fix` does it).",
+    },
+    CodeInfo {
         code: "duplicate_tag",
         severity: Severity::Warning,
         summary: "The same tag appears twice in one rule.",

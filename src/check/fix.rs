@@ -2,7 +2,7 @@
 //!
 //! Computes a new tag list per rule (revoked technique -> final replacement, lower-cased tags,
 //! repeated tags dropped, the tactic of a single-tactic technique added when none of its tactics is
-//! tagged) and hands it to [`crate::tagedit::rewrite_tags`], which edits only the `tags:` lines and
+//! tagged, tag groups put in order: tactics, techniques, other tags) and hands it to [`crate::tagedit::rewrite_tags`], which edits only the `tags:` lines and
 //! verifies the result. Files are written atomically by the caller.
 
 use crate::attack::KnowledgeBase;
@@ -74,15 +74,29 @@ pub fn plan(rule: &RuleRecord, kb: &KnowledgeBase) -> Option<TagFix> {
             }
         }
     }
-    if changes.is_empty() {
-        return None;
-    }
     // Missing tactics go before the first technique tag, as tactics usually lead.
     let at = out
         .iter()
         .position(|t| matches!(parse_attack_tag(t), Some(AttackTag::Technique(_))))
         .unwrap_or(out.len());
     out.splice(at..at, add);
+    // Order: ATT&CK tactics, then techniques, then other ATT&CK tags, then everything else. The
+    // sort is stable, so tags keep their order within each group: only misplaced groups move.
+    let rank = |t: &String| match parse_attack_tag(t) {
+        Some(AttackTag::Tactic(_)) => 0,
+        Some(AttackTag::Technique(_)) => 1,
+        Some(_) => 2,
+        None => 3,
+    };
+    let mut ordered = out.clone();
+    ordered.sort_by_key(rank);
+    if ordered != out {
+        changes.push("tags reordered: tactics, then techniques, then other tags".into());
+        out = ordered;
+    }
+    if changes.is_empty() {
+        return None;
+    }
     Some(TagFix {
         path: rule.path.clone(),
         line: rule.line,

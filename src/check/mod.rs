@@ -50,6 +50,7 @@ pub const CHECK_CODES: &[&str] = &[
     "description_existence",
     "custom_attributes",
     "tag_format",
+    "tag_order",
     "duplicate_tag",
     "duplicate_references",
     "suppression_invalid",

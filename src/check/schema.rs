@@ -173,6 +173,24 @@ pub fn check(ctx: &mut RuleCtx<'_>, settings: &Settings) {
             ctx.push("duplicate_tag", pos, format!("tag `{tag}` appears twice"));
         }
     }
+    // Tag groups in order: tactics, techniques, other ATT&CK tags, then other namespaces.
+    let rank = |t: &String| match crate::rules::parse_attack_tag(t) {
+        Some(crate::rules::AttackTag::Tactic(_)) => 0,
+        Some(crate::rules::AttackTag::Technique(_)) => 1,
+        Some(_) => 2,
+        None => 3,
+    };
+    if let Some(w) = rule.tags.windows(2).find(|w| rank(&w[0]) > rank(&w[1])) {
+        let pos = ctx.value_pos(&["tags"], &w[1]);
+        ctx.push(
+            "tag_order",
+            pos,
+            format!(
+                "tag `{}` comes after `{}`; order tags as tactics, techniques, other tags",
+                w[1], w[0]
+            ),
+        );
+    }
     let mut seen = HashSet::new();
     for r in &rule.references {
         if !seen.insert(r.trim()) {
