@@ -143,6 +143,15 @@ fn condition_shape(condition: &str) -> (usize, usize) {
 }
 
 fn condition_reason(condition: &str) -> Option<String> {
+    // sigma-rust's condition lexer slices the text at byte offsets and panics inside a multi-byte
+    // character (found by fuzzing: fuzz/seeds/condition/crash-non-ascii). Sigma identifiers and
+    // keywords are ASCII, so such a condition cannot be valid anyway.
+    if let Some(c) = condition.chars().find(|c| !c.is_ascii()) {
+        return Some(format!(
+            "the condition contains the non-ASCII character {c:?}; Sigma conditions are written \
+             with ASCII identifiers and keywords"
+        ));
+    }
     let (terms, depth) = condition_shape(condition);
     if terms > MAX_CONDITION_TERMS || depth > MAX_CONDITION_DEPTH {
         return Some(format!(
@@ -317,6 +326,18 @@ pub(crate) fn value_kind(v: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn non_ascii_condition_is_refused_not_a_panic() {
+        // The fuzzer's crash input: a multi-byte character in the condition.
+        let input = "\u{1}\0\0\0\0\0\0\u{4}1 f@\u{4}\u{21f} fsi";
+        assert!(condition_reason(input).unwrap().contains("non-ASCII"));
+        let det =
+            serde_norway::from_str::<Value>("sel:\n  Image: x\ncondition: 'sel and ä'\n").unwrap();
+        assert!(compile_detection("t", det)
+            .unwrap_err()
+            .contains("non-ASCII"));
+    }
 
     #[test]
     fn hostile_conditions_are_refused_before_sigma_rust() {
