@@ -9,7 +9,6 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use sigma_rust::Event;
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 const TABLE: &str = include_str!("../../mappings/event_fields.yaml");
@@ -77,9 +76,24 @@ impl RouteKey {
 pub struct Normalised {
     pub event: Event,
     pub key: RouteKey,
-    /// Every top-level field: the text sigma-rust compares, lower-cased, or `None` when uncertain
-    /// (for the prefilter, see [`super::prefilter`]).
-    pub lower: HashMap<String, Option<String>>,
+}
+
+/// An event flattened and routed, before the (costlier) conversion into a sigma-rust [`Event`],
+/// which the runner skips when no rule survives routing and the prefilter.
+pub struct Prepared {
+    /// Flat fields, values as in the input (the prefilter reads them).
+    pub flat: Map<String, Value>,
+    pub key: RouteKey,
+}
+
+impl Prepared {
+    /// The sigma-rust event: canonical integer strings become integers (see the module doc).
+    /// sigma-rust's conversion cannot fail on a JSON object; the error is kept for safety.
+    pub fn into_event(self) -> Result<Event, String> {
+        let mut flat = Value::Object(self.flat);
+        coerce(&mut flat);
+        Event::try_from(flat).map_err(|e| format!("unusable event: {e}"))
+    }
 }
 
 impl FieldMap {
@@ -100,25 +114,19 @@ impl FieldMap {
 
     /// Flattens `value` into Sigma fields (see the module doc). Errors when it is not an object.
     pub fn normalise(&self, value: Value) -> Result<Normalised, String> {
-        let Value::Object(map) = value else {
-            return Err(format!(
-                "an event must be a JSON object, found {}",
-                kind(&value)
-            ));
-        };
-        let flat = match self.evtx_parts(&map) {
-            Some(_) => self.flatten_evtx(map),
-            None => map,
-        };
+        let p = self.prepare(value)?;
+        let key = p.key.clone();
+        Ok(Normalised {
+            event: p.into_event()?,
+            key,
+        })
+    }
+
+    /// Flattens and routes `value`; [`Prepared::into_event`] finishes [`FieldMap::normalise`].
+    pub fn prepare(&self, value: Value) -> Result<Prepared, String> {
+        let flat = self.flatten(value)?;
         let key = self.route_key(&flat);
-        let lower = flat
-            .iter()
-            .map(|(k, v)| (k.clone(), text_of_value(v)))
-            .collect();
-        let mut flat = Value::Object(flat);
-        coerce(&mut flat);
-        let event = Event::try_from(flat).map_err(|e| format!("unusable event: {e}"))?;
-        Ok(Normalised { event, key, lower })
+        Ok(Prepared { flat, key })
     }
 
     /// The flat field map without converting to a sigma-rust event (for tests and tools).
@@ -267,17 +275,6 @@ impl FieldMap {
             category: text(&self.routing.category),
             service: text(&self.routing.service),
         }
-    }
-}
-
-/// The text sigma-rust compares for a value, lower-cased: strings, integers and booleans. `None` for
-/// values whose text is uncertain (floats) or that are searched inside (lists, objects, null).
-fn text_of_value(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.to_lowercase()),
-        Value::Number(n) if n.is_i64() || n.is_u64() => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
     }
 }
 

@@ -2,26 +2,46 @@
 //!
 //! sigma-rust matches wildcard patterns character by character, a few microseconds per rule, so
 //! running ~600 routed rules on every event caps throughput at a few hundred events per second.
-//! Most rules fail on one literal: `Image|endswith: '\whoami.exe'` cannot match an event whose
-//! lower-cased `Image` does not contain `\whoami.exe`. From the raw detection and its condition this
-//! module derives a disjunction of such (field, literal fragments) checks that every matching event
-//! must pass; an event failing all of them is skipped. The check is only derived where it is sound:
-//! plain, `contains`, `startswith`, `endswith`, `cased` and `all` string values on top-level fields;
-//! anything else (regex, CIDR, numbers, `not`, keywords, other modifiers) leaves the rule
-//! unconstrained, i.e. always evaluated.
+//! Most rules fail on a literal: `Image|endswith: '\whoami.exe'` cannot match an event whose
+//! lower-cased `Image` does not contain `\whoami.exe`, and no field check passes on an event that
+//! lacks the field. From the raw detection and its condition this module derives a disjunction of
+//! clauses, each a conjunction of (field, literal fragments) checks, that every matching event
+//! satisfies; an event satisfying none is skipped. A check is only derived where it is sound: the
+//! field must be present (any modifier but `exists`), and the text every match contains must
+//! appear in its value: the longest literal of plain, `contains`, `startswith`, `endswith`, `cased`
+//! and `all` strings (between dashes for `windash`), plain integers and booleans, the encodings of
+//! `base64` and `base64offset` values, and the prefix literals of `re` values. What is not
+//! understood (`not`, nested field names, keywords with wildcards only) constrains nothing, so a
+//! rule without any check is always evaluated. `tests/evidence_fastpath.rs` compares the result
+//! with sigma-rust evaluating every rule.
+//!
+//! [`Index`] holds every rule's checks: one Aho-Corasick automaton per field finds all fragments in
+//! one pass over the value, so the cost per event grows with the event's size, not with the number
+//! of rules.
 
-use serde_norway::{Mapping, Value};
-use std::collections::HashMap;
+use aho_corasick::{AhoCorasick, MatchKind};
+use serde_json::{Map, Value};
+use serde_norway::{Mapping, Value as YamlValue};
+use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasherDefault;
 
-/// One necessary check: the field's lower-cased string value contains one of the fragments.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One necessary check: the field is present and its lower-cased text contains one of the
+/// fragments (an empty fragment: presence is enough).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Check {
     pub field: String,
     pub fragments: Vec<String>,
 }
 
-/// Necessary condition of a rule: `None` = unconstrained; `Some(list)` = at least one check passes.
-pub type Prefilter = Option<Vec<Check>>;
+/// Checks that must all pass.
+pub type Clause = Vec<Check>;
+
+/// Necessary condition of a rule: `None` = unconstrained; `Some(clauses)` = some clause passes.
+pub type Prefilter = Option<Vec<Clause>>;
+
+/// An AND of two disjunctions multiplies their clauses; past this many, only the side with fewer
+/// clauses is kept (still necessary, less sharp).
+const MAX_CLAUSES: usize = 32;
 
 /// Derives the prefilter of a detection mapping (the rule's raw `detection` value).
 pub fn derive(detection: &Mapping) -> Prefilter {
@@ -47,136 +67,398 @@ pub fn derive(detection: &Mapping) -> Prefilter {
     result
 }
 
-/// True when the event may match: some check passes. `lower` holds the event's string fields
-/// lower-cased; a field that is present but not a string cannot be checked and passes.
-pub fn passes(checks: &[Check], lower: &HashMap<String, Option<String>>) -> bool {
-    checks.iter().any(|c| match lower.get(&c.field) {
-        None if c.field == ANY_FIELD => lower.values().any(|v| match v {
-            None => true,
-            Some(v) => c.fragments.iter().any(|f| v.contains(f.as_str())),
-        }),
-        None => false,
-        Some(None) => true,
-        Some(Some(v)) => c.fragments.iter().any(|f| v.contains(f.as_str())),
+/// The reference form of [`Index`]: may an event match a rule with these clauses? `lower` holds
+/// every field's text as [`text_of_value`] gives it; a value without text passes every check.
+pub fn passes(clauses: &[Clause], lower: &HashMap<String, Option<String>>) -> bool {
+    let check = |c: &Check, v: &Option<String>| match v {
+        None => true,
+        Some(v) => c.fragments.iter().any(|f| v.contains(f.as_str())),
+    };
+    clauses.iter().any(|clause| {
+        clause.iter().all(|c| {
+            if c.field == ANY_FIELD {
+                lower.values().any(|v| check(c, v))
+            } else {
+                lower.get(&c.field).is_some_and(|v| check(c, v))
+            }
+        })
     })
 }
 
-/// (field, literal set, rules per fragment, every rule with a check on the field).
-type FieldIndex = (String, regex::RegexSet, Vec<Vec<u32>>, Vec<u32>);
+/// The fragments of every check on one field, across all rules.
+struct FieldSet {
+    /// Finds the fragments in lower-cased text; ASCII case-insensitive, so ASCII text is searched
+    /// as it is, without a lower-cased copy. `None` when every check is a presence check.
+    automaton: Option<AhoCorasick>,
+    /// Checks per fragment (pattern ID).
+    checks: Vec<Vec<u32>>,
+    /// Checks that pass whenever the field is present (an empty fragment).
+    present: Vec<u32>,
+    /// Every check on the field (a value without text passes them all).
+    all: Vec<u32>,
+}
 
-/// All rules' checks, indexed by field: one literal set per field is scanned once per event instead
-/// of every rule scanning its own fragments.
+impl FieldSet {
+    fn build(mut frags: BTreeMap<&str, Vec<u32>>) -> Result<FieldSet, Vec<u32>> {
+        let mut all: Vec<u32> = frags.values().flatten().copied().collect();
+        all.sort_unstable();
+        all.dedup();
+        let present = frags.remove("").unwrap_or_default();
+        let automaton = if frags.is_empty() {
+            None
+        } else {
+            let built = AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .build(frags.keys());
+            match built {
+                Ok(a) => Some(a),
+                Err(_) => return Err(all),
+            }
+        };
+        Ok(FieldSet {
+            automaton,
+            checks: frags.into_values().collect(),
+            present,
+            all,
+        })
+    }
+
+    /// Checks that pass on the lower-cased text `hay`.
+    fn hits<'a>(&'a self, hay: &'a str) -> impl Iterator<Item = u32> + 'a {
+        let found = self
+            .automaton
+            .iter()
+            .flat_map(move |a| a.find_overlapping_iter(hay));
+        self.present
+            .iter()
+            .copied()
+            .chain(found.flat_map(|m| self.checks[m.pattern().as_usize()].iter().copied()))
+    }
+
+    /// Marks the checks that pass on `v` (whose text [`text_of_value`] gives).
+    fn scan(&self, v: &Value, marks: &mut Marks) {
+        let mut text = std::mem::take(&mut marks.text);
+        let hay: &str = match v {
+            Value::String(s) if s.is_ascii() => s,
+            Value::String(s) => {
+                text.clear();
+                text.extend(s.chars().flat_map(char::to_lowercase));
+                &text
+            }
+            Value::Number(n) if n.is_i64() || n.is_u64() => {
+                text.clear();
+                text.push_str(&n.to_string());
+                &text
+            }
+            Value::Bool(true) => "true",
+            Value::Bool(false) => "false",
+            _ => {
+                self.all.iter().for_each(|&c| marks.set(c));
+                marks.text = text;
+                return;
+            }
+        };
+        for c in self.hits(hay) {
+            marks.set(c);
+        }
+        marks.text = text;
+    }
+}
+
+/// All rules' checks, indexed by field (see the module doc).
 pub struct Index {
-    fields: Vec<FieldIndex>,
-    /// Rules that are always evaluated (no prefilter, or their field index could not be built).
-    always: Vec<bool>,
+    by_field: HashMap<String, FieldSet, BuildHasherDefault<IdHasher>>,
+    /// Keyword checks ([`ANY_FIELD`]): searched in every field's value.
+    any: Option<FieldSet>,
+    /// Per rule: `None` = always evaluated; else clauses of check IDs.
+    rules: Vec<Option<Vec<Vec<u32>>>>,
+    /// Checks that always pass (their field's automaton could not be built).
+    preset: Vec<u32>,
+    /// Per check: how rarely it passes, roughly (see [`rank`]).
+    rank: Vec<usize>,
+}
+
+/// How rarely a check passes, roughly: its shortest fragment's length; presence checks pass most
+/// often, then numbers and booleans (mostly event IDs, which routing has already matched).
+fn rank(c: &Check) -> usize {
+    let shortest = c.fragments.iter().map(String::len).min().unwrap_or(0);
+    let plain_value = c
+        .fragments
+        .iter()
+        .all(|f| f == "true" || f == "false" || f.bytes().all(|b| b.is_ascii_digit() || b == b'-'));
+    match (shortest, plain_value) {
+        (0, _) => 0,
+        (_, true) => 1,
+        (n, false) => n + 1,
+    }
+}
+
+/// The prefilter of a fixed list of rules (one route's candidates), arranged so an event's work
+/// grows with the checks that passed on it rather than with the number of rules: each clause is
+/// filed under its rarest check (its key), and only clauses whose key passed are looked at.
+#[derive(Debug, Clone, Default)]
+pub struct Program {
+    /// Rules without prefilter.
+    always: Vec<usize>,
+    /// Key check -> range in `clauses`.
+    by_key: HashMap<u32, (u32, u32), BuildHasherDefault<IdHasher>>,
+    /// (rule, range in `rest`): the clause's other checks.
+    clauses: Vec<(u32, u32, u32)>,
+    rest: Vec<u32>,
+}
+
+impl Program {
+    /// A program that lets every rule of `rules` through (no prefilter).
+    pub fn all(rules: &[usize]) -> Program {
+        Program {
+            always: rules.to_vec(),
+            ..Program::default()
+        }
+    }
+
+    /// Appends to `out` the rules that may match an event with these marks, ascending.
+    pub fn survivors(&self, marks: &Marks, out: &mut Vec<usize>) {
+        let start = out.len();
+        out.extend_from_slice(&self.always);
+        if self.clauses.is_empty() {
+            return;
+        }
+        for c in &marks.list {
+            let Some(&(from, to)) = self.by_key.get(c) else {
+                continue;
+            };
+            for &(rule, a, b) in &self.clauses[from as usize..to as usize] {
+                if self.rest[a as usize..b as usize]
+                    .iter()
+                    .all(|&c| marks.get(c))
+                {
+                    out.push(rule as usize);
+                }
+            }
+        }
+        out[start..].sort_unstable();
+        let mut seen = start;
+        for i in start..out.len() {
+            if i == start || out[i] != out[seen - 1] {
+                out[seen] = out[i];
+                seen += 1;
+            }
+        }
+        out.truncate(seen);
+    }
+}
+
+/// Hasher for check IDs and field names (keys the program controls, not attacker-chosen sets):
+/// a few multiplications instead of SipHash, which showed in profiles.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut word = [0; 8];
+            word.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (self.0.rotate_left(5) ^ u64::from(n)).wrapping_mul(K);
+    }
+}
+
+/// Multiplier of [`IdHasher`] (as in rustc's FxHasher).
+const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+/// Which checks passed on one event. Reused across events: a bit set, cleared in a few hundred
+/// word writes.
+#[derive(Debug, Default, Clone)]
+pub struct Marks {
+    bits: Vec<u64>,
+    /// The checks set, each once.
+    list: Vec<u32>,
+    /// Scratch buffer for lower-cased non-ASCII text and integer text.
+    text: String,
+}
+
+impl Marks {
+    fn reset(&mut self, checks: usize) {
+        self.bits.clear();
+        self.bits.resize(checks.div_ceil(64), 0);
+        self.list.clear();
+    }
+
+    fn set(&mut self, check: u32) {
+        let word = &mut self.bits[check as usize / 64];
+        let bit = 1 << (check % 64);
+        if *word & bit == 0 {
+            *word |= bit;
+            self.list.push(check);
+        }
+    }
+
+    fn get(&self, check: u32) -> bool {
+        self.bits
+            .get(check as usize / 64)
+            .is_some_and(|w| w & (1 << (check % 64)) != 0)
+    }
 }
 
 impl Index {
     /// `prefilters[i]` belongs to rule index `i`.
     pub fn build(prefilters: &[Prefilter]) -> Index {
-        let mut always: Vec<bool> = prefilters.iter().map(Option::is_none).collect();
-        // field -> fragment -> rules, sorted maps so the index is the same on every run.
-        let mut by_field: std::collections::BTreeMap<
-            &str,
-            std::collections::BTreeMap<&str, Vec<u32>>,
-        > = Default::default();
-        for (i, p) in prefilters.iter().enumerate() {
-            for c in p.iter().flatten() {
-                let frags = by_field.entry(c.field.as_str()).or_default();
-                for f in &c.fragments {
-                    let rules = frags.entry(f.as_str()).or_default();
-                    if rules.last() != Some(&(i as u32)) {
-                        rules.push(i as u32);
-                    }
+        // Identical checks of different rules share one ID.
+        let mut ids: HashMap<&Check, u32> = HashMap::new();
+        let mut checks: Vec<&Check> = Vec::new();
+        let rules = prefilters
+            .iter()
+            .map(|p| {
+                p.as_ref().map(|clauses| {
+                    clauses
+                        .iter()
+                        .map(|clause| {
+                            clause
+                                .iter()
+                                .map(|c| {
+                                    *ids.entry(c).or_insert_with(|| {
+                                        checks.push(c);
+                                        (checks.len() - 1) as u32
+                                    })
+                                })
+                                .collect()
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        // field -> fragment -> checks, sorted maps so the index is the same on every run.
+        let mut by_field: BTreeMap<&str, BTreeMap<&str, Vec<u32>>> = BTreeMap::new();
+        for (id, c) in checks.iter().enumerate() {
+            let frags = by_field.entry(c.field.as_str()).or_default();
+            for f in &c.fragments {
+                let list = frags.entry(f.as_str()).or_default();
+                if list.last() != Some(&(id as u32)) {
+                    list.push(id as u32);
                 }
             }
         }
-        let mut fields = Vec::new();
+        let mut index = Index {
+            by_field: HashMap::default(),
+            any: None,
+            rules,
+            preset: Vec::new(),
+            rank: checks.iter().map(|c| rank(c)).collect(),
+        };
         for (field, frags) in by_field {
-            let patterns: Vec<String> = frags.keys().map(|f| regex::escape(f)).collect();
-            let mut all: Vec<u32> = frags.values().flatten().copied().collect();
-            all.sort_unstable();
-            all.dedup();
-            match regex::RegexSetBuilder::new(&patterns)
-                .size_limit(64 << 20)
-                .dfa_size_limit(64 << 20)
-                .build()
-            {
+            match FieldSet::build(frags) {
+                Ok(set) if field == ANY_FIELD => index.any = Some(set),
                 Ok(set) => {
-                    fields.push((field.to_string(), set, frags.into_values().collect(), all))
+                    index.by_field.insert(field.to_string(), set);
                 }
-                Err(_) => {
-                    for r in all {
-                        always[r as usize] = true;
-                    }
-                }
+                Err(all) => index.preset.extend(all),
             }
         }
-        Index { fields, always }
+        index
     }
 
-    /// Per rule index: may the event match (some check of the rule passes)?
-    pub fn passing(&self, lower: &HashMap<String, Option<String>>) -> Vec<bool> {
-        let mut out = self.always.clone();
-        for (field, set, rules, all) in &self.fields {
-            if field == ANY_FIELD {
-                for v in lower.values() {
-                    match v {
-                        None => all.iter().for_each(|&r| out[r as usize] = true),
-                        Some(v) => {
-                            for m in set.matches(v).iter() {
-                                for &r in &rules[m] {
-                                    out[r as usize] = true;
-                                }
-                            }
-                        }
-                    }
-                }
-                continue;
+    /// Marks the checks that pass on the event's flat fields; [`Index::may_match`] reads them.
+    pub fn mark(&self, fields: &Map<String, Value>, marks: &mut Marks) {
+        marks.reset(self.rank.len());
+        for &c in &self.preset {
+            marks.set(c);
+        }
+        for (name, value) in fields {
+            if let Some(set) = self.by_field.get(name.as_str()) {
+                set.scan(value, marks);
             }
-            match lower.get(field) {
-                None => {}
-                Some(None) => all.iter().for_each(|&r| out[r as usize] = true),
-                Some(Some(v)) => {
-                    for m in set.matches(v).iter() {
-                        for &r in &rules[m] {
-                            out[r as usize] = true;
-                        }
-                    }
-                }
+            if let Some(any) = &self.any {
+                any.scan(value, marks);
             }
         }
-        out
+    }
+
+    /// The checks of `rules` (one route's candidates) arranged for [`Program::survivors`].
+    pub fn program(&self, rules: &[usize]) -> Program {
+        let mut always = Vec::new();
+        let mut keyed: BTreeMap<u32, Vec<(u32, Vec<u32>)>> = BTreeMap::new();
+        for &r in rules {
+            let clauses = match self.rules.get(r) {
+                Some(Some(clauses)) if clauses.iter().all(|c| !c.is_empty()) => clauses,
+                _ => {
+                    always.push(r);
+                    continue;
+                }
+            };
+            for clause in clauses {
+                let mut ids = clause.clone();
+                ids.sort_by_key(|&c| std::cmp::Reverse(self.rank[c as usize]));
+                let key = ids.remove(0);
+                keyed.entry(key).or_default().push((r as u32, ids));
+            }
+        }
+        let mut p = Program {
+            always,
+            ..Program::default()
+        };
+        for (key, list) in keyed {
+            let from = p.clauses.len() as u32;
+            for (rule, rest) in list {
+                let a = p.rest.len() as u32;
+                p.rest.extend(rest);
+                p.clauses.push((rule, a, p.rest.len() as u32));
+            }
+            p.by_key.insert(key, (from, p.clauses.len() as u32));
+        }
+        p
     }
 
     /// Rules that are always evaluated.
     pub fn unconstrained(&self) -> usize {
-        self.always.iter().filter(|a| **a).count()
+        self.rules.iter().filter(|r| r.is_none()).count()
+    }
+}
+
+/// The text the prefilter checks for a value, lower-cased: strings, integers and booleans. `None`
+/// for values whose text is uncertain (floats) or that are searched inside (lists, objects, null).
+pub fn text_of_value(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.to_lowercase()),
+        Value::Number(n) if n.is_i64() || n.is_u64() => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
     }
 }
 
 /// Pseudo field of keyword checks: the fragment may occur in any field's value.
 pub const ANY_FIELD: &str = "\u{0}any";
 
-fn selection(v: &Value) -> Prefilter {
+fn selection(v: &YamlValue) -> Prefilter {
     match v {
-        Value::Mapping(m) => map_selection(m),
+        YamlValue::Mapping(m) => map_selection(m),
         // A list of maps is an OR of them; a list of keywords an OR of any-field checks.
-        Value::Sequence(items) if items.iter().all(Value::is_string) => keywords(items),
-        Value::Sequence(items) => {
+        YamlValue::Sequence(items) if items.iter().all(YamlValue::is_string) => keywords(items),
+        YamlValue::Sequence(items) => {
             let mut out = Vec::new();
             for item in items {
                 out.extend(map_selection(item.as_mapping()?)?);
             }
             Some(out)
         }
-        Value::String(_) => keywords(std::slice::from_ref(v)),
+        YamlValue::String(_) => keywords(std::slice::from_ref(v)),
         _ => None,
     }
 }
 
-fn keywords(items: &[Value]) -> Prefilter {
+fn keywords(items: &[YamlValue]) -> Prefilter {
     let mut fragments = Vec::new();
     for k in items {
         let f = longest_literal(k.as_str()?);
@@ -186,73 +468,227 @@ fn keywords(items: &[Value]) -> Prefilter {
         fragments.push(f);
     }
     (!fragments.is_empty()).then(|| {
-        vec![Check {
+        vec![vec![Check {
             field: ANY_FIELD.to_string(),
             fragments,
-        }]
+        }]]
     })
 }
 
-/// Fields of a map are AND-ed: the best single field's check is necessary.
+/// Fields of a map are AND-ed: one clause with every field's check.
 fn map_selection(m: &Mapping) -> Prefilter {
-    let mut best: Option<Check> = None;
-    for (k, v) in m {
-        let Some(key) = k.as_str() else { continue };
-        if let Some(c) = field_check(key, v) {
-            let score = |c: &Check| c.fragments.iter().map(String::len).min().unwrap_or(0);
-            if best.as_ref().is_none_or(|b| score(&c) > score(b)) {
-                best = Some(c);
-            }
-        }
-    }
-    best.map(|c| vec![c])
+    let mut clause: Clause = m
+        .iter()
+        .filter_map(|(k, v)| field_check(k.as_str()?, v))
+        .collect();
+    clause.sort();
+    clause.dedup();
+    (!clause.is_empty()).then(|| vec![clause])
 }
 
-fn field_check(key: &str, v: &Value) -> Option<Check> {
+/// How the values of a field entry are read, from its modifiers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ValueKind {
+    /// Wildcard strings (plain or with `contains`, `startswith`, `endswith`), integers, booleans.
+    Literal,
+    /// `windash`: sigma-rust also tries the value with other dashes in place of `-` and `/`.
+    Windash,
+    /// `re`: a regular expression on the original text.
+    Regex,
+    /// `base64`, `base64offset` (with `utf16le`, `utf16be`, `utf16`, `wide`): encoded text.
+    Base64 { offsets: bool },
+    /// Anything else: only the field's presence is certain.
+    Presence,
+}
+
+/// Dash characters sigma-rust's `windash` swaps for one another.
+const WINDASH: [char; 5] = ['-', '/', '\u{2013}', '\u{2014}', '\u{2015}'];
+
+/// The check one `field|modifiers: values` entry implies. sigma-rust fails every field missing from
+/// the event (unless `exists`), so at the least the field must be present (an empty fragment); the
+/// values add the literal text every match contains.
+fn field_check(key: &str, v: &YamlValue) -> Option<Check> {
     let mut parts = key.split('|');
     let field = parts.next()?;
     if field.is_empty() || field.contains('.') {
         return None;
     }
     let mut all = false;
+    let mut plain = true;
+    let mut kind = ValueKind::Literal;
+    let mut utf16 = None;
     for m in parts {
-        match m.to_ascii_lowercase().as_str() {
-            "contains" | "startswith" | "endswith" | "cased" => {}
-            "all" => all = true,
-            _ => return None,
-        }
+        let m = m.to_ascii_lowercase();
+        let next = match m.as_str() {
+            "contains" | "startswith" | "endswith" => {
+                plain = false;
+                continue;
+            }
+            "cased" => continue,
+            "all" => {
+                all = true;
+                continue;
+            }
+            "utf16le" | "wide" | "utf16be" | "utf16" if utf16.is_none() => {
+                utf16 = Some(m);
+                continue;
+            }
+            // `exists: false` matches a missing field.
+            "exists" => return None,
+            "windash" => ValueKind::Windash,
+            "re" => ValueKind::Regex,
+            "base64" => ValueKind::Base64 { offsets: false },
+            "base64offset" => ValueKind::Base64 { offsets: true },
+            // CIDR, comparisons, field references: presence only.
+            _ => ValueKind::Presence,
+        };
+        kind = if kind == ValueKind::Literal {
+            next
+        } else {
+            ValueKind::Presence
+        };
     }
-    let values: Vec<&Value> = match v {
-        Value::Sequence(items) => items.iter().collect(),
+    if (kind == ValueKind::Regex && !plain)
+        || (utf16.is_some() && !matches!(kind, ValueKind::Base64 { .. }))
+    {
+        kind = ValueKind::Presence;
+    }
+    let presence = Check {
+        field: field.to_string(),
+        fragments: vec![String::new()],
+    };
+    if kind == ValueKind::Presence {
+        return Some(presence);
+    }
+    let values: Vec<&YamlValue> = match v {
+        YamlValue::Sequence(items) => items.iter().collect(),
         other => vec![other],
     };
-    let mut fragments = Vec::new();
+    // Per value: the fragments one of which every match of that value contains.
+    let mut alternatives: Vec<Vec<String>> = Vec::new();
     for v in values {
-        let f = longest_literal(v.as_str()?);
-        if all {
-            // Every value must match: the single longest fragment is enough.
-            if fragments.first().is_none_or(|b: &String| f.len() > b.len()) {
-                fragments = vec![f];
+        let frags = match (kind, v) {
+            (ValueKind::Literal, YamlValue::String(s)) => vec![literal(s, &[])],
+            (ValueKind::Windash, YamlValue::String(s)) => vec![literal(s, &WINDASH)],
+            (ValueKind::Regex, YamlValue::String(s)) => regex_literals(s).unwrap_or_default(),
+            (ValueKind::Base64 { offsets }, YamlValue::String(s)) => {
+                base64_literals(s, utf16.as_deref(), offsets).unwrap_or_default()
             }
-        } else {
-            if f.is_empty() {
-                return None;
+            // An integer or boolean equals only the same integer or boolean, whose text this is.
+            (ValueKind::Literal, YamlValue::Number(n)) if plain && (n.is_i64() || n.is_u64()) => {
+                vec![n.to_string()]
             }
-            fragments.push(f);
+            (ValueKind::Literal, YamlValue::Bool(b)) if plain => vec![b.to_string()],
+            _ => Vec::new(),
+        };
+        if frags.is_empty() || frags.iter().any(String::is_empty) {
+            if all {
+                continue;
+            }
+            return Some(presence);
         }
+        alternatives.push(frags);
     }
-    if fragments.is_empty() || fragments.iter().any(String::is_empty) {
-        return None;
+    let score = |f: &Vec<String>| f.iter().map(String::len).min().unwrap_or(0);
+    let fragments = if all {
+        // Every value must match: the best single value's fragments are enough.
+        alternatives.into_iter().max_by_key(score)
+    } else {
+        let mut union: Vec<String> = alternatives.into_iter().flatten().collect();
+        union.sort();
+        union.dedup();
+        Some(union)
+    };
+    match fragments {
+        Some(fragments) if !fragments.is_empty() => Some(Check {
+            field: field.to_string(),
+            fragments,
+        }),
+        _ => Some(presence),
     }
-    Some(Check {
-        field: field.to_string(),
-        fragments,
-    })
 }
 
-/// Longest run of literal characters between unescaped wildcards, unescaped and lower-cased the way
-/// sigma-rust reads the value.
+/// Literals one of which every match of the regular expression `re` contains, lower-cased; `None`
+/// when there is no such finite set. Uses the prefix literals regex-syntax extracts for the regex
+/// crate's own prefilter: every match starts with one of them.
+fn regex_literals(re: &str) -> Option<Vec<String>> {
+    let hir = regex_syntax::Parser::new().parse(re).ok()?;
+    let seq = regex_syntax::hir::literal::Extractor::new().extract(&hir);
+    let mut out = Vec::new();
+    for lit in seq.literals()? {
+        let text = std::str::from_utf8(lit.as_bytes()).ok()?;
+        if text.is_empty() {
+            return None;
+        }
+        out.push(
+            text.chars()
+                .flat_map(char::to_lowercase)
+                .collect::<String>(),
+        );
+    }
+    out.sort();
+    out.dedup();
+    (!out.is_empty()).then_some(out)
+}
+
+/// Text every `base64` (or, with `offsets`, every `base64offset`) encoding of `s` contains,
+/// lower-cased as sigma-rust compares it. sigma-rust encodes `s` shifted by 0, 1 or 2 characters
+/// (NUL-prefixed), drops the characters the shift affects and at most one trailing character
+/// (`field/transformation.rs`); the same encoding without those characters is inside what it searches.
+fn base64_literals(s: &str, utf16: Option<&str>, offsets: bool) -> Option<Vec<String>> {
+    let width = if utf16.is_some() { 2 } else { 1 };
+    let shifts = if offsets { 0..3 } else { 0..1 };
+    let mut out = Vec::new();
+    for shift in shifts {
+        let text: String = std::iter::repeat_n('\0', shift * width)
+            .chain(s.chars())
+            .collect();
+        let bytes: Vec<u8> = match utf16 {
+            None => text.into_bytes(),
+            Some("utf16be") => text.encode_utf16().flat_map(u16::to_be_bytes).collect(),
+            Some("utf16") => [0xFF, 0xFE]
+                .into_iter()
+                .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+                .collect(),
+            Some(_) => text.encode_utf16().flat_map(u16::to_le_bytes).collect(),
+        };
+        let encoded = base64(&bytes);
+        let lead = [0, width * (1 + width), 2 * width * (1 + width) - 1][shift];
+        let middle = encoded.get(lead..encoded.len().checked_sub(1)?)?;
+        if middle.is_empty() {
+            return None;
+        }
+        out.push(middle.to_ascii_lowercase());
+    }
+    out.sort();
+    out.dedup();
+    Some(out)
+}
+
+/// Standard base64 without padding.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+        }
+    }
+    out
+}
+
+/// Longest literal of a wildcard value (see [`literal`]).
 fn longest_literal(s: &str) -> String {
+    literal(s, &[])
+}
+
+/// Longest run of literal characters between unescaped wildcards (and `breaks`, characters that may
+/// differ in a match), unescaped and lower-cased the way sigma-rust reads the value.
+fn literal(s: &str, breaks: &[char]) -> String {
     let mut best = String::new();
     let mut cur = String::new();
     let mut chars = s.chars();
@@ -267,12 +703,17 @@ fn longest_literal(s: &str) -> String {
             '*' | '?' => flush(&mut cur, &mut best),
             '\\' => match chars.next() {
                 Some(n @ ('*' | '?' | '\\')) => cur.push(n),
+                Some(n) if breaks.contains(&n) => {
+                    cur.push('\\');
+                    flush(&mut cur, &mut best);
+                }
                 Some(n) => {
                     cur.push('\\');
                     cur.extend(n.to_lowercase());
                 }
                 None => cur.push('\\'),
             },
+            c if breaks.contains(&c) => flush(&mut cur, &mut best),
             c => cur.extend(c.to_lowercase()),
         }
     }
@@ -336,6 +777,18 @@ type Parsed = Option<Prefilter>;
 fn and(a: Prefilter, b: Prefilter) -> Prefilter {
     match (a, b) {
         (None, x) | (x, None) => x,
+        (Some(a), Some(b)) if a.len() * b.len() <= MAX_CLAUSES => {
+            let mut out = Vec::with_capacity(a.len() * b.len());
+            for x in &a {
+                for y in &b {
+                    let mut clause: Clause = x.iter().chain(y).cloned().collect();
+                    clause.sort();
+                    clause.dedup();
+                    out.push(clause);
+                }
+            }
+            Some(out)
+        }
         // Either side is necessary; the shorter disjunction rejects more cheaply.
         (Some(a), Some(b)) => Some(if a.len() <= b.len() { a } else { b }),
     }
@@ -421,10 +874,10 @@ impl Parser<'_> {
     }
 }
 
-/// `them` matches every selection; otherwise `*` is a wildcard.
+/// `them` matches every selection (as in sigma-rust); otherwise `*` is a wildcard.
 fn glob_match(pattern: &str, name: &str) -> bool {
     if pattern.eq_ignore_ascii_case("them") {
-        return !name.starts_with('_');
+        return true;
     }
     if pattern.matches('*').count() > 1 {
         // Not needed by real rules; the caller treats no match as "not understood".
@@ -441,40 +894,70 @@ fn glob_match(pattern: &str, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn pf(yaml: &str) -> Prefilter {
-        let v: Value = serde_norway::from_str(yaml).expect("yaml");
+        let v: YamlValue = serde_norway::from_str(yaml).expect("yaml");
         derive(v.as_mapping().expect("mapping"))
     }
 
-    fn fields(p: &Prefilter) -> Vec<(String, Vec<String>)> {
+    /// (field, fragments) per clause.
+    fn clauses(p: &Prefilter) -> Vec<Vec<(String, Vec<String>)>> {
         p.iter()
             .flatten()
-            .map(|c| (c.field.clone(), c.fragments.clone()))
+            .map(|c| {
+                c.iter()
+                    .map(|c| (c.field.clone(), c.fragments.clone()))
+                    .collect()
+            })
             .collect()
+    }
+
+    fn check(field: &str, frags: &[&str]) -> (String, Vec<String>) {
+        (
+            field.to_string(),
+            frags.iter().map(|f| f.to_string()).collect(),
+        )
     }
 
     #[test]
     fn and_not_or_and_quantifiers() {
         let p = pf("sel:\n  Image|endswith: '\\whoami.exe'\n  CommandLine|contains: ['/a', '/b']\nfilter:\n  User: x\ncondition: sel and not filter\n");
         assert_eq!(
-            fields(&p),
-            vec![("Image".into(), vec!["\\whoami.exe".into()])]
+            clauses(&p),
+            vec![vec![
+                check("CommandLine", &["/a", "/b"]),
+                check("Image", &["\\whoami.exe"])
+            ]]
         );
-        let p = pf("a:\n  X: 'foo*bar2'\nb:\n  Y|re: 'x'\ncondition: a or b\n");
-        assert_eq!(p, None);
+        // A regex without a required literal still needs its field.
+        let p = pf("a:\n  X: 'foo*bar2'\nb:\n  Y|re: '.'\ncondition: a or b\n");
+        assert_eq!(
+            clauses(&p),
+            vec![vec![check("X", &["bar2"])], vec![check("Y", &[""])]]
+        );
         let p = pf("sel_a:\n  X: 'aa'\nsel_b:\n  Y: 'bbb'\ncondition: 1 of sel_*\n");
-        assert_eq!(fields(&p).len(), 2);
+        assert_eq!(clauses(&p).len(), 2);
         let p = pf("sel_a:\n  X: 'aa'\nsel_b:\n  EventID: 4\ncondition: all of them\n");
-        assert_eq!(fields(&p), vec![("X".into(), vec!["aa".into()])]);
+        assert_eq!(
+            clauses(&p),
+            vec![vec![check("EventID", &["4"]), check("X", &["aa"])]]
+        );
+        // `(a or b) and c` multiplies out.
+        let p = pf("a:\n  X: 'aa'\nb:\n  Y: 'bb'\nc:\n  Z: 'cc'\ncondition: (a or b) and c\n");
+        assert_eq!(clauses(&p).len(), 2);
         let p = pf("sel:\n  X|contains|all: ['a', 'bcd']\ncondition: (sel)\n");
-        assert_eq!(fields(&p), vec![("X".into(), vec!["bcd".into()])]);
+        assert_eq!(clauses(&p), vec![vec![check("X", &["bcd"])]]);
         let p = pf("sel:\n  - 'Key*word'\ncondition: sel\n");
-        assert_eq!(fields(&p), vec![(ANY_FIELD.into(), vec!["word".into()])]);
+        assert_eq!(clauses(&p), vec![vec![check(ANY_FIELD, &["word"])]]);
         assert_eq!(pf("sel:\n  - '*'\ncondition: sel\n"), None);
-        assert_eq!(pf("sel:\n  X: ['a', '*']\ncondition: sel\n"), None);
-        assert_eq!(pf("sel:\n  X|windash: '-a'\ncondition: sel\n"), None);
+        assert_eq!(
+            clauses(&pf("sel:\n  X: ['a', '*']\ncondition: sel\n")),
+            vec![vec![check("X", &[""])]]
+        );
+        assert_eq!(pf("sel:\n  X|exists: false\ncondition: sel\n"), None);
         assert_eq!(pf("sel:\n  X: a\ncondition: sel and\n"), None);
+        assert_eq!(pf("sel:\n  X: a\ncondition: not sel\n"), None);
     }
 
     #[test]
@@ -487,19 +970,121 @@ mod tests {
         assert_eq!(longest_literal("ab*CDE?f"), "cde");
         assert_eq!(longest_literal("a\\*b*c"), "a*b");
         assert_eq!(longest_literal("*"), "");
+        assert_eq!(literal(" -accept/eula", &WINDASH), "accept");
+        assert_eq!(literal("x\\-yzw", &WINDASH), "yzw");
     }
 
     #[test]
-    fn passes_on_fragments_and_non_strings() {
-        let checks = vec![Check {
-            field: "Image".into(),
-            fragments: vec!["\\whoami.exe".into()],
-        }];
-        let mut ev = HashMap::new();
-        assert!(!passes(&checks, &ev));
-        ev.insert("Image".to_string(), Some("c:\\x\\whoami.exe".to_string()));
-        assert!(passes(&checks, &ev));
-        ev.insert("Image".to_string(), None);
-        assert!(passes(&checks, &ev));
+    fn transformed_values_give_literals() {
+        assert_eq!(base64("Man"), "TWFu");
+        assert_eq!(base64("Ma"), "TWE");
+        assert_eq!(
+            regex_literals("ipconfig\\s+/all"),
+            Some(vec!["ipconfig".to_string()])
+        );
+        assert_eq!(regex_literals("a*"), None);
+        assert_eq!(regex_literals("(unclosed"), None);
+        let p = pf("sel:\n  CommandLine|base64offset|contains: 'IEX (New'\ncondition: sel\n");
+        assert_eq!(clauses(&p)[0][0].1.len(), 3);
+    }
+
+    fn base64(s: &str) -> String {
+        super::base64(s.as_bytes())
+    }
+
+    /// Rules whose detections exercise every kind of check, and events that match them in ways a
+    /// careless literal would miss (other dashes, shifted base64, case, integers as strings).
+    const RULES: &[&str] = &[
+        "sel:\n  CommandLine|contains|windash: ' -accepteula'\ncondition: sel\n",
+        "sel:\n  CommandLine|base64offset|contains: 'IEX (New-Object'\ncondition: sel\n",
+        "sel:\n  CommandLine|base64|contains: 'whoami /all'\ncondition: sel\n",
+        "sel:\n  CommandLine|base64offset|utf16le|contains: 'Invoke-Mimikatz'\ncondition: sel\n",
+        "sel:\n  CommandLine|re: 'ipconfig\\s+/all'\ncondition: sel\n",
+        "sel:\n  CommandLine|re: '(?i)NET\\s+USER'\ncondition: sel\n",
+        "sel:\n  EventID: 4688\n  Image|endswith: '\\WHOAMI.exe'\ncondition: sel\n",
+        "sel:\n  Enabled: true\n  Port: 4444\ncondition: sel\n",
+        "sel:\n  Image|startswith: 'C:\\Temp\\'\nfilter:\n  Image|endswith: '.exe'\ncondition: sel and not filter\n",
+        "kw:\n  - 'mimikatz'\n  - 'sekurlsa::'\ncondition: kw\n",
+        "a:\n  X|cidr: '10.0.0.0/8'\nb:\n  Y|contains|all: ['foo', 'bar']\ncondition: 1 of them\n",
+    ];
+
+    fn events() -> Vec<Value> {
+        let b64 = |s: &str| base64(s);
+        let utf16 = |s: &str| -> String {
+            let bytes: Vec<u8> = s.encode_utf16().flat_map(u16::to_le_bytes).collect();
+            super::base64(&bytes)
+        };
+        vec![
+            json!({"CommandLine": "psexec.exe \u{2013}accepteula -s cmd"}),
+            json!({"CommandLine": "psexec.exe /accepteula"}),
+            json!({"CommandLine": format!("powershell -enc {}", b64("xIEX (New-Object Net.WebClient)"))}),
+            json!({"CommandLine": format!("powershell -enc {}", b64("xyIEX (New-Object Net.WebClient)"))}),
+            json!({"CommandLine": format!("powershell -enc {}", b64("IEX (New-Object Net.WebClient)"))}),
+            json!({"CommandLine": format!("x {}", b64("whoami /all"))}),
+            json!({"CommandLine": format!("x {}", utf16("a Invoke-Mimikatz -x"))}),
+            json!({"CommandLine": format!("x {}", utf16("Invoke-Mimikatz"))}),
+            json!({"CommandLine": "IPCONFIG   /all"}),
+            json!({"CommandLine": "ipconfig /ALL"}),
+            json!({"CommandLine": "net  user bob"}),
+            json!({"EventID": "4688", "Image": "c:\\windows\\system32\\whoami.exe"}),
+            json!({"EventID": 4688, "Image": "C:\\Windows\\System32\\WhoAmI.EXE"}),
+            json!({"EventID": 4624, "Image": "C:\\Windows\\System32\\whoami.exe"}),
+            json!({"Enabled": true, "Port": 4444}),
+            json!({"Enabled": "true", "Port": "4444"}),
+            json!({"Image": "C:\\Temp\\x.dll"}),
+            json!({"Image": "C:\\Temp\\x.exe"}),
+            json!({"Payload": "Invoke sekurlsa::logonpasswords"}),
+            json!({"nested": {"a": "MIMIKATZ"}}),
+            json!({"X": "10.1.2.3"}),
+            json!({"Y": "barfoo"}),
+            json!({"Y": 1.5}),
+            json!({"Other": "nothing to see"}),
+        ]
+    }
+
+    /// The prefilter never rejects an event sigma-rust matches, and does reject some.
+    #[test]
+    fn prefilter_is_sound_against_sigma_rust() {
+        let fields = crate::evidence::FieldMap::embedded();
+        let mut prefilters = Vec::new();
+        let mut compiled = Vec::new();
+        for yaml in RULES {
+            let v: YamlValue = serde_norway::from_str(yaml).expect("yaml");
+            prefilters.push(derive(v.as_mapping().expect("mapping")));
+            compiled.push(crate::rules::compile::compile_detection("t", v).expect("compiles"));
+        }
+        assert!(prefilters.iter().all(Option::is_some), "{prefilters:?}");
+        let index = Index::build(&prefilters);
+        let all: Vec<usize> = (0..RULES.len()).collect();
+        let program = index.program(&all);
+        let (mut matched, mut rejected) = (0, 0);
+        for event in events() {
+            let p = fields.prepare(event.clone()).expect("object");
+            let lower: HashMap<String, Option<String>> = p
+                .flat
+                .iter()
+                .map(|(k, v)| (k.clone(), text_of_value(v)))
+                .collect();
+            let mut marks = Marks::default();
+            index.mark(&p.flat, &mut marks);
+            let mut survivors = Vec::new();
+            program.survivors(&marks, &mut survivors);
+            let e = p.into_event().expect("event");
+            for (i, rule) in compiled.iter().enumerate() {
+                let reference = passes(prefilters[i].as_deref().unwrap_or_default(), &lower);
+                assert_eq!(survivors.contains(&i), reference, "rule {i} on {event}");
+                if rule.is_match(&e) {
+                    matched += 1;
+                    assert!(
+                        reference,
+                        "rule {i} matches {event} but the prefilter rejects it"
+                    );
+                } else {
+                    rejected += usize::from(!reference);
+                }
+            }
+        }
+        assert!(matched >= 15, "{matched}");
+        assert!(rejected > 150, "{rejected}");
     }
 }

@@ -10,7 +10,7 @@ use super::model::{
     CaseKind, CaseResult, EventRef, RuleResult, RuleStatus, Summary, TestReport, SCHEMA,
 };
 use super::normalise::{FieldMap, RouteKey};
-use super::prefilter::{self, Prefilter};
+use super::prefilter::{self, Marks, Prefilter, Program};
 use super::reader::{EventReader, ReadLimits};
 use super::route::Router;
 use crate::diag::Diagnostic;
@@ -22,9 +22,10 @@ use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-/// Events evaluated per parallel batch: large enough to keep both cores busy, small enough that a
-/// batch of raw JSON stays a few megabytes.
-const CHUNK: usize = 4096;
+/// Events evaluated per parallel batch, while the next batch is read: large enough to keep both
+/// cores busy, small enough that a batch of parsed JSON stays a few megabytes and its memory is
+/// reused while the allocator still holds it.
+const CHUNK: usize = 1024;
 
 #[derive(Debug, Clone)]
 pub struct TestOptions {
@@ -339,6 +340,26 @@ fn expand_paths(paths: &[PathBuf], findings: &mut Vec<Diagnostic>) -> Vec<PathBu
     out
 }
 
+/// Up to [`CHUNK`] events, and the problem that ended the file, if one did.
+fn read_chunk<R: std::io::BufRead>(
+    reader: &mut EventReader<R>,
+) -> (
+    Vec<super::reader::RawEvent>,
+    Option<super::reader::ReadProblem>,
+) {
+    let mut chunk = Vec::with_capacity(CHUNK);
+    for item in reader.by_ref() {
+        match item {
+            Ok(raw) => chunk.push(raw),
+            Err(p) => return (chunk, Some(p)),
+        }
+        if chunk.len() == CHUNK {
+            break;
+        }
+    }
+    (chunk, None)
+}
+
 struct Scan {
     events: usize,
     unroutable: usize,
@@ -355,7 +376,13 @@ struct Scanner<'a> {
     fields: &'a FieldMap,
     routing: bool,
     limits: ReadLimits,
-    cache: RwLock<HashMap<RouteKey, Arc<Vec<usize>>>>,
+    cache: RwLock<HashMap<RouteKey, Arc<Route>>>,
+}
+
+/// Candidate rules of one route key, ascending, and their prefilter.
+struct Route {
+    candidates: Vec<usize>,
+    program: Program,
 }
 
 /// Outcome of one event in a batch.
@@ -368,7 +395,8 @@ struct EventOutcome {
 }
 
 impl Scanner<'_> {
-    fn candidates(&self, key: &RouteKey) -> Arc<Vec<usize>> {
+    /// The rules an event with this key goes to, and their prefilter, computed once per key.
+    fn route(&self, key: &RouteKey) -> Arc<Route> {
         let key = if self.routing {
             key.clone()
         } else {
@@ -377,15 +405,23 @@ impl Scanner<'_> {
         if let Some(c) = self.cache.read().ok().and_then(|m| m.get(&key).cloned()) {
             return c;
         }
-        let list = Arc::new(if self.routing {
+        let candidates = if self.routing {
             self.router.candidates(&key)
         } else {
             self.router.all()
+        };
+        let program = match self.index {
+            Some(ix) => ix.program(&candidates),
+            None => Program::all(&candidates),
+        };
+        let route = Arc::new(Route {
+            candidates,
+            program,
         });
         if let Ok(mut m) = self.cache.write() {
-            m.insert(key, Arc::clone(&list));
+            m.insert(key, Arc::clone(&route));
         }
-        list
+        route
     }
 
     fn scan(&self, path: &Path, findings: &mut Vec<Diagnostic>) -> Scan {
@@ -404,28 +440,25 @@ impl Scanner<'_> {
         };
         let mut reader = EventReader::new(BufReader::with_capacity(1 << 16, file), self.limits);
         let mut bad_events: Vec<(usize, String)> = Vec::new();
-        loop {
-            let mut chunk = Vec::with_capacity(CHUNK);
-            let mut stop = None;
-            for item in reader.by_ref() {
-                match item {
-                    Ok(raw) => chunk.push(raw),
-                    Err(p) => {
-                        stop = Some(p);
-                        break;
+        let (mut chunk, mut stop) = read_chunk(&mut reader);
+        while !chunk.is_empty() || stop.is_some() {
+            // The next batch is read (and parsed) while this one is evaluated.
+            let more = stop.is_none();
+            let (outcomes, (next, next_stop)): (Vec<EventOutcome>, _) = rayon::join(
+                || {
+                    chunk
+                        .into_par_iter()
+                        .map_init(Scratch::default, |scratch, raw| self.evaluate(raw, scratch))
+                        .collect()
+                },
+                || {
+                    if more {
+                        read_chunk(&mut reader)
+                    } else {
+                        (Vec::new(), None)
                     }
-                }
-                if chunk.len() == CHUNK {
-                    break;
-                }
-            }
-            if chunk.is_empty() && stop.is_none() {
-                break;
-            }
-            let outcomes: Vec<EventOutcome> = chunk
-                .into_par_iter()
-                .map(|raw| self.evaluate(raw))
-                .collect();
+                },
+            );
             for o in outcomes {
                 scan.events += 1;
                 scan.unroutable += usize::from(o.unroutable);
@@ -443,6 +476,7 @@ impl Scanner<'_> {
                 );
                 break;
             }
+            (chunk, stop) = (next, next_stop);
         }
         if let Some((line, msg)) = bad_events.first() {
             let more = match bad_events.len() {
@@ -458,7 +492,7 @@ impl Scanner<'_> {
         scan
     }
 
-    fn evaluate(&self, raw: super::reader::RawEvent) -> EventOutcome {
+    fn evaluate(&self, raw: super::reader::RawEvent, scratch: &mut Scratch) -> EventOutcome {
         let mut o = EventOutcome {
             line: raw.line,
             unroutable: false,
@@ -466,27 +500,50 @@ impl Scanner<'_> {
             rules: Vec::new(),
             error: None,
         };
-        let n = match self.fields.normalise(raw.value) {
-            Ok(n) => n,
+        let p = match self.fields.prepare(raw.value) {
+            Ok(p) => p,
             Err(e) => {
                 o.error = Some(e);
                 return o;
             }
         };
-        o.unroutable = n.key.is_unknown();
-        let candidates = self.candidates(&n.key);
-        o.evaluations = candidates.len();
-        let passing = self.index.map(|ix| ix.passing(&n.lower));
-        for &i in candidates.iter() {
-            if passing.as_ref().is_some_and(|p| !p[i]) {
-                continue;
+        o.unroutable = p.key.is_unknown();
+        let route = self.route(&p.key);
+        o.evaluations = route.candidates.len();
+        if let Some(ix) = self.index {
+            ix.mark(&p.flat, &mut scratch.marks);
+        }
+        scratch.survivors.clear();
+        route
+            .program
+            .survivors(&scratch.marks, &mut scratch.survivors);
+        // Most events reach no rule past the prefilter: skip building the sigma-rust event then.
+        if scratch.survivors.is_empty() {
+            return o;
+        }
+        let event = match p.into_event() {
+            Ok(e) => e,
+            Err(e) => {
+                o.error = Some(e);
+                o.evaluations = 0;
+                o.unroutable = false;
+                return o;
             }
+        };
+        for &i in &scratch.survivors {
             if let Some(rule) = &self.rules[i].compiled {
-                if rule.is_match(&n.event) {
+                if rule.is_match(&event) {
                     o.rules.push(i);
                 }
             }
         }
         o
     }
+}
+
+/// Per-thread buffers reused across events.
+#[derive(Default)]
+struct Scratch {
+    marks: Marks,
+    survivors: Vec<usize>,
 }
