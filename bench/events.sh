@@ -10,6 +10,13 @@ RULES=../shared/sigmahq/rules
 cargo build --release --quiet
 EVENTS="${TMPDIR:-/tmp}/attacktrace-bench-events-$N.jsonl"
 [ -s "$EVENTS" ] || python3 bench/gen_events.py "$N" > "$EVENTS"
+# Whole-process seconds of a command (median of 3), for the fixed start-up cost below.
+secs() {
+  for _ in 1 2 3; do
+    s=$(date +%s.%N); "$@" > /dev/null 2>&1 || true; e=$(date +%s.%N)
+    echo "$s $e" | awk '{ print $2 - $1 }'
+  done | sort -n | sed -n 2p
+}
 rate() { # label, command...
   label="$1"; shift
   start=$(date +%s.%N)
@@ -19,6 +26,16 @@ rate() { # label, command...
     'BEGIN { printf "%-34s %8.2f s %10.0f events/s %6.0f MiB\n", l, e - s, n / (e - s), m / 1024 }'
 }
 echo "$N synthetic events, $(ls -R "$RULES" | grep -c '\.yml$') SigmaHQ rules, $(nproc) cores, $(date -u +%F)"
+# Loading and indexing the rules is a fixed cost per run; the net rate below excludes it.
+EMPTY="${TMPDIR:-/tmp}/attacktrace-bench-events-0.jsonl"
+: > "$EMPTY"
+LOAD=$(secs target/release/attacktrace test "$RULES" --no-own-tests --events "$EMPTY")
+WITH=$(secs target/release/attacktrace test "$RULES" --no-own-tests --events "$EVENTS")
+WITHOUT=$(secs target/release/attacktrace test "$RULES" --no-own-tests --events "$EVENTS" --no-routing)
+awk -v n="$N" -v l="$LOAD" -v w="$WITH" -v o="$WITHOUT" 'BEGIN {
+  printf "rule loading (no events)           %8.2f s\n", l
+  printf "net events/s after loading: routing %.0f, no routing %.0f, ratio %.2fx (whole process %.2fx)\n",
+    n / (w - l), n / (o - l), (o - l) / (w - l), o / w }'
 rate "attacktrace (routing)" target/release/attacktrace test "$RULES" --no-own-tests --events "$EVENTS"
 rate "attacktrace --no-routing" target/release/attacktrace test "$RULES" --no-own-tests --events "$EVENTS" --no-routing
 if command -v rsigma > /dev/null; then

@@ -60,7 +60,7 @@ if have_shared:
     cov = bench("coverage SigmaHQ, all formats (embedded)", [BIN, "coverage", RULES] + cov_out, 150)
     bench("coverage SigmaHQ, all formats (v18.1 bundle)", [BIN, "--attack", E18, "coverage", RULES] + cov_out, 300)
     if shutil.which("rsigma"):
-        r = bench("peer: rsigma rule coverage", ["rsigma", "rule", "coverage", RULES], None, 5)
+        r = bench("peer: rsigma rule coverage", ["rsigma", "rule", "coverage", "-r", RULES, "--navigator", f"{cov_dir}/rsigma-layer.json"], None, 5)
         if r and cov:
             rows.append(("  ratio rsigma coverage / attacktrace", r / cov, "ratio"))
     if shutil.which("sigma"):
