@@ -334,6 +334,19 @@ fn install_panic_hook() {
     }));
 }
 
+/// One notice when some rule files could not be loaded (the `rules` command lists them).
+fn note_unloaded(quiet: bool, rules: &RuleSet) {
+    if rules.files_reported > 0 {
+        notice(
+            quiet,
+            &format!(
+                "{} of {} rule files could not be loaded; `attacktrace rules PATH` lists them",
+                rules.files_reported, rules.files_seen
+            ),
+        );
+    }
+}
+
 fn notice(cli_quiet: bool, msg: &str) {
     if !cli_quiet {
         render::to_stderr(&format!("note: {msg}"));
@@ -438,15 +451,7 @@ fn run(cli: Cli) -> Result<Outcome, UserError> {
             let ruleset = (!args.rules.is_empty()).then(|| load_rules(&cli, &args.rules));
             let links = ruleset.as_ref().map(|r| LinkIndex::build(&kb, r));
             if let Some(r) = &ruleset {
-                if r.files_reported > 0 {
-                    notice(
-                        cli.quiet,
-                        &format!(
-                            "{} of {} rule files could not be loaded; `attacktrace rules PATH` lists them",
-                            r.files_reported, r.files_seen
-                        ),
-                    );
-                }
+                note_unloaded(cli.quiet, r);
             }
             let ctx = match (&ruleset, &links) {
                 (Some(rules), Some(links)) => Some(RuleContext { rules, links }),
@@ -638,15 +643,7 @@ fn run_coverage(cli: &Cli, args: &CoverageArgs) -> Result<Outcome, UserError> {
             },
         )
     });
-    if ruleset.files_reported > 0 {
-        notice(
-            cli.quiet,
-            &format!(
-                "{} of {} rule files could not be loaded; `attacktrace rules PATH` lists them",
-                ruleset.files_reported, ruleset.files_seen
-            ),
-        );
-    }
+    note_unloaded(cli.quiet, &ruleset);
     let links = LinkIndex::build(&kb, &ruleset);
     let validated = match &args.tests {
         Some(p) => Some(
@@ -803,15 +800,7 @@ fn run_test(cli: &Cli, args: &TestArgs) -> Result<Outcome, UserError> {
             },
         )
     });
-    if ruleset.files_reported > 0 {
-        notice(
-            cli.quiet,
-            &format!(
-                "{} of {} rule files could not be loaded; `attacktrace rules PATH` lists them",
-                ruleset.files_reported, ruleset.files_seen
-            ),
-        );
-    }
+    note_unloaded(cli.quiet, &ruleset);
     let opts = TestOptions {
         routing: !args.no_routing,
         limits: ReadLimits {
