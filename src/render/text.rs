@@ -7,6 +7,11 @@ use std::fmt::Write;
 
 const WIDTH: usize = 96;
 
+/// An optional one-line field, or `-` when absent.
+fn or_dash(value: Option<&str>) -> String {
+    value.map(one_line).unwrap_or_else(|| "-".into())
+}
+
 fn footnotes(out: &mut String, p: &ProseBlock, indent: &str) {
     for f in &p.footnotes {
         let _ = writeln!(
@@ -31,14 +36,8 @@ fn rule_line(out: &mut String, r: &RuleRef) {
         out,
         "  - {} [{}/{}] {}{}{}",
         one_line(&r.title),
-        r.level
-            .as_deref()
-            .map(one_line)
-            .unwrap_or_else(|| "-".into()),
-        r.status
-            .as_deref()
-            .map(one_line)
-            .unwrap_or_else(|| "-".into()),
+        or_dash(r.level.as_deref()),
+        or_dash(r.status.as_deref()),
         one_line(&r.logsource),
         via,
         if r.evaluable { "" } else { " (not evaluable)" }
@@ -328,23 +327,12 @@ fn summary(o: &mut String, s: &LoadSummary) {
 pub fn listing(l: &RuleListing) -> String {
     let mut o = String::new();
     for r in &l.rules {
-        let _ = writeln!(
-            o,
-            "{}  {}",
-            r.id.as_deref().map(one_line).unwrap_or_else(|| "-".into()),
-            one_line(&r.title)
-        );
+        let _ = writeln!(o, "{}  {}", or_dash(r.id.as_deref()), one_line(&r.title));
         let _ = writeln!(
             o,
             "    level: {}  status: {}  logsource: {}  techniques: {}",
-            r.level
-                .as_deref()
-                .map(one_line)
-                .unwrap_or_else(|| "-".into()),
-            r.status
-                .as_deref()
-                .map(one_line)
-                .unwrap_or_else(|| "-".into()),
+            or_dash(r.level.as_deref()),
+            or_dash(r.status.as_deref()),
             one_line(&r.logsource),
             if r.techniques.is_empty() {
                 "-".to_string()
