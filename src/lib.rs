@@ -12,6 +12,7 @@ pub mod cli;
 pub mod coverage;
 pub mod diag;
 pub mod evidence;
+pub mod input;
 pub mod link;
 pub mod listing;
 pub mod migrate;
