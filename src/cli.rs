@@ -548,7 +548,7 @@ fn run(cli: Cli) -> Result<Outcome, UserError> {
             match code {
                 None => {
                     let mut out = String::new();
-                    for c in crate::diag::CODES {
+                    for c in crate::diag::Code::all().map(crate::diag::Code::info) {
                         out.push_str(&format!(
                             "{:<28} {:<8} {}\n",
                             c.code,

@@ -4,6 +4,7 @@
 
 use super::RuleCtx;
 use crate::attack::KnowledgeBase;
+use crate::diag::Code;
 use crate::rules::{AttackTag, RuleRecord};
 use crate::telemetry::{ObsClass, Telemetry};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -119,7 +120,7 @@ impl<'a> AttackEnv<'a> {
                                 .map(|p| format!("; {} exists, the sub-technique does not", p.id))
                                 .unwrap_or_default();
                             ctx.push(
-                                "attacktag",
+                                Code::AttackTag,
                                 pos,
                                 format!(
                                     "`{raw}`: technique {id} does not exist in ATT&CK {}{hint}",
@@ -137,10 +138,10 @@ impl<'a> AttackEnv<'a> {
                             ),
                             None => format!("`{raw}`: technique {id} is revoked (no replacement in the data)"),
                         };
-                            ctx.push("attack_revoked", pos, msg);
+                            ctx.push(Code::AttackRevoked, pos, msg);
                         }
                         Some(t) if t.deprecated => ctx.push(
-                            "attack_deprecated",
+                            Code::AttackDeprecated,
                             pos,
                             format!(
                                 "`{raw}`: technique {id} ({}) is deprecated in ATT&CK {}",
@@ -158,7 +159,7 @@ impl<'a> AttackEnv<'a> {
                     let elsewhere = releases_with_tactic(short);
                     if !elsewhere.is_empty() {
                         ctx.push(
-                            "attack_version_mismatch",
+                            Code::AttackVersionMismatch,
                             pos,
                             format!(
                                 "`{raw}` is a tactic of ATT&CK {}, not of the active data (ATT&CK {}); use matching data (--attack) or migrate the tags",
@@ -176,7 +177,7 @@ impl<'a> AttackEnv<'a> {
                             .map(|(_, s)| format!("; did you mean `attack.{s}`?"))
                             .unwrap_or_default();
                         ctx.push(
-                            "attacktag",
+                            Code::AttackTag,
                             pos,
                             format!("`{raw}` is not a tactic of ATT&CK {}{hint}", self.release()),
                         );
@@ -187,7 +188,7 @@ impl<'a> AttackEnv<'a> {
                         continue;
                     }
                     ctx.push(
-                        "attacktag",
+                        Code::AttackTag,
                         pos,
                         format!(
                             "`{raw}`: group {id} does not exist in ATT&CK {}",
@@ -200,7 +201,7 @@ impl<'a> AttackEnv<'a> {
                         continue;
                     }
                     ctx.push(
-                        "attacktag",
+                        Code::AttackTag,
                         pos,
                         format!(
                             "`{raw}`: software {id} does not exist in ATT&CK {}",
@@ -230,7 +231,7 @@ impl<'a> AttackEnv<'a> {
                             "`{raw}` is not an ATT&CK technique, tactic, group or software ID"
                         ),
                     };
-                    ctx.push("attacktag", pos, msg);
+                    ctx.push(Code::AttackTag, pos, msg);
                 }
             }
         }
@@ -243,7 +244,7 @@ impl<'a> AttackEnv<'a> {
                 let want: Vec<String> = t.tactics.iter().map(|x| format!("`attack.{x}`")).collect();
                 let pos = ctx.value_pos(&["tags"], raw);
                 ctx.push(
-                    "attack_missing_tactic",
+                    Code::AttackMissingTactic,
                     pos,
                     format!(
                         "`{raw}` ({}) is tagged without its tactic: add {}",
@@ -259,7 +260,7 @@ impl<'a> AttackEnv<'a> {
             {
                 let pos = ctx.value_pos(&["tags"], raw);
                 ctx.push(
-                    "attack_pre_platform",
+                    Code::AttackPrePlatform,
                     pos,
                     format!(
                         "`{raw}` ({}) happens outside the defender's systems (PRE platform) but the rule reads {product} host logs; likely a mis-tag",
@@ -275,7 +276,7 @@ impl<'a> AttackEnv<'a> {
                     let raw = raw_of(&AttackTag::Tactic(short.to_string()));
                     let pos = ctx.value_pos(&["tags"], &raw);
                     ctx.push(
-                        "attack_tactic_mismatch",
+                        Code::AttackTacticMismatch,
                         pos,
                         format!("`{raw}`: none of the rule's techniques belongs to this tactic in ATT&CK {}", self.release()),
                     );

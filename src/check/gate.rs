@@ -3,7 +3,7 @@
 
 use super::Finding;
 use crate::coverage::CoverageReport;
-use crate::diag::Diagnostic;
+use crate::diag::{Code, Diagnostic};
 
 /// `coverage_loss` per technique that lost tier against the baseline, `coverage_minimum` per
 /// threshold not met. An unknown tactic name is an error (a usage mistake, exit 2).
@@ -17,7 +17,7 @@ pub fn coverage_findings(
     let mut out = Vec::new();
     for c in report.baseline.iter().flat_map(|b| &b.lost) {
         let mut d = Diagnostic::new(
-            "coverage_loss",
+            Code::CoverageLoss,
             format!(
                 "{} {} lost coverage: {} -> {}{}",
                 c.id,
@@ -69,7 +69,7 @@ pub fn coverage_findings(
         if pct + 1e-9 < *min {
             out.push(Finding::new(
                 Diagnostic::new(
-                    "coverage_minimum",
+                    Code::CoverageMinimum,
                     format!(
                         "{label}: {pct:.1}% of techniques covered ({}/{}), below the minimum of {min}%",
                         count.covered, count.in_scope

@@ -6,6 +6,7 @@
 
 use super::detection::{detection_of, for_each_key};
 use super::RuleCtx;
+use crate::diag::Code;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
@@ -126,7 +127,7 @@ pub fn check(ctx: &mut RuleCtx<'_>, table: &FieldTable) {
     if !problems.is_empty() {
         let pos = ctx.key_pos(&["logsource"]);
         for p in problems {
-            ctx.push("logsource_unknown", pos, p);
+            ctx.push(Code::LogsourceUnknown, pos, p);
         }
         return;
     }
@@ -157,7 +158,7 @@ pub fn check(ctx: &mut RuleCtx<'_>, table: &FieldTable) {
             .unwrap_or_default();
         let pos = ctx.key_pos(&["detection", sel, key]);
         ctx.push(
-            "field_unknown",
+            Code::FieldUnknown,
             pos,
             format!(
                 "field `{field}` is not known for logsource {}{hint}",

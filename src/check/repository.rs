@@ -2,6 +2,7 @@
 //! nowhere. One pass with hash maps; output order comes from the rule order (sorted by path).
 
 use super::{Finding, RuleCtx};
+use crate::diag::Code;
 use crate::rules::RuleRecord;
 use std::collections::{HashMap, HashSet};
 
@@ -46,7 +47,7 @@ pub fn check(rules: &[RuleRecord]) -> Vec<Finding> {
             if group.len() > 1 {
                 let pos = ctx.key_pos(&["id"]);
                 ctx.push(
-                    "identifier_uniqueness",
+                    Code::IdentifierUniqueness,
                     pos,
                     format!(
                         "id `{}` is also used by {}",
@@ -60,7 +61,7 @@ pub fn check(rules: &[RuleRecord]) -> Vec<Finding> {
             if group.len() > 1 {
                 let pos = ctx.key_pos(&["title"]);
                 ctx.push(
-                    "duplicate_title",
+                    Code::DuplicateTitle,
                     pos,
                     format!("title is also used by {}", others(group, i)),
                 );
@@ -71,7 +72,7 @@ pub fn check(rules: &[RuleRecord]) -> Vec<Finding> {
                 let distinct: HashSet<_> = group.iter().map(|&j| &rules[j].path).collect();
                 if distinct.len() > 1 {
                     ctx.push(
-                        "duplicate_filename",
+                        Code::DuplicateFilename,
                         (r.line, 1),
                         format!("file name is also used by {}", others(group, i)),
                     );
@@ -95,7 +96,7 @@ pub fn check(rules: &[RuleRecord]) -> Vec<Finding> {
             if !by_id.contains_key(&id.to_ascii_lowercase()) {
                 let pos = ctx.value_pos(&["related"], id);
                 ctx.push(
-                    "dangling_related",
+                    Code::DanglingRelated,
                     pos,
                     format!("related id `{id}` matches no rule in the checked set"),
                 );

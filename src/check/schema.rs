@@ -4,6 +4,7 @@
 
 use super::config::Settings;
 use super::RuleCtx;
+use crate::diag::Code;
 use crate::rules::RuleKind;
 use std::collections::HashSet;
 
@@ -45,14 +46,14 @@ pub fn check(ctx: &mut RuleCtx<'_>, settings: &Settings) {
     let rule = ctx.rule;
     match rule.id.as_deref() {
         None => ctx.push(
-            "identifier_existence",
+            Code::IdentifierExistence,
             (rule.line, 1),
             "rule has no `id`; add a random UUID",
         ),
         Some(id) if !is_uuid(id) => {
             let pos = ctx.key_pos(&["id"]);
             ctx.push(
-                "identifier_format",
+                Code::IdentifierFormat,
                 pos,
                 format!("`id` `{id}` is not a UUID"),
             );
@@ -62,11 +63,15 @@ pub fn check(ctx: &mut RuleCtx<'_>, settings: &Settings) {
     let is_detection = rule.kind == RuleKind::Detection;
     if is_detection {
         match rule.status.as_deref() {
-            None => ctx.push("status_existence", (rule.line, 1), "rule has no `status`"),
+            None => ctx.push(
+                Code::StatusExistence,
+                (rule.line, 1),
+                "rule has no `status`",
+            ),
             Some(s) if !STATUSES.contains(&s) => {
                 let pos = ctx.key_pos(&["status"]);
                 ctx.push(
-                    "status_unknown",
+                    Code::StatusUnknown,
                     pos,
                     format!("`status: {s}` is not one of {}", STATUSES.join(", ")),
                 );
@@ -74,11 +79,11 @@ pub fn check(ctx: &mut RuleCtx<'_>, settings: &Settings) {
             Some(_) => {}
         }
         match rule.level.as_deref() {
-            None => ctx.push("level_existence", (rule.line, 1), "rule has no `level`"),
+            None => ctx.push(Code::LevelExistence, (rule.line, 1), "rule has no `level`"),
             Some(l) if !LEVELS.contains(&l) => {
                 let pos = ctx.key_pos(&["level"]);
                 ctx.push(
-                    "level_unknown",
+                    Code::LevelUnknown,
                     pos,
                     format!("`level: {l}` is not one of {}", LEVELS.join(", ")),
                 );
@@ -91,7 +96,7 @@ pub fn check(ctx: &mut RuleCtx<'_>, settings: &Settings) {
             .is_none_or(|d| d.trim().is_empty())
         {
             ctx.push(
-                "description_existence",
+                Code::DescriptionExistence,
                 (rule.line, 1),
                 "rule has no `description`",
             );
@@ -99,7 +104,7 @@ pub fn check(ctx: &mut RuleCtx<'_>, settings: &Settings) {
     }
     let date = rule.date.as_deref();
     if date.is_none() && is_detection {
-        ctx.push("date_existence", (rule.line, 1), "rule has no `date`");
+        ctx.push(Code::DateExistence, (rule.line, 1), "rule has no `date`");
     }
     let mut parsed = [None, None];
     for (i, (key, value)) in [("date", date), ("modified", rule.modified.as_deref())]
@@ -111,7 +116,7 @@ pub fn check(ctx: &mut RuleCtx<'_>, settings: &Settings) {
         if parsed[i].is_none() {
             let pos = ctx.key_pos(&[key]);
             ctx.push(
-                "date_format",
+                Code::DateFormat,
                 pos,
                 format!("`{key}: {v}` is not a valid YYYY-MM-DD date"),
             );
@@ -121,7 +126,7 @@ pub fn check(ctx: &mut RuleCtx<'_>, settings: &Settings) {
         if m < d {
             let pos = ctx.key_pos(&["modified"]);
             ctx.push(
-                "date_format",
+                Code::DateFormat,
                 pos,
                 "`modified` is earlier than `date`".to_string(),
             );
@@ -147,7 +152,7 @@ pub fn check(ctx: &mut RuleCtx<'_>, settings: &Settings) {
                 });
             let pos = ctx.key_pos(&[&k]);
             ctx.push(
-                "custom_attributes",
+                Code::CustomAttributes,
                 pos,
                 format!("`{k}` is not a Sigma attribute{hint}"),
             );
@@ -163,14 +168,18 @@ pub fn check(ctx: &mut RuleCtx<'_>, settings: &Settings) {
                 String::new()
             };
             ctx.push(
-                "tag_format",
+                Code::TagFormat,
                 pos,
                 format!("tag `{tag}` is not `namespace.name` in lower case{hint}"),
             );
         }
         if !seen.insert(tag.to_ascii_lowercase()) {
             let pos = ctx.value_pos(&["tags"], tag);
-            ctx.push("duplicate_tag", pos, format!("tag `{tag}` appears twice"));
+            ctx.push(
+                Code::DuplicateTag,
+                pos,
+                format!("tag `{tag}` appears twice"),
+            );
         }
     }
     // Tag groups in order: tactics, techniques, other ATT&CK tags, then other namespaces.
@@ -183,7 +192,7 @@ pub fn check(ctx: &mut RuleCtx<'_>, settings: &Settings) {
     if let Some(w) = rule.tags.windows(2).find(|w| rank(&w[0]) > rank(&w[1])) {
         let pos = ctx.value_pos(&["tags"], &w[1]);
         ctx.push(
-            "tag_order",
+            Code::TagOrder,
             pos,
             format!(
                 "tag `{}` comes after `{}`; order tags as tactics, techniques, other tags",
@@ -196,7 +205,7 @@ pub fn check(ctx: &mut RuleCtx<'_>, settings: &Settings) {
         if !seen.insert(r.trim()) {
             let pos = ctx.value_pos(&["references"], r);
             ctx.push(
-                "duplicate_references",
+                Code::DuplicateReferences,
                 pos,
                 format!("reference `{r}` appears twice"),
             );
