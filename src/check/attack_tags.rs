@@ -16,10 +16,10 @@ type TacticVersions = BTreeMap<String, BTreeMap<String, Vec<String>>>;
 fn tactic_versions() -> &'static TacticVersions {
     static TABLE: OnceLock<TacticVersions> = OnceLock::new();
     TABLE.get_or_init(|| {
-        // Embedded and covered by a unit test, so a parse failure cannot reach users; an empty
-        // table only loses the version hint.
+        // Part of the build (a unit test parses it): failing to parse is a bug, not a reason to
+        // drop `attack_version_mismatch` silently.
         serde_norway::from_str(include_str!("../../mappings/tactic_versions.yaml"))
-            .unwrap_or_default()
+            .unwrap_or_else(|e| panic!("embedded mappings/tactic_versions.yaml is invalid: {e}"))
     })
 }
 

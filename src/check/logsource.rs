@@ -36,22 +36,33 @@ pub struct FieldTable {
     products: BTreeMap<String, Product>,
 }
 
+/// A field table that does not match its schema.
+#[derive(Debug, thiserror::Error)]
+#[error("the field table does not parse")]
+pub struct FieldTableError(#[from] serde_norway::Error);
+
+/// `mappings/fields.yaml`, compiled in.
+const EMBEDDED: &str = include_str!("../../mappings/fields.yaml");
+
 /// Product key standing for "no product" in the table.
 const NO_PRODUCT: &str = "empty";
 
 impl FieldTable {
-    pub fn parse(text: &str) -> Result<FieldTable, String> {
-        let file: FieldFile = serde_norway::from_str(text).map_err(|e| e.to_string())?;
+    pub fn parse(text: &str) -> Result<FieldTable, FieldTableError> {
+        let file: FieldFile = serde_norway::from_str(text)?;
         Ok(FieldTable {
             products: file.products,
         })
     }
 
-    /// The table embedded from `mappings/fields.yaml` (a unit test proves it parses).
+    /// The table embedded from `mappings/fields.yaml`. It is part of the build, so a parse
+    /// failure is a bug: it panics (and a unit test parses it) instead of disabling the checks.
     pub fn embedded() -> &'static FieldTable {
         static TABLE: OnceLock<FieldTable> = OnceLock::new();
         TABLE.get_or_init(|| {
-            FieldTable::parse(include_str!("../../mappings/fields.yaml")).unwrap_or_default()
+            FieldTable::parse(EMBEDDED).unwrap_or_else(|e| {
+                panic!("embedded mappings/fields.yaml is invalid: {e}: {}", e.0)
+            })
         })
     }
 
@@ -179,6 +190,14 @@ mod tests {
             category: c.map(Into::into),
             service: s.map(Into::into),
         }
+    }
+
+    #[test]
+    fn embedded_table_parses_and_bad_tables_keep_the_cause() {
+        assert!(FieldTable::parse(EMBEDDED).is_ok());
+        let e = FieldTable::parse("version: 1\nproducts: {windows: {nope: 1}}\n").unwrap_err();
+        let cause = std::error::Error::source(&e).map(|s| s.to_string());
+        assert!(cause.is_some_and(|c| c.contains("nope")), "{e:?}");
     }
 
     #[test]
