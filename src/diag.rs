@@ -2,13 +2,13 @@
 //!
 //! The core produces [`Diagnostic`]s; renderers in `render/` turn them into text, JSON, SARIF,
 //! JUnit and GitHub annotations. Every code is a variant of [`Code`] whose severity, family,
-//! summary and explanation sit in one `match` ([`Code::info`]), so a typo does not compile and
+//! summary and explanation sit in one table ([`Code::info`]), so a typo does not compile and
 //! `attacktrace explain`, `check`'s filters and the code-list snapshot read the same list.
 
 use serde::{Serialize, Serializer};
 use std::cmp::Ordering;
 use std::path::PathBuf;
-use strum::IntoEnumIterator;
+use strum::{EnumCount, IntoEnumIterator};
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
@@ -86,6 +86,7 @@ impl Family {
     strum::EnumIter,
     strum::IntoStaticStr,
     strum::EnumString,
+    strum::EnumCount,
 )]
 #[strum(serialize_all = "snake_case")]
 pub enum Code {
@@ -180,461 +181,517 @@ impl Code {
     }
 
     /// Severity, family, summary and explanation: the one list.
-    pub fn info(self) -> CodeInfo {
-        let (severity, family, summary, explanation) = self.entry();
-        CodeInfo {
-            code: self,
-            severity,
-            family,
-            summary,
-            explanation,
-        }
+    pub fn info(self) -> &'static CodeInfo {
+        &CODE_INFO[self as usize]
     }
+}
 
-    fn entry(self) -> (Severity, Family, &'static str, &'static str) {
-        use Code::*;
-        match self {
-            IoError => (
-                Severity::Error,
-                Family::Input,
-                "A file or directory could not be read.",
-                "What it checks: reading a file or listing a directory failed (permissions, \
+/// Severity, family, summary and explanation of every code, in [`Code`]'s order (checked when
+/// compiling: a missing, extra or misplaced entry is a build error).
+static CODE_INFO: [CodeInfo; Code::COUNT] = [
+    CodeInfo {
+        code: Code::IoError,
+        severity: Severity::Error,
+        family: Family::Input,
+        summary: "A file or directory could not be read.",
+        explanation: "What it checks: reading a file or listing a directory failed (permissions, \
             a file that disappeared during the walk, a broken or looping symlink).\n\
             Why it matters: the file's rules are missing from every count.\n\
             Fix: make the file readable or exclude it from the paths given.",
-            ),
-            SymlinkOutsideRoot => (
-                Severity::Warning,
-                Family::Walk,
-                "A symbolic link in a rule directory leads outside it and was not followed.",
-                "What it checks: while walking a rule directory, symbolic links are followed \
+    },
+    CodeInfo {
+        code: Code::SymlinkOutsideRoot,
+        severity: Severity::Warning,
+        family: Family::Walk,
+        summary: "A symbolic link in a rule directory leads outside it and was not followed.",
+        explanation: "What it checks: while walking a rule directory, symbolic links are followed \
             only while they stay inside that directory.\n\
             Why it matters: a rule repository from an untrusted pull request could otherwise make \
             the CI runner read files elsewhere on the machine.\n\
             Fix: replace the link by the file, or pass `--follow-symlinks` when the link is wanted.",
-            ),
-            PathNotFound => (
-                Severity::Error,
-                Family::Input,
-                "A path or glob given on the command line matched nothing.",
-                "What it checks: every rule path, directory or glob given must name at least one \
+    },
+    CodeInfo {
+        code: Code::PathNotFound,
+        severity: Severity::Error,
+        family: Family::Input,
+        summary: "A path or glob given on the command line matched nothing.",
+        explanation: "What it checks: every rule path, directory or glob given must name at least one \
             file.\nWhy it matters: a typo in a CI configuration would otherwise silently check \
             nothing.\nFix: correct the path.",
-            ),
-            NotUtf8 => (
-                Severity::Error,
-                Family::Loading,
-                "The rule file is not valid UTF-8.",
-                "What it checks: Sigma rules are YAML, which must be UTF-8 here.\n\
+    },
+    CodeInfo {
+        code: Code::NotUtf8,
+        severity: Severity::Error,
+        family: Family::Loading,
+        summary: "The rule file is not valid UTF-8.",
+        explanation: "What it checks: Sigma rules are YAML, which must be UTF-8 here.\n\
             Why it matters: the file cannot be parsed; its rules are missing.\n\
             Fix: re-encode the file as UTF-8.",
-            ),
-            FileTooLarge => (
-                Severity::Error,
-                Family::Loading,
-                "The rule file exceeds the maximum size.",
-                "What it checks: rule files larger than the limit (default 8 MiB) are not \
+    },
+    CodeInfo {
+        code: Code::FileTooLarge,
+        severity: Severity::Error,
+        family: Family::Loading,
+        summary: "The rule file exceeds the maximum size.",
+        explanation: "What it checks: rule files larger than the limit (default 8 MiB) are not \
             parsed.\nWhy it matters: no real rule is that large; a huge file is a mistake or an \
             attack on the CI runner.\nFix: split the file or raise the limit.",
-            ),
-            YamlError => (
-                Severity::Error,
-                Family::Loading,
-                "The file is not valid YAML.",
-                "What it checks: the YAML parser's error, with line and column.\n\
+    },
+    CodeInfo {
+        code: Code::YamlError,
+        severity: Severity::Error,
+        family: Family::Loading,
+        summary: "The file is not valid YAML.",
+        explanation: "What it checks: the YAML parser's error, with line and column.\n\
             Why it matters: the rule cannot be loaded.\nFix: correct the syntax at the given \
             position.",
-            ),
-            NotAMapping => (
-                Severity::Error,
-                Family::Loading,
-                "The YAML document is not a mapping (it is a list, a scalar or empty).",
-                "What it checks: a Sigma rule is a YAML mapping of attributes.\n\
+    },
+    CodeInfo {
+        code: Code::NotAMapping,
+        severity: Severity::Error,
+        family: Family::Loading,
+        summary: "The YAML document is not a mapping (it is a list, a scalar or empty).",
+        explanation: "What it checks: a Sigma rule is a YAML mapping of attributes.\n\
             Why it matters: a list or scalar at the top level is not a rule.\n\
             Fix: make the document a mapping with title, logsource and detection.",
-            ),
-            MissingField => (
-                Severity::Error,
-                Family::Loading,
-                "A required rule attribute is missing (title, logsource or detection).",
-                "What it checks: detection rules need `title`, `logsource` and `detection`; \
+    },
+    CodeInfo {
+        code: Code::MissingField,
+        severity: Severity::Error,
+        family: Family::Loading,
+        summary: "A required rule attribute is missing (title, logsource or detection).",
+        explanation: "What it checks: detection rules need `title`, `logsource` and `detection`; \
             correlation rules need `correlation`; filters need `filter`.\n\
             Why it matters: the rule cannot be linked or evaluated.\nFix: add the attribute.",
-            ),
-            WrongType => (
-                Severity::Error,
-                Family::Loading,
-                "A rule attribute has the wrong type (e.g. tags is not a list of strings).",
-                "What it checks: the types the Sigma specification gives for title, id, \
+    },
+    CodeInfo {
+        code: Code::WrongType,
+        severity: Severity::Error,
+        family: Family::Loading,
+        summary: "A rule attribute has the wrong type (e.g. tags is not a list of strings).",
+        explanation: "What it checks: the types the Sigma specification gives for title, id, \
             status, level, tags, logsource, references and falsepositives.\n\
             Why it matters: a wrongly typed attribute is usually a YAML indentation mistake and \
             its value would be lost.\nFix: use the type the specification requires.",
-            ),
-            DetectionNotEvaluable => (
-                Severity::Info,
-                Family::Engine,
-                "The detection cannot be compiled by the evaluation engine; the rule is kept for \
+    },
+    CodeInfo {
+        code: Code::DetectionNotEvaluable,
+        severity: Severity::Info,
+        family: Family::Engine,
+        summary: "The detection cannot be compiled by the evaluation engine; the rule is kept for \
             linking and coverage.",
-                "What it checks: sigma-rust compiles the detection (modifiers, condition, \
+        explanation: "What it checks: sigma-rust compiles the detection (modifiers, condition, \
             regular expressions). Unsupported constructs (the `expand` modifier, legacy `| count()` \
             aggregations, `near`) and invalid ones end here.\n\
             Why it matters: the rule still counts as tagged, but can never reach the runnable or \
             validated tiers.\nFix: rewrite the construct, or accept the limitation.",
-            ),
-            IdentifierExistence => (
-                Severity::Warning,
-                Family::Schema,
-                "The rule has no `id`.",
-                "What it checks: every detection rule, correlation and filter carries an `id`.\n\
+    },
+    // ---- `check` validators (names shared with pySigma's `sigma check` where the meaning is the same).
+    CodeInfo {
+        code: Code::IdentifierExistence,
+        severity: Severity::Warning,
+        family: Family::Schema,
+        summary: "The rule has no `id`.",
+        explanation: "What it checks: every detection rule, correlation and filter carries an `id`.\n\
             Why it matters: the id is how other rules (`related`), exclusions, SIEM deployments and \
             alert history refer to a rule across renames.\nFix: add `id:` with a fresh random UUID.",
-            ),
-            IdentifierFormat => (
-                Severity::Error,
-                Family::Schema,
-                "The rule `id` is not a UUID.",
-                "What it checks: the Sigma specification requires the id to be a UUID \
+    },
+    CodeInfo {
+        code: Code::IdentifierFormat,
+        severity: Severity::Error,
+        family: Family::Schema,
+        summary: "The rule `id` is not a UUID.",
+        explanation: "What it checks: the Sigma specification requires the id to be a UUID \
             (8-4-4-4-12 hexadecimal digits).\nWhy it matters: a hand-made id collides easily and \
             breaks tools that parse it.\nFix: replace it with a random UUID (version 4).",
-            ),
-            IdentifierUniqueness => (
-                Severity::Error,
-                Family::Repository,
-                "Two rules in the set share the same `id`.",
-                "What it checks: ids are unique across every path given to the run.\n\
+    },
+    CodeInfo {
+        code: Code::IdentifierUniqueness,
+        severity: Severity::Error,
+        family: Family::Repository,
+        summary: "Two rules in the set share the same `id`.",
+        explanation: "What it checks: ids are unique across every path given to the run.\n\
             Why it matters: a copied rule that kept its id overwrites the other one in a SIEM and \
             merges their alert history.\nFix: give the copy a new UUID.",
-            ),
-            DuplicateTitle => (
-                Severity::Warning,
-                Family::Repository,
-                "Two rules in the set share the same title.",
-                "What it checks: titles are unique across the rule set.\n\
+    },
+    CodeInfo {
+        code: Code::DuplicateTitle,
+        severity: Severity::Warning,
+        family: Family::Repository,
+        summary: "Two rules in the set share the same title.",
+        explanation: "What it checks: titles are unique across the rule set.\n\
             Why it matters: analysts triage by title; two alerts with one name hide which logic \
             fired.\nFix: make the titles say how the rules differ.",
-            ),
-            DuplicateFilename => (
-                Severity::Warning,
-                Family::Repository,
-                "Two rule files in different directories share the same file name.",
-                "What it checks: rule file names are unique across the set.\n\
+    },
+    CodeInfo {
+        code: Code::DuplicateFilename,
+        severity: Severity::Warning,
+        family: Family::Repository,
+        summary: "Two rule files in different directories share the same file name.",
+        explanation: "What it checks: rule file names are unique across the set.\n\
             Why it matters: many deployments flatten rule directories; one file then replaces the \
             other.\nFix: rename one of the files.",
-            ),
-            DanglingRelated => (
-                Severity::Warning,
-                Family::Repository,
-                "A `related` entry points to a rule id that is not in the set.",
-                "What it checks: each `related` entry of type `derived` or `similar` names a \
+    },
+    CodeInfo {
+        code: Code::DanglingRelated,
+        severity: Severity::Warning,
+        family: Family::Repository,
+        summary: "A `related` entry points to a rule id that is not in the set.",
+        explanation: "What it checks: each `related` entry of type `derived` or `similar` names a \
             rule loaded in the same run (`obsolete`, `renamed` and `merged` name rules that are \
             meant to be gone).\n\
             Why it matters: a stale link after a rule was removed or renumbered misleads reviewers.\n\
             Fix: correct the id, or remove the entry (check the whole repository, not a subset).",
-            ),
-            StatusExistence => (
-                Severity::Info,
-                Family::Schema,
-                "The rule has no `status`.",
-                "What it checks: detection rules state their maturity.\nWhy it matters: \
+    },
+    CodeInfo {
+        code: Code::StatusExistence,
+        severity: Severity::Info,
+        family: Family::Schema,
+        summary: "The rule has no `status`.",
+        explanation: "What it checks: detection rules state their maturity.\nWhy it matters: \
             deployments select rules by status (e.g. only stable and test).\nFix: add `status:` \
             (stable, test, experimental, deprecated or unsupported).",
-            ),
-            StatusUnknown => (
-                Severity::Error,
-                Family::Schema,
-                "The `status` value is not one the Sigma specification defines.",
-                "What it checks: status is one of stable, test, experimental, deprecated, \
+    },
+    CodeInfo {
+        code: Code::StatusUnknown,
+        severity: Severity::Error,
+        family: Family::Schema,
+        summary: "The `status` value is not one the Sigma specification defines.",
+        explanation: "What it checks: status is one of stable, test, experimental, deprecated, \
             unsupported.\nWhy it matters: filters on status silently drop a rule with a misspelt \
             one.\nFix: use a defined value.",
-            ),
-            LevelExistence => (
-                Severity::Info,
-                Family::Schema,
-                "The rule has no `level`.",
-                "What it checks: detection rules state their severity.\nWhy it matters: \
+    },
+    CodeInfo {
+        code: Code::LevelExistence,
+        severity: Severity::Info,
+        family: Family::Schema,
+        summary: "The rule has no `level`.",
+        explanation: "What it checks: detection rules state their severity.\nWhy it matters: \
             alert routing and coverage weighting use the level.\nFix: add `level:` \
             (informational, low, medium, high or critical).",
-            ),
-            LevelUnknown => (
-                Severity::Error,
-                Family::Schema,
-                "The `level` value is not one the Sigma specification defines.",
-                "What it checks: level is one of informational, low, medium, high, critical.\n\
+    },
+    CodeInfo {
+        code: Code::LevelUnknown,
+        severity: Severity::Error,
+        family: Family::Schema,
+        summary: "The `level` value is not one the Sigma specification defines.",
+        explanation: "What it checks: level is one of informational, low, medium, high, critical.\n\
             Why it matters: an unknown level is treated as missing by backends.\nFix: use a \
             defined value.",
-            ),
-            DateExistence => (
-                Severity::Info,
-                Family::Schema,
-                "The rule has no `date`.",
-                "What it checks: rules record when they were written.\nWhy it matters: age \
+    },
+    CodeInfo {
+        code: Code::DateExistence,
+        severity: Severity::Info,
+        family: Family::Schema,
+        summary: "The rule has no `date`.",
+        explanation: "What it checks: rules record when they were written.\nWhy it matters: age \
             helps decide whether a rule still matches current tradecraft.\nFix: add \
             `date: YYYY-MM-DD`.",
-            ),
-            DateFormat => (
-                Severity::Warning,
-                Family::Schema,
-                "`date` or `modified` is not a valid `YYYY-MM-DD` date.",
-                "What it checks: the specification's date format and a real calendar day; \
+    },
+    CodeInfo {
+        code: Code::DateFormat,
+        severity: Severity::Warning,
+        family: Family::Schema,
+        summary: "`date` or `modified` is not a valid `YYYY-MM-DD` date.",
+        explanation: "What it checks: the specification's date format and a real calendar day; \
             `modified` not before `date`.\nWhy it matters: sorting and \"changed since\" \
             queries break on other formats.\nFix: write the date as YYYY-MM-DD.",
-            ),
-            DescriptionExistence => (
-                Severity::Info,
-                Family::Schema,
-                "The rule has no `description`.",
-                "What it checks: rules say what they detect.\nWhy it matters: the analyst \
+    },
+    CodeInfo {
+        code: Code::DescriptionExistence,
+        severity: Severity::Info,
+        family: Family::Schema,
+        summary: "The rule has no `description`.",
+        explanation: "What it checks: rules say what they detect.\nWhy it matters: the analyst \
             reading the alert needs it.\nFix: add a short `description:`.",
-            ),
-            CustomAttributes => (
-                Severity::Warning,
-                Family::Schema,
-                "A top-level attribute is not defined by the Sigma specification (often a typo).",
-                "What it checks: top-level keys against the specification's attributes; a \
+    },
+    CodeInfo {
+        code: Code::CustomAttributes,
+        severity: Severity::Warning,
+        family: Family::Schema,
+        summary: "A top-level attribute is not defined by the Sigma specification (often a typo).",
+        explanation: "What it checks: top-level keys against the specification's attributes; a \
             near miss (`falsepositive`, `referances`) gets a suggestion.\nWhy it matters: a \
             misspelt attribute is silently ignored by every tool.\nFix: correct the name, or \
             allow a deliberate custom attribute with `config: {custom_attributes: {allowed: [..]}}`.",
-            ),
-            TagFormat => (
-                Severity::Warning,
-                Family::Schema,
-                "A tag is not `namespace.name` in lower case.",
-                "What it checks: tags match `[a-z0-9_-]+.[a-z0-9._-]+` as the specification \
+    },
+    CodeInfo {
+        code: Code::TagFormat,
+        severity: Severity::Warning,
+        family: Family::Schema,
+        summary: "A tag is not `namespace.name` in lower case.",
+        explanation: "What it checks: tags match `[a-z0-9_-]+.[a-z0-9._-]+` as the specification \
             asks.\nWhy it matters: tag matching is case-sensitive in many tools; \
             `attack.T1059` is missed by them.\nFix: lower-case the tag (`--fix` does it).",
-            ),
-            TagOrder => (
-                Severity::Info,
-                Family::Schema,
-                "Tags are not grouped as tactics, then techniques, then other tags.",
-                "What it checks: ATT&CK tactic tags come first, then technique tags, then \
+    },
+    CodeInfo {
+        code: Code::TagOrder,
+        severity: Severity::Info,
+        family: Family::Schema,
+        summary: "Tags are not grouped as tactics, then techniques, then other tags.",
+        explanation: "What it checks: ATT&CK tactic tags come first, then technique tags, then \
             other ATT&CK tags (groups, software), then other namespaces; the order within each \
             group is free.\nWhy it matters: a fixed order makes reviews and diffs of tag changes \
             easy to read.\nFix: move the tag (`--fix` does it).",
-            ),
-            DuplicateTag => (
-                Severity::Warning,
-                Family::Schema,
-                "The same tag appears twice in one rule.",
-                "What it checks: tags within a rule are unique (compared case-insensitively).\n\
+    },
+    CodeInfo {
+        code: Code::DuplicateTag,
+        severity: Severity::Warning,
+        family: Family::Schema,
+        summary: "The same tag appears twice in one rule.",
+        explanation: "What it checks: tags within a rule are unique (compared case-insensitively).\n\
             Why it matters: usually a copy-paste slip that hides a missing tag.\nFix: remove the \
             repeat (`--fix` does it).",
-            ),
-            DuplicateReferences => (
-                Severity::Warning,
-                Family::Schema,
-                "The same reference appears twice in one rule.",
-                "What it checks: `references` entries are unique.\nWhy it matters: a \
+    },
+    CodeInfo {
+        code: Code::DuplicateReferences,
+        severity: Severity::Warning,
+        family: Family::Schema,
+        summary: "The same reference appears twice in one rule.",
+        explanation: "What it checks: `references` entries are unique.\nWhy it matters: a \
             repeated link usually replaced another one by mistake.\nFix: remove the repeat.",
-            ),
-            ConditionMissing => (
-                Severity::Error,
-                Family::Detection,
-                "The detection has no `condition`.",
-                "What it checks: a detection needs a `condition` saying how its selections \
+    },
+    CodeInfo {
+        code: Code::ConditionMissing,
+        severity: Severity::Error,
+        family: Family::Detection,
+        summary: "The detection has no `condition`.",
+        explanation: "What it checks: a detection needs a `condition` saying how its selections \
             combine.\nWhy it matters: without it the rule cannot match anything.\nFix: add \
             `condition:` (e.g. `selection and not filter`).",
-            ),
-            ConditionUndefined => (
-                Severity::Error,
-                Family::Detection,
-                "The condition names a selection that the detection does not define.",
-                "What it checks: every identifier (and every `1 of x*` pattern) in the \
+    },
+    CodeInfo {
+        code: Code::ConditionUndefined,
+        severity: Severity::Error,
+        family: Family::Detection,
+        summary: "The condition names a selection that the detection does not define.",
+        explanation: "What it checks: every identifier (and every `1 of x*` pattern) in the \
             condition matches a key of `detection`.\nWhy it matters: backends reject the rule or, \
             worse, treat the name as false and drop a filter.\nFix: correct the name in the \
             condition or add the selection.",
-            ),
-            DanglingDetection => (
-                Severity::Warning,
-                Family::Detection,
-                "A selection is defined but never used by the condition.",
-                "What it checks: every key of `detection` (besides `condition` and \
+    },
+    CodeInfo {
+        code: Code::DanglingDetection,
+        severity: Severity::Warning,
+        family: Family::Detection,
+        summary: "A selection is defined but never used by the condition.",
+        explanation: "What it checks: every key of `detection` (besides `condition` and \
             `timeframe`) is referenced by the condition.\nWhy it matters: an unused filter means \
             false positives the author meant to exclude still fire.\nFix: reference it in the \
             condition or delete it.",
-            ),
-            UnknownModifier => (
-                Severity::Error,
-                Family::Detection,
-                "A field modifier is not one the Sigma specification defines.",
-                "What it checks: every `|modifier` after a field name (contains, startswith, \
+    },
+    CodeInfo {
+        code: Code::UnknownModifier,
+        severity: Severity::Error,
+        family: Family::Detection,
+        summary: "A field modifier is not one the Sigma specification defines.",
+        explanation: "What it checks: every `|modifier` after a field name (contains, startswith, \
             endswith, all, re, base64, cidr, windash, ...).\nWhy it matters: backends reject the \
             rule or match the literal value.\nFix: correct the spelling (`|contains`, not \
             `|contain`).",
-            ),
-            InvalidModifierCombinations => (
-                Severity::Error,
-                Family::Detection,
-                "Field modifiers are combined in a way that has no meaning.",
-                "What it checks: at most one of contains/startswith/endswith; `re` not mixed \
+    },
+    CodeInfo {
+        code: Code::InvalidModifierCombinations,
+        severity: Severity::Error,
+        family: Family::Detection,
+        summary: "Field modifiers are combined in a way that has no meaning.",
+        explanation: "What it checks: at most one of contains/startswith/endswith; `re` not mixed \
             with string or encoding modifiers; regex flags only after `re`; `wide`/`utf16*` only \
             with `base64`/`base64offset`; `base64offset` with `contains`; `exists` alone; `all` \
             with more than one value; no modifier twice.\nWhy it matters: such rules compile \
             differently in every backend, or not at all.\nFix: keep the combination the rule \
             means.",
-            ),
-            InvalidRegex => (
-                Severity::Error,
-                Family::Detection,
-                "A `|re` value is not a valid regular expression or is too large.",
-                "What it checks: each `|re` value compiles, with a size limit so that an \
+    },
+    CodeInfo {
+        code: Code::InvalidRegex,
+        severity: Severity::Error,
+        family: Family::Detection,
+        summary: "A `|re` value is not a valid regular expression or is too large.",
+        explanation: "What it checks: each `|re` value compiles, with a size limit so that an \
             exploding pattern is a finding instead of a hang. Look-around and back-references, \
             which the checker's engine lacks, are left to `detection_not_evaluable`.\nWhy it \
             matters: backends reject the rule.\nFix: correct the pattern at the reported line.",
-            ),
-            AttackTag => (
-                Severity::Error,
-                Family::AttackTags,
-                "An `attack.*` tag names no technique, tactic, group or software in the active \
+    },
+    CodeInfo {
+        code: Code::AttackTag,
+        severity: Severity::Error,
+        family: Family::AttackTags,
+        summary: "An `attack.*` tag names no technique, tactic, group or software in the active \
             ATT&CK data.",
-                "What it checks: technique, sub-technique, tactic, group, software, \
+        explanation: "What it checks: technique, sub-technique, tactic, group, software, \
             mitigation and campaign tags against the loaded ATT&CK release (a close name is \
             suggested).\nWhy it matters: the rule is invisible in coverage for the technique it \
             meant.\nFix: correct the tag; `attacktrace technique QUERY` finds the right ID.",
-            ),
-            AttackRevoked => (
-                Severity::Error,
-                Family::AttackTags,
-                "A technique tag names a revoked technique; the replacement is given.",
-                "What it checks: technique tags against `revoked-by` relationships (chains \
+    },
+    CodeInfo {
+        code: Code::AttackRevoked,
+        severity: Severity::Error,
+        family: Family::AttackTags,
+        summary: "A technique tag names a revoked technique; the replacement is given.",
+        explanation: "What it checks: technique tags against `revoked-by` relationships (chains \
             followed to the final replacement).\nWhy it matters: coverage of the replacement is \
             understated, the revoked one overstated.\nFix: use the replacement (`--fix` does it).",
-            ),
-            AttackDeprecated => (
-                Severity::Warning,
-                Family::AttackTags,
-                "A technique tag names a deprecated technique.",
-                "What it checks: technique tags against the deprecated flag of the active \
+    },
+    CodeInfo {
+        code: Code::AttackDeprecated,
+        severity: Severity::Warning,
+        family: Family::AttackTags,
+        summary: "A technique tag names a deprecated technique.",
+        explanation: "What it checks: technique tags against the deprecated flag of the active \
             release; deprecated techniques have no replacement.\nWhy it matters: they are no \
             longer in the matrix, so the rule counts for nothing.\nFix: tag the technique that \
             now describes the behaviour.",
-            ),
-            AttackMissingTactic => (
-                Severity::Warning,
-                Family::AttackTags,
-                "A technique is tagged without any of its tactics.",
-                "What it checks: for each technique tag, at least one tactic the technique \
+    },
+    CodeInfo {
+        code: Code::AttackMissingTactic,
+        severity: Severity::Warning,
+        family: Family::AttackTags,
+        summary: "A technique is tagged without any of its tactics.",
+        explanation: "What it checks: for each technique tag, at least one tactic the technique \
             belongs to in the active release is also tagged.\nWhy it matters: tactic tags drive \
             per-tactic views in SIEMs and reports.\nFix: add the tactic tag (`--fix` adds it \
             when the technique has exactly one tactic).",
-            ),
-            AttackTacticMismatch => (
-                Severity::Warning,
-                Family::AttackTags,
-                "A tactic tag matches none of the rule's techniques.",
-                "What it checks: when a rule tags techniques, each tactic tag is a tactic of \
+    },
+    CodeInfo {
+        code: Code::AttackTacticMismatch,
+        severity: Severity::Warning,
+        family: Family::AttackTags,
+        summary: "A tactic tag matches none of the rule's techniques.",
+        explanation: "What it checks: when a rule tags techniques, each tactic tag is a tactic of \
             at least one of them.\nWhy it matters: usually a leftover after a technique tag was \
             changed, or a release moved the technique.\nFix: remove the tactic or add the \
             technique that justifies it.",
-            ),
-            AttackVersionMismatch => (
-                Severity::Error,
-                Family::AttackTags,
-                "A tactic tag belongs to another ATT&CK release than the active one.",
-                "What it checks: a tactic tag unknown to the active data is looked up in \
+    },
+    CodeInfo {
+        code: Code::AttackVersionMismatch,
+        severity: Severity::Error,
+        family: Family::AttackTags,
+        summary: "A tactic tag belongs to another ATT&CK release than the active one.",
+        explanation: "What it checks: a tactic tag unknown to the active data is looked up in \
             the releases listed in `mappings/tactic_versions.yaml` (e.g. `attack.stealth`, new \
             in v19, against v18 data).\nWhy it matters: the rules and the ATT&CK data disagree \
             on the release; coverage is computed on the wrong matrix.\nFix: run with the \
             matching data (`--attack`), or migrate the tags (`attacktrace migrate`).",
-            ),
-            AttackPrePlatform => (
-                Severity::Warning,
-                Family::AttackTags,
-                "A technique with no portable rule (PRE platform) is tagged on a host log source.",
-                "What it checks: techniques classified \"no portable rule\" because they \
+    },
+    CodeInfo {
+        code: Code::AttackPrePlatform,
+        severity: Severity::Warning,
+        family: Family::AttackTags,
+        summary: "A technique with no portable rule (PRE platform) is tagged on a host log source.",
+        explanation: "What it checks: techniques classified \"no portable rule\" because they \
             happen outside the defender's systems (Reconnaissance, Resource Development) on a \
             rule whose product is a host platform.\nWhy it matters: almost always a mis-tag \
             (e.g. a port scanner run on the host is Discovery, not Active Scanning).\nFix: tag \
             the technique the host events show.",
-            ),
-            LogsourceUnknown => (
-                Severity::Warning,
-                Family::Logsource,
-                "The logsource (product, category or service) is not in the field table.",
-                "What it checks: product, category and service against \
+    },
+    CodeInfo {
+        code: Code::LogsourceUnknown,
+        severity: Severity::Warning,
+        family: Family::Logsource,
+        summary: "The logsource (product, category or service) is not in the field table.",
+        explanation: "What it checks: product, category and service against \
             `mappings/fields.yaml` (SigmaHQ's logsource list).\nWhy it matters: backends and \
             pipelines map known logsources only; an unknown one is silently never queried.\n\
             Fix: correct the spelling or use the SigmaHQ taxonomy.",
-            ),
-            FieldUnknown => (
-                Severity::Warning,
-                Family::Logsource,
-                "A detection field is not known for the rule's logsource.",
-                "What it checks: field names in the detection against the fields \
+    },
+    CodeInfo {
+        code: Code::FieldUnknown,
+        severity: Severity::Warning,
+        family: Family::Logsource,
+        summary: "A detection field is not known for the rule's logsource.",
+        explanation: "What it checks: field names in the detection against the fields \
             `mappings/fields.yaml` lists for the logsource (only where the table lists fields).\n\
             Why it matters: a misspelt or wrongly-cased field never matches.\nFix: use the \
             field name of the taxonomy (the message suggests a close one).",
-            ),
-            SuppressionInvalid => (
-                Severity::Error,
-                Family::Suppression,
-                "An inline suppression has no reason or names an unknown code.",
-                "What it checks: comments `# attacktrace: allow(code) reason` name a \
+    },
+    CodeInfo {
+        code: Code::SuppressionInvalid,
+        severity: Severity::Error,
+        family: Family::Suppression,
+        summary: "An inline suppression has no reason or names an unknown code.",
+        explanation: "What it checks: comments `# attacktrace: allow(code) reason` name a \
             registered code and give a reason.\nWhy it matters: a suppression without a reason \
             cannot be reviewed.\nFix: add the reason after the parenthesis.",
-            ),
-            CoverageLoss => (
-                Severity::Error,
-                Family::Gate,
-                "A technique lost coverage or tier against the coverage baseline.",
-                "What it checks: with `check --coverage-baseline FILE`, the coverage diff \
+    },
+    CodeInfo {
+        code: Code::CoverageLoss,
+        severity: Severity::Error,
+        family: Family::Gate,
+        summary: "A technique lost coverage or tier against the coverage baseline.",
+        explanation: "What it checks: with `check --coverage-baseline FILE`, the coverage diff \
             against a previous `coverage --format json`.\nWhy it matters: a pull request removed \
             or broke the only rule for a technique.\nFix: restore the rule, or refresh the \
             baseline on purpose.",
-            ),
-            CoverageMinimum => (
-                Severity::Error,
-                Family::Gate,
-                "Coverage of a tactic (or overall) is below the `--min-coverage` threshold.",
-                "What it checks: the share of in-scope techniques with at least one tagged \
+    },
+    CodeInfo {
+        code: Code::CoverageMinimum,
+        severity: Severity::Error,
+        family: Family::Gate,
+        summary: "Coverage of a tactic (or overall) is below the `--min-coverage` threshold.",
+        explanation: "What it checks: the share of in-scope techniques with at least one tagged \
             rule, per tactic or overall.\nWhy it matters: a repository-wide coverage floor.\n\
             Fix: add rules, or lower the threshold deliberately.",
-            ),
-            EventSyntax => (
-                Severity::Error,
-                Family::Evidence,
-                "An event file is not valid JSON (or JSON Lines); reading of the file stopped.",
-                "What it checks: event files hold JSON objects: one per line, one array of \
+    },
+    CodeInfo {
+        code: Code::EventSyntax,
+        severity: Severity::Error,
+        family: Family::Evidence,
+        summary: "An event file is not valid JSON (or JSON Lines); reading of the file stopped.",
+        explanation: "What it checks: event files hold JSON objects: one per line, one array of \
             objects, or several documents one after another.\n\
             Why it matters: the events after the error were not evaluated, so matches and false \
             positives may be missing.\nFix: correct the JSON at the given line.",
-            ),
-            EventLimit => (
-                Severity::Error,
-                Family::Evidence,
-                "An event file exceeds a reading limit (events per file, line or event length).",
-                "What it checks: the reader stops a file at the configured number of events, \
+    },
+    CodeInfo {
+        code: Code::EventLimit,
+        severity: Severity::Error,
+        family: Family::Evidence,
+        summary: "An event file exceeds a reading limit (events per file, line or event length).",
+        explanation: "What it checks: the reader stops a file at the configured number of events, \
             line length and event size.\nWhy it matters: the rest of the file was not evaluated.\n\
             Fix: split the file, or raise the limit (`--max-events`, `--max-line-bytes`).",
-            ),
-            EventNotObject => (
-                Severity::Warning,
-                Family::Evidence,
-                "A JSON document in an event file is not an object and was skipped.",
-                "What it checks: every event must be a JSON object (flat Sigma fields or the \
+    },
+    CodeInfo {
+        code: Code::EventNotObject,
+        severity: Severity::Warning,
+        family: Family::Evidence,
+        summary: "A JSON document in an event file is not an object and was skipped.",
+        explanation: "What it checks: every event must be a JSON object (flat Sigma fields or the \
             nested EVTX-to-JSON shape).\nWhy it matters: numbers, strings and nested arrays are not \
             events; the rest of the file is still read.\nFix: remove or wrap the value.",
-            ),
-            RegressionPathRefused => (
-                Severity::Error,
-                Family::Evidence,
-                "A regression test path leaves the repository root and was not read.",
-                "What it checks: `regression_tests_path` and the paths its info.yml lists are \
+    },
+    CodeInfo {
+        code: Code::RegressionPathRefused,
+        severity: Severity::Error,
+        family: Family::Evidence,
+        summary: "A regression test path leaves the repository root and was not read.",
+        explanation: "What it checks: `regression_tests_path` and the paths its info.yml lists are \
             resolved inside the repository root (the parent of `rules/`); absolute paths, `..` \
             and symbolic links leading outside are refused.\nWhy it matters: a rule file must \
             not make the tool read arbitrary files.\nFix: use a path relative to the root.",
-            ),
-            RegressionDataError => (
-                Severity::Warning,
-                Family::Evidence,
-                "A rule's regression test data is missing, unreadable or lists no test.",
-                "What it checks: the info.yml named by `regression_tests_path` must parse and \
+    },
+    CodeInfo {
+        code: Code::RegressionDataError,
+        severity: Severity::Warning,
+        family: Family::Evidence,
+        summary: "A rule's regression test data is missing, unreadable or lists no test.",
+        explanation: "What it checks: the info.yml named by `regression_tests_path` must parse and \
             list EVTX tests whose JSON export sits beside the `.evtx` path.\nWhy it matters: the \
             rule cannot be tested against its regression events.\nFix: add the data or remove \
             the attribute.",
-            ),        }
+    },
+];
+
+const _: () = {
+    let mut i = 0;
+    while i < CODE_INFO.len() {
+        assert!(
+            CODE_INFO[i].code as usize == i,
+            "CODE_INFO is not in Code order"
+        );
+        i += 1;
     }
-}
+};
 
 /// Ordered by name, so sorted output does not move when a code is added.
 impl Ord for Code {
@@ -662,7 +719,7 @@ impl Serialize for Code {
 }
 
 /// The registry entry of the code named `name` (user input: configs, suppressions, `explain`).
-pub fn lookup(name: &str) -> Option<CodeInfo> {
+pub fn lookup(name: &str) -> Option<&'static CodeInfo> {
     Code::parse(name).map(Code::info)
 }
 
