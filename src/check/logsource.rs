@@ -30,6 +30,40 @@ struct FieldFile {
     products: BTreeMap<String, Product>,
 }
 
+/// The two parts of a logsource that name a table entry under a product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Category,
+    Service,
+}
+
+impl Part {
+    fn of(ls: &crate::rules::LogSource) -> [(Part, Option<&str>); 2] {
+        [
+            (Part::Category, ls.category.as_deref()),
+            (Part::Service, ls.service.as_deref()),
+        ]
+    }
+}
+
+impl std::fmt::Display for Part {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Part::Category => "category",
+            Part::Service => "service",
+        })
+    }
+}
+
+impl Product {
+    fn part(&self, kind: Part) -> &BTreeMap<String, Vec<String>> {
+        match kind {
+            Part::Category => &self.category,
+            Part::Service => &self.service,
+        }
+    }
+}
+
 /// Known logsources and their fields.
 #[derive(Debug, Default)]
 pub struct FieldTable {
@@ -66,12 +100,8 @@ impl FieldTable {
         })
     }
 
-    fn entry(&self, product: &str, kind: &str, name: &str) -> Option<&Vec<String>> {
-        let p = self.products.get(product)?;
-        match kind {
-            "category" => p.category.get(name),
-            _ => p.service.get(name),
-        }
+    fn entry(&self, product: &str, kind: Part, name: &str) -> Option<&Vec<String>> {
+        self.products.get(product)?.part(kind).get(name)
     }
 
     /// Problems with a logsource: unknown parts, as messages.
@@ -86,15 +116,12 @@ impl FieldTable {
                 return out;
             }
         }
-        for (kind, value) in [("category", &ls.category), ("service", &ls.service)] {
-            let Some(v) = value.as_deref() else { continue };
+        for (kind, value) in Part::of(ls) {
+            let Some(v) = value else { continue };
             let found = product.is_some_and(|p| self.entry(p, kind, v).is_some())
                 || self.entry(NO_PRODUCT, kind, v).is_some()
                 || (product.is_none()
-                    && self.products.values().any(|p| match kind {
-                        "category" => p.category.contains_key(v),
-                        _ => p.service.contains_key(v),
-                    }));
+                    && self.products.values().any(|p| p.part(kind).contains_key(v)));
             if !found {
                 out.push(format!(
                     "{kind} `{v}` is not known for product `{}`",
@@ -109,8 +136,8 @@ impl FieldTable {
     pub fn fields(&self, ls: &crate::rules::LogSource) -> Option<BTreeSet<&str>> {
         let product = ls.product.as_deref().unwrap_or(NO_PRODUCT);
         let mut lists = Vec::new();
-        for (kind, value) in [("category", &ls.category), ("service", &ls.service)] {
-            let Some(v) = value.as_deref() else { continue };
+        for (kind, value) in Part::of(ls) {
+            let Some(v) = value else { continue };
             if let Some(l) = self
                 .entry(product, kind, v)
                 .or_else(|| self.entry(NO_PRODUCT, kind, v))
