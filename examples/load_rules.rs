@@ -61,7 +61,7 @@ fn main() {
     }
     let mut codes: BTreeMap<&str, usize> = BTreeMap::new();
     for d in &set.reports {
-        *codes.entry(d.code).or_default() += 1;
+        *codes.entry(d.code.as_str()).or_default() += 1;
     }
     let techniques: std::collections::BTreeSet<&str> =
         set.rules.iter().flat_map(|r| r.technique_tags()).collect();

@@ -548,7 +548,7 @@ fn run(cli: Cli) -> Result<Outcome, UserError> {
             match code {
                 None => {
                     let mut out = String::new();
-                    for c in crate::diag::CODES {
+                    for c in crate::diag::Code::all().map(crate::diag::Code::info) {
                         out.push_str(&format!(
                             "{:<28} {:<8} {}\n",
                             c.code,
@@ -1055,8 +1055,7 @@ fn run_check(cli: &Cli, args: &CheckArgs) -> Result<Outcome, UserError> {
             baseline: baseline.as_ref(),
         })?;
         let extra =
-            check::gate::coverage_findings(&cov, args.coverage_baseline.as_deref(), &minimums)
-                .map_err(UserError)?;
+            check::gate::coverage_findings(&cov, args.coverage_baseline.as_deref(), &minimums)?;
         report.extend(extra, &settings);
         exit_without_freeing((links, cov));
     }

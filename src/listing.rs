@@ -27,7 +27,7 @@ impl LoadSummary {
     pub fn of(rules: &RuleSet) -> LoadSummary {
         let mut by = BTreeMap::new();
         for d in &rules.reports {
-            *by.entry(d.code).or_insert(0) += 1;
+            *by.entry(d.code.as_str()).or_insert(0) += 1;
         }
         LoadSummary {
             files_seen: rules.files_seen,

@@ -5,7 +5,7 @@
 
 use attacktrace::attack::catalog;
 use attacktrace::check::{self, config::Settings, CheckInput, CheckReport, Finding};
-use attacktrace::diag::Diagnostic;
+use attacktrace::diag::{Code, Diagnostic};
 use attacktrace::render::sarif::{to_sarif, SarifOptions, MAX_RESULTS};
 use attacktrace::telemetry::Telemetry;
 use serde_json::Value;
@@ -132,7 +132,7 @@ fn fingerprints_survive_line_moves() {
 fn results_are_capped_at_25000_with_a_notification() {
     let mut report = fixture_report();
     let template = Finding::new(
-        Diagnostic::new("field_unknown", "x")
+        Diagnostic::new(Code::FieldUnknown, "x")
             .at("rules/a.yml")
             .line(Some(1), Some(1)),
         Some("id"),
@@ -177,7 +177,10 @@ fn run_level_findings_become_notifications() {
     let mut report = fixture_report();
     let n = report.findings.len();
     report.findings.push(Finding::new(
-        Diagnostic::new("coverage_minimum", "execution: 10.0% of techniques covered"),
+        Diagnostic::new(
+            Code::CoverageMinimum,
+            "execution: 10.0% of techniques covered",
+        ),
         None,
     ));
     let doc: Value = serde_json::from_str(&to_sarif(&report, &options())).unwrap();

@@ -117,7 +117,10 @@ fn valid_fixtures_all_load() {
         other => panic!("expected not evaluable, got {other:?}"),
     }
     assert_eq!(legacy.diagnostics.len(), 1);
-    assert_eq!(legacy.diagnostics[0].code, "detection_not_evaluable");
+    assert_eq!(
+        legacy.diagnostics[0].code.as_str(),
+        "detection_not_evaluable"
+    );
     assert_eq!(legacy.diagnostics[0].line, Some(13));
 
     let crlf = by_name("crlf_line_endings.yml")[0];
@@ -140,7 +143,7 @@ fn broken_fixtures_are_each_reported() {
     let got: BTreeMap<String, (&str, Option<usize>)> = set
         .reports
         .iter()
-        .map(|d| (file_name(&d.path), (d.code, d.line)))
+        .map(|d| (file_name(&d.path), (d.code.as_str(), d.line)))
         .collect();
     let want: BTreeMap<String, (&str, Option<usize>)> = [
         ("empty.yml", ("not_a_mapping", None)),
@@ -156,7 +159,11 @@ fn broken_fixtures_are_each_reported() {
     .collect();
     assert_eq!(got, want);
     assert_eq!(set.reports.len(), 7, "one report per broken file");
-    let tags = set.reports.iter().find(|d| d.code == "wrong_type").unwrap();
+    let tags = set
+        .reports
+        .iter()
+        .find(|d| d.code.as_str() == "wrong_type")
+        .unwrap();
     assert!(tags.message.contains("`tags`"), "{}", tags.message);
     // Reports are sorted by (path, line).
     let keys: Vec<_> = set.reports.iter().map(|d| (&d.path, d.line)).collect();
@@ -193,7 +200,10 @@ fn not_utf8_reports_the_line() {
     assert_counts_add_up(&set);
     assert_eq!(set.files_reported, 1);
     let d = &set.reports[0];
-    assert_eq!((d.code, d.line, d.column), ("not_utf8", Some(2), Some(17)));
+    assert_eq!(
+        (d.code.as_str(), d.line, d.column),
+        ("not_utf8", Some(2), Some(17))
+    );
     let _ = fs::remove_dir_all(&dir);
 }
 
@@ -221,7 +231,7 @@ fn globs_and_missing_paths() {
     let set = load_default(&[valid.join("nothing_*.yml"), valid.join("no_such_file.yml")]);
     assert_counts_add_up(&set);
     assert_eq!(set.files_seen, 0);
-    let codes: Vec<_> = set.reports.iter().map(|d| d.code).collect();
+    let codes: Vec<_> = set.reports.iter().map(|d| d.code.as_str()).collect();
     assert_eq!(codes, vec!["path_not_found", "path_not_found"]);
 }
 
@@ -247,12 +257,12 @@ fn directory_walk_rules() {
     // A file named explicitly loads whatever its extension (and here fails as a scalar).
     let set = load_default(&[dir.join("notes.txt")]);
     assert_eq!(set.files_reported, 1);
-    assert_eq!(set.reports[0].code, "not_a_mapping");
+    assert_eq!(set.reports[0].code.as_str(), "not_a_mapping");
 
     // A directory without rule files matches nothing.
     fs::create_dir_all(dir.join("empty")).unwrap();
     let set = load_default(&[dir.join("empty")]);
-    assert_eq!(set.reports[0].code, "path_not_found");
+    assert_eq!(set.reports[0].code.as_str(), "path_not_found");
     let _ = fs::remove_dir_all(&dir);
 }
 
@@ -264,7 +274,7 @@ fn size_limit() {
     };
     let set = load(&[fixtures().join("valid/multi_document.yml")], &opts);
     assert_counts_add_up(&set);
-    assert_eq!(set.reports[0].code, "file_too_large");
+    assert_eq!(set.reports[0].code.as_str(), "file_too_large");
 }
 
 #[test]
@@ -300,7 +310,7 @@ fn symlink_loop_and_dangling_link_are_reported() {
     let set = load_default(std::slice::from_ref(&dir));
     assert_counts_add_up(&set);
     assert_eq!(set.files_loaded, 1, "{set:#?}");
-    let codes: Vec<_> = set.reports.iter().map(|d| d.code).collect();
+    let codes: Vec<_> = set.reports.iter().map(|d| d.code.as_str()).collect();
     assert_eq!(codes, vec!["io_error", "io_error"], "{:#?}", set.reports);
     assert!(set.reports.iter().any(|d| d.message.contains("loop")));
     let _ = fs::remove_dir_all(&dir);

@@ -7,7 +7,7 @@
 //! strict (`deny_unknown_fields`) so a typo in a key is an error; every problem is collected before
 //! giving up.
 
-use crate::diag::{self, Severity};
+use crate::diag::{Code, Severity};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -15,9 +15,6 @@ use std::path::{Path, PathBuf};
 
 /// Name of the configuration file discovered at the repository root.
 pub const CONFIG_FILE_NAME: &str = ".attacktrace.yml";
-
-/// Codes that are about loading or the command line rather than a validator: always on.
-const ALWAYS_ON: &[&str] = &["io_error", "path_not_found", "suppression_invalid"];
 
 /// A configuration problem (exit code 2).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,11 +56,11 @@ pub struct Settings {
     /// Where the settings came from (`default` or a path).
     pub origin: String,
     /// Enabled codes, sorted.
-    pub enabled: BTreeSet<&'static str>,
+    pub enabled: BTreeSet<Code>,
     /// Rule id (lower case) -> codes not reported for that rule.
-    pub exclusions: BTreeMap<String, BTreeSet<&'static str>>,
+    pub exclusions: BTreeMap<String, BTreeSet<Code>>,
     /// Code -> severity replacing the registered one.
-    pub severity: BTreeMap<&'static str, Severity>,
+    pub severity: BTreeMap<Code, Severity>,
     /// Findings at or above this severity fail the run.
     pub fail_level: Severity,
     /// Extra top-level attributes accepted by `custom_attributes`.
@@ -80,7 +77,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             origin: "default".into(),
-            enabled: diag::CODES.iter().map(|c| c.code).collect(),
+            enabled: Code::all().collect(),
             exclusions: BTreeMap::new(),
             severity: BTreeMap::new(),
             fail_level: Severity::Error,
@@ -93,19 +90,20 @@ impl Default for Settings {
 
 impl Settings {
     /// Severity of `code` after overrides.
-    pub fn severity_of(&self, code: &str, registered: Severity) -> Severity {
-        self.severity.get(code).copied().unwrap_or(registered)
+    pub fn severity_of(&self, code: Code, registered: Severity) -> Severity {
+        self.severity.get(&code).copied().unwrap_or(registered)
     }
 
-    pub fn is_enabled(&self, code: &str) -> bool {
-        ALWAYS_ON.contains(&code) || self.enabled.contains(code)
+    /// Input and suppression codes are always on (see [`crate::diag::Family::always_on`]).
+    pub fn is_enabled(&self, code: Code) -> bool {
+        code.family().always_on() || self.enabled.contains(&code)
     }
 
-    pub fn is_excluded(&self, rule_id: Option<&str>, code: &str) -> bool {
+    pub fn is_excluded(&self, rule_id: Option<&str>, code: Code) -> bool {
         rule_id.is_some_and(|id| {
             self.exclusions
                 .get(&id.to_ascii_lowercase())
-                .is_some_and(|codes| codes.contains(code))
+                .is_some_and(|codes| codes.contains(&code))
         })
     }
 
@@ -136,20 +134,20 @@ impl Settings {
                     if remove {
                         s.enabled.clear();
                     } else {
-                        s.enabled.extend(diag::CODES.iter().map(|c| c.code));
+                        s.enabled.extend(Code::all());
                     }
                     continue;
                 }
                 if i == 0 && remove {
                     // pySigma starts from nothing; `- -x` first means "all but x" to most readers.
-                    s.enabled.extend(diag::CODES.iter().map(|c| c.code));
+                    s.enabled.extend(Code::all());
                 }
-                match diag::lookup(name) {
-                    Some(info) if remove => {
-                        s.enabled.remove(info.code);
+                match Code::parse(name) {
+                    Some(code) if remove => {
+                        s.enabled.remove(&code);
                     }
-                    Some(info) => {
-                        s.enabled.insert(info.code);
+                    Some(code) => {
+                        s.enabled.insert(code);
                     }
                     None => {
                         unknown.insert(name.to_string());
@@ -163,12 +161,12 @@ impl Settings {
                 OneOrMany::Many(v) => v,
             };
             for name in names {
-                match diag::lookup(name.trim()) {
-                    Some(info) => {
+                match Code::parse(name.trim()) {
+                    Some(code) => {
                         s.exclusions
                             .entry(id.trim().to_ascii_lowercase())
                             .or_default()
-                            .insert(info.code);
+                            .insert(code);
                     }
                     None => {
                         unknown.insert(name.trim().to_string());
@@ -177,9 +175,9 @@ impl Settings {
             }
         }
         for (name, sev) in file.severity.into_iter().flatten() {
-            match diag::lookup(&name) {
-                Some(info) => {
-                    s.severity.insert(info.code, sev);
+            match Code::parse(&name) {
+                Some(code) => {
+                    s.severity.insert(code, sev);
                 }
                 None => errors.push(format!(
                     "severity: unknown code `{name}` (`attacktrace explain` lists them)"
@@ -243,7 +241,7 @@ impl Settings {
     /// The effective settings as a config file (for `--show-config`).
     pub fn to_yaml(&self) -> String {
         let mut out = format!("# effective configuration (from {})\n", self.origin);
-        let all: BTreeSet<&str> = diag::CODES.iter().map(|c| c.code).collect();
+        let all: BTreeSet<Code> = Code::all().collect();
         out.push_str("validators:\n  - all\n");
         for code in all.difference(&self.enabled) {
             out.push_str(&format!("  - -{code}\n"));
@@ -261,7 +259,7 @@ impl Settings {
         if !self.exclusions.is_empty() {
             out.push_str("exclusions:\n");
             for (id, codes) in &self.exclusions {
-                let list: Vec<&str> = codes.iter().copied().collect();
+                let list: Vec<&str> = codes.iter().map(|c| c.as_str()).collect();
                 out.push_str(&format!("  {id}: [{}]\n", list.join(", ")));
             }
         }
@@ -336,10 +334,10 @@ mod tests {
             "validators:\n  - all\n  - -tlptag\n  - -duplicate_title\nexclusions:\n  ABC: escaped_wildcard\n  def: [field_unknown, number_as_string]\nconfig:\n  sigmahq_x: {a: 1}\n",
         )
         .unwrap();
-        assert!(!s.is_enabled("duplicate_title"));
-        assert!(s.is_enabled("attacktag"));
-        assert!(s.is_excluded(Some("DEF"), "field_unknown"));
-        assert!(!s.is_excluded(Some("abc"), "field_unknown"));
+        assert!(!s.is_enabled(Code::DuplicateTitle));
+        assert!(s.is_enabled(Code::AttackTag));
+        assert!(s.is_excluded(Some("DEF"), Code::FieldUnknown));
+        assert!(!s.is_excluded(Some("abc"), Code::FieldUnknown));
         assert_eq!(
             s.notices,
             vec!["c.yml: ignored 4 name(s) with no attacktrace counterpart: config.sigmahq_x, escaped_wildcard, number_as_string, tlptag"]
@@ -355,7 +353,7 @@ mod tests {
         .unwrap();
         assert_eq!(s.fail_level, Severity::Warning);
         assert_eq!(
-            s.severity_of("duplicate_title", Severity::Warning),
+            s.severity_of(Code::DuplicateTitle, Severity::Warning),
             Severity::Error
         );
         assert!(s.allowed_attributes.contains("foo"));
@@ -370,7 +368,7 @@ mod tests {
     #[test]
     fn removal_first_means_all_but_and_template_parses() {
         let s = Settings::parse("c", "validators: [-attacktag]\n").unwrap();
-        assert!(!s.is_enabled("attacktag") && s.is_enabled("duplicate_title"));
+        assert!(!s.is_enabled(Code::AttackTag) && s.is_enabled(Code::DuplicateTitle));
         let t = Settings::parse("template", TEMPLATE).unwrap();
         assert_eq!(t.enabled, Settings::default().enabled);
         assert!(Settings::parse("c", "validators: [-all]\n")

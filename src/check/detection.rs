@@ -2,6 +2,7 @@
 //! real line of the offending key.
 
 use super::RuleCtx;
+use crate::diag::Code;
 use serde_norway::{Mapping, Value};
 use std::collections::BTreeSet;
 
@@ -80,7 +81,7 @@ pub fn detection_of<'a>(ctx: &RuleCtx<'a>) -> Option<&'a Mapping> {
 pub fn check(ctx: &mut RuleCtx<'_>) {
     let Some(det) = detection_of(ctx) else { return };
     check_condition(ctx, det);
-    let mut problems: Vec<(&str, &str, &'static str, String)> = Vec::new();
+    let mut problems: Vec<(&str, &str, Code, String)> = Vec::new();
     for_each_key(det, |sel, key, value| {
         let mut parts = key.split('|');
         let _field = parts.next();
@@ -98,14 +99,14 @@ pub fn check(ctx: &mut RuleCtx<'_>) {
                 problems.push((
                     sel,
                     key,
-                    "unknown_modifier",
+                    Code::UnknownModifier,
                     format!("unknown modifier `{m}` in `{key}`{hint}"),
                 ));
             } else if !seen.insert(*m) {
                 problems.push((
                     sel,
                     key,
-                    "invalid_modifier_combinations",
+                    Code::InvalidModifierCombinations,
                     format!("modifier `{m}` appears twice in `{key}`"),
                 ));
             }
@@ -114,7 +115,7 @@ pub fn check(ctx: &mut RuleCtx<'_>) {
             problems.push((
                 sel,
                 key,
-                "invalid_modifier_combinations",
+                Code::InvalidModifierCombinations,
                 format!("`{key}`: {msg}"),
             ));
         }
@@ -126,7 +127,7 @@ pub fn check(ctx: &mut RuleCtx<'_>) {
             for v in values {
                 let Some(pattern) = v.as_str() else { continue };
                 if let Some(msg) = regex_problem(pattern) {
-                    problems.push((sel, key, "invalid_regex", format!("`{key}`: {msg}")));
+                    problems.push((sel, key, Code::InvalidRegex, format!("`{key}`: {msg}")));
                 }
             }
         }
@@ -284,7 +285,11 @@ fn check_condition(ctx: &mut RuleCtx<'_>, det: &Mapping) {
         Some(_) => return, // not a string: the compile step reports it
         None => {
             let pos = ctx.key_pos(&["detection"]);
-            ctx.push("condition_missing", pos, "`detection` has no `condition`");
+            ctx.push(
+                Code::ConditionMissing,
+                pos,
+                "`detection` has no `condition`",
+            );
             return;
         }
     };
@@ -326,14 +331,14 @@ fn check_condition(ctx: &mut RuleCtx<'_>, det: &Mapping) {
     if !undefined.is_empty() {
         let pos = ctx.key_pos(&["detection", "condition"]);
         for msg in undefined {
-            ctx.push("condition_undefined", pos, msg);
+            ctx.push(Code::ConditionUndefined, pos, msg);
         }
     }
     for (i, sel) in selections.iter().enumerate() {
         if !used[i] {
             let pos = ctx.key_pos(&["detection", sel]);
             ctx.push(
-                "dangling_detection",
+                Code::DanglingDetection,
                 pos,
                 format!("selection `{sel}` is never used by the condition"),
             );

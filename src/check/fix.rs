@@ -6,7 +6,7 @@
 //! verifies the result. Files are written atomically by the caller.
 
 use crate::attack::KnowledgeBase;
-use crate::rules::{parse_attack_tag, AttackTag, RuleRecord, RuleSet};
+use crate::rules::{parse_attack_tag, tag_rank, AttackTag, RuleRecord, RuleSet};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
@@ -82,14 +82,8 @@ pub fn plan(rule: &RuleRecord, kb: &KnowledgeBase) -> Option<TagFix> {
     out.splice(at..at, add);
     // Order: ATT&CK tactics, then techniques, then other ATT&CK tags, then everything else. The
     // sort is stable, so tags keep their order within each group: only misplaced groups move.
-    let rank = |t: &String| match parse_attack_tag(t) {
-        Some(AttackTag::Tactic(_)) => 0,
-        Some(AttackTag::Technique(_)) => 1,
-        Some(_) => 2,
-        None => 3,
-    };
     let mut ordered = out.clone();
-    ordered.sort_by_key(rank);
+    ordered.sort_by_key(|t| tag_rank(t));
     if ordered != out {
         changes.push("tags reordered: tactics, then techniques, then other tags".into());
         out = ordered;

@@ -3,7 +3,14 @@
 
 use super::Finding;
 use crate::coverage::CoverageReport;
-use crate::diag::Diagnostic;
+use crate::diag::{Code, Diagnostic};
+
+/// A usage mistake in the gate's thresholds (exit 2).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GateError {
+    #[error("--min-coverage: unknown tactic `{name}` (known: overall, {})", known.join(", "))]
+    UnknownTactic { name: String, known: Vec<String> },
+}
 
 /// `coverage_loss` per technique that lost tier against the baseline, `coverage_minimum` per
 /// threshold not met. An unknown tactic name is an error (a usage mistake, exit 2).
@@ -13,11 +20,11 @@ pub fn coverage_findings(
     report: &CoverageReport,
     baseline_path: Option<&std::path::Path>,
     minimums: &[(String, f64)],
-) -> Result<Vec<Finding>, String> {
+) -> Result<Vec<Finding>, GateError> {
     let mut out = Vec::new();
     for c in report.baseline.iter().flat_map(|b| &b.lost) {
         let mut d = Diagnostic::new(
-            "coverage_loss",
+            Code::CoverageLoss,
             format!(
                 "{} {} lost coverage: {} -> {}{}",
                 c.id,
@@ -49,16 +56,9 @@ pub fn coverage_findings(
                             || t.id.eq_ignore_ascii_case(key)
                             || t.name.eq_ignore_ascii_case(key)
                     })
-                    .ok_or_else(|| {
-                        let names: Vec<&str> = report
-                            .tactics
-                            .iter()
-                            .map(|t| t.shortname.as_str())
-                            .collect();
-                        format!(
-                            "--min-coverage: unknown tactic `{key}` (known: overall, {})",
-                            names.join(", ")
-                        )
+                    .ok_or_else(|| GateError::UnknownTactic {
+                        name: key.clone(),
+                        known: report.tactics.iter().map(|t| t.shortname.clone()).collect(),
                     })?;
                 (row.shortname.clone(), row.techniques)
             };
@@ -69,7 +69,7 @@ pub fn coverage_findings(
         if pct + 1e-9 < *min {
             out.push(Finding::new(
                 Diagnostic::new(
-                    "coverage_minimum",
+                    Code::CoverageMinimum,
                     format!(
                         "{label}: {pct:.1}% of techniques covered ({}/{}), below the minimum of {min}%",
                         count.covered, count.in_scope

@@ -6,6 +6,7 @@
 
 use super::detection::{detection_of, for_each_key};
 use super::RuleCtx;
+use crate::diag::Code;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
@@ -29,37 +30,78 @@ struct FieldFile {
     products: BTreeMap<String, Product>,
 }
 
+/// The two parts of a logsource that name a table entry under a product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Category,
+    Service,
+}
+
+impl Part {
+    fn of(ls: &crate::rules::LogSource) -> [(Part, Option<&str>); 2] {
+        [
+            (Part::Category, ls.category.as_deref()),
+            (Part::Service, ls.service.as_deref()),
+        ]
+    }
+}
+
+impl std::fmt::Display for Part {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Part::Category => "category",
+            Part::Service => "service",
+        })
+    }
+}
+
+impl Product {
+    fn part(&self, kind: Part) -> &BTreeMap<String, Vec<String>> {
+        match kind {
+            Part::Category => &self.category,
+            Part::Service => &self.service,
+        }
+    }
+}
+
 /// Known logsources and their fields.
 #[derive(Debug, Default)]
 pub struct FieldTable {
     products: BTreeMap<String, Product>,
 }
 
+/// A field table that does not match its schema.
+#[derive(Debug, thiserror::Error)]
+#[error("the field table does not parse")]
+pub struct FieldTableError(#[from] serde_norway::Error);
+
+/// `mappings/fields.yaml`, compiled in.
+const EMBEDDED: &str = include_str!("../../mappings/fields.yaml");
+
 /// Product key standing for "no product" in the table.
 const NO_PRODUCT: &str = "empty";
 
 impl FieldTable {
-    pub fn parse(text: &str) -> Result<FieldTable, String> {
-        let file: FieldFile = serde_norway::from_str(text).map_err(|e| e.to_string())?;
+    pub fn parse(text: &str) -> Result<FieldTable, FieldTableError> {
+        let file: FieldFile = serde_norway::from_str(text)?;
         Ok(FieldTable {
             products: file.products,
         })
     }
 
-    /// The table embedded from `mappings/fields.yaml` (a unit test proves it parses).
+    /// The table embedded from `mappings/fields.yaml`. It is part of the build, so a parse
+    /// failure is a bug: it panics (and a unit test parses it) instead of disabling the checks.
     pub fn embedded() -> &'static FieldTable {
         static TABLE: OnceLock<FieldTable> = OnceLock::new();
         TABLE.get_or_init(|| {
-            FieldTable::parse(include_str!("../../mappings/fields.yaml")).unwrap_or_default()
+            FieldTable::parse(EMBEDDED).unwrap_or_else(|e| {
+                panic!("embedded mappings/fields.yaml is invalid: {e}: {}", e.0)
+            })
         })
     }
 
-    fn entry(&self, product: &str, kind: &str, name: &str) -> Option<&Vec<String>> {
-        let p = self.products.get(product)?;
-        match kind {
-            "category" => p.category.get(name),
-            _ => p.service.get(name),
-        }
+    fn entry(&self, product: &str, kind: Part, name: &str) -> Option<&Vec<String>> {
+        self.products.get(product)?.part(kind).get(name)
     }
 
     /// Problems with a logsource: unknown parts, as messages.
@@ -74,15 +116,12 @@ impl FieldTable {
                 return out;
             }
         }
-        for (kind, value) in [("category", &ls.category), ("service", &ls.service)] {
-            let Some(v) = value.as_deref() else { continue };
+        for (kind, value) in Part::of(ls) {
+            let Some(v) = value else { continue };
             let found = product.is_some_and(|p| self.entry(p, kind, v).is_some())
                 || self.entry(NO_PRODUCT, kind, v).is_some()
                 || (product.is_none()
-                    && self.products.values().any(|p| match kind {
-                        "category" => p.category.contains_key(v),
-                        _ => p.service.contains_key(v),
-                    }));
+                    && self.products.values().any(|p| p.part(kind).contains_key(v)));
             if !found {
                 out.push(format!(
                     "{kind} `{v}` is not known for product `{}`",
@@ -97,8 +136,8 @@ impl FieldTable {
     pub fn fields(&self, ls: &crate::rules::LogSource) -> Option<BTreeSet<&str>> {
         let product = ls.product.as_deref().unwrap_or(NO_PRODUCT);
         let mut lists = Vec::new();
-        for (kind, value) in [("category", &ls.category), ("service", &ls.service)] {
-            let Some(v) = value.as_deref() else { continue };
+        for (kind, value) in Part::of(ls) {
+            let Some(v) = value else { continue };
             if let Some(l) = self
                 .entry(product, kind, v)
                 .or_else(|| self.entry(NO_PRODUCT, kind, v))
@@ -126,7 +165,7 @@ pub fn check(ctx: &mut RuleCtx<'_>, table: &FieldTable) {
     if !problems.is_empty() {
         let pos = ctx.key_pos(&["logsource"]);
         for p in problems {
-            ctx.push("logsource_unknown", pos, p);
+            ctx.push(Code::LogsourceUnknown, pos, p);
         }
         return;
     }
@@ -157,7 +196,7 @@ pub fn check(ctx: &mut RuleCtx<'_>, table: &FieldTable) {
             .unwrap_or_default();
         let pos = ctx.key_pos(&["detection", sel, key]);
         ctx.push(
-            "field_unknown",
+            Code::FieldUnknown,
             pos,
             format!(
                 "field `{field}` is not known for logsource {}{hint}",
@@ -178,6 +217,14 @@ mod tests {
             category: c.map(Into::into),
             service: s.map(Into::into),
         }
+    }
+
+    #[test]
+    fn embedded_table_parses_and_bad_tables_keep_the_cause() {
+        assert!(FieldTable::parse(EMBEDDED).is_ok());
+        let e = FieldTable::parse("version: 1\nproducts: {windows: {nope: 1}}\n").unwrap_err();
+        let cause = std::error::Error::source(&e).map(|s| s.to_string());
+        assert!(cause.is_some_and(|c| c.contains("nope")), "{e:?}");
     }
 
     #[test]

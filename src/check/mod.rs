@@ -17,7 +17,7 @@ pub mod repository;
 pub mod schema;
 
 use crate::attack::KnowledgeBase;
-use crate::diag::{self, Diagnostic, Severity};
+use crate::diag::{Code, Diagnostic, Severity};
 use crate::rules::{RawDocument, RuleRecord, RuleSet};
 use crate::telemetry::Telemetry;
 use config::Settings;
@@ -26,62 +26,13 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-/// Codes `check` can report: the loader's, the validators', the coverage gate's. Each is
-/// registered in [`diag::CODES`] (a test proves it).
-pub const CHECK_CODES: &[&str] = &[
-    // loading and syntax
-    "io_error",
-    "path_not_found",
-    "not_utf8",
-    "file_too_large",
-    "yaml_error",
-    "not_a_mapping",
-    "missing_field",
-    "wrong_type",
-    // schema
-    "identifier_existence",
-    "identifier_format",
-    "status_existence",
-    "status_unknown",
-    "level_existence",
-    "level_unknown",
-    "date_existence",
-    "date_format",
-    "description_existence",
-    "custom_attributes",
-    "tag_format",
-    "tag_order",
-    "duplicate_tag",
-    "duplicate_references",
-    "suppression_invalid",
-    // detection
-    "condition_missing",
-    "condition_undefined",
-    "dangling_detection",
-    "unknown_modifier",
-    "invalid_modifier_combinations",
-    "invalid_regex",
-    "detection_not_evaluable",
-    // ATT&CK tags
-    "attacktag",
-    "attack_revoked",
-    "attack_deprecated",
-    "attack_missing_tactic",
-    "attack_tactic_mismatch",
-    "attack_version_mismatch",
-    "attack_pre_platform",
-    // repository
-    "identifier_uniqueness",
-    "duplicate_title",
-    "duplicate_filename",
-    "dangling_related",
-    // log source
-    "logsource_unknown",
-    "field_unknown",
-    // coverage gate
-    "coverage_loss",
-    "coverage_minimum",
-];
+/// Codes `check` lists as its own, grouped by family (in [`crate::diag::Family`] order), each family in
+/// `explain`'s order: the code-list snapshot and the one-fixture-per-code test read this.
+pub fn codes() -> Vec<Code> {
+    let mut codes: Vec<Code> = Code::all().filter(|c| c.family().in_check_list()).collect();
+    codes.sort_by_key(|c| c.family());
+    codes
+}
 
 /// One finding: a diagnostic plus what the renderers need to show it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -94,6 +45,9 @@ pub struct Finding {
     /// The source line at `line`, for rustc-style text output.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_line: Option<String>,
+    /// Silenced by an inline `# attacktrace: allow(code) reason`: counted, then dropped.
+    #[serde(skip)]
+    pub suppressed: bool,
 }
 
 impl Finding {
@@ -102,6 +56,7 @@ impl Finding {
             diagnostic,
             rule_id: rule_id.map(str::to_string),
             source_line: None,
+            suppressed: false,
         }
     }
 }
@@ -151,7 +106,7 @@ impl<'a> RuleCtx<'a> {
         (n < MAX_SCANS_PER_RULE).then_some(())
     }
 
-    pub fn push(&mut self, code: &'static str, pos: (usize, usize), message: impl Into<String>) {
+    pub fn push(&mut self, code: Code, pos: (usize, usize), message: impl Into<String>) {
         let d = Diagnostic::new(code, message)
             .at(&self.rule.path)
             .line(Some(pos.0), Some(pos.1));
@@ -170,7 +125,7 @@ pub struct CheckInput<'a> {
 /// Count of findings of one code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CodeCount {
-    pub code: &'static str,
+    pub code: Code,
     pub severity: Severity,
     pub count: usize,
 }
@@ -252,17 +207,19 @@ pub fn run(input: &CheckInput<'_>) -> CheckReport {
             .iter()
             .map(|d| Finding::new(d.clone(), None)),
     );
-    // Drops disabled codes, config exclusions and inline suppressions (marked `SUPPRESSED`, which
-    // is never enabled), counting the last two.
+    // Drops inline suppressions, disabled codes and config exclusions, counting the first and last.
     let before = findings.len();
     let mut disabled = 0usize;
     findings.retain(|f| {
         let code = f.diagnostic.code;
-        if code != SUPPRESSED && !settings.is_enabled(code) {
+        if f.suppressed {
+            return false;
+        }
+        if !settings.is_enabled(code) {
             disabled += 1;
             return false;
         }
-        code != SUPPRESSED && !settings.is_excluded(f.rule_id.as_deref(), code)
+        !settings.is_excluded(f.rule_id.as_deref(), code)
     });
     let suppressed = before - findings.len() - disabled;
     attach_source_lines(&mut findings, &input.rules.rules);
@@ -285,14 +242,12 @@ pub fn run(input: &CheckInput<'_>) -> CheckReport {
 /// Applies severity overrides, sorts, and recounts.
 fn finish(report: &mut CheckReport, settings: &Settings) {
     for f in &mut report.findings {
-        let registered = diag::lookup(f.diagnostic.code)
-            .map(|i| i.severity)
-            .unwrap_or(f.diagnostic.severity);
+        let registered = f.diagnostic.code.severity();
         f.diagnostic.severity = settings.severity_of(f.diagnostic.code, registered);
     }
     report.findings.sort();
     report.findings.dedup();
-    let mut counts: BTreeMap<(Severity, &'static str), usize> = BTreeMap::new();
+    let mut counts: BTreeMap<(Severity, Code), usize> = BTreeMap::new();
     for f in &report.findings {
         *counts
             .entry((f.diagnostic.severity, f.diagnostic.code))
@@ -308,10 +263,6 @@ fn finish(report: &mut CheckReport, settings: &Settings) {
         .collect();
 }
 
-/// Marker code: a finding replaced by this is counted as suppressed, then dropped. Uses a
-/// registered code so `Diagnostic::new` accepts it; never reaches output.
-const SUPPRESSED: &str = "suppression_invalid\u{0}";
-
 /// Inline suppressions: `# attacktrace: allow(code) reason` anywhere in the rule's document drops
 /// that rule's findings of `code`. A suppression without a reason, or naming an unknown code, is
 /// itself a finding and suppresses nothing.
@@ -322,7 +273,7 @@ fn suppress(rule: &RuleRecord, findings: &mut Vec<Finding>) {
     if !raw.text.contains("attacktrace:") {
         return;
     }
-    let mut allowed: Vec<&str> = Vec::new();
+    let mut allowed: Vec<Code> = Vec::new();
     let mut problems = Vec::new();
     let lines = raw.text.split('\n').enumerate().skip(rule.line - 1);
     for (i, line) in lines {
@@ -341,13 +292,13 @@ fn suppress(rule: &RuleRecord, findings: &mut Vec<Finding>) {
             .map(|(code, reason)| (code.trim(), reason.trim().trim_end_matches('\r')));
         let pos = (i + 1, hash + 1);
         match parsed {
-            Some((code, reason)) => match diag::lookup(code) {
+            Some((code, reason)) => match Code::parse(code) {
                 None => problems.push((pos, format!("unknown code `{code}` in suppression"))),
                 Some(_) if reason.trim_start_matches(['-', ':', ' ']).is_empty() => problems.push((
                     pos,
                     format!("suppression of `{code}` gives no reason; write `# attacktrace: allow({code}) why`"),
                 )),
-                Some(info) => allowed.push(info.code),
+                Some(known) => allowed.push(known),
             },
             None => problems.push((
                 pos,
@@ -357,11 +308,11 @@ fn suppress(rule: &RuleRecord, findings: &mut Vec<Finding>) {
     }
     for f in findings.iter_mut() {
         if allowed.contains(&f.diagnostic.code) {
-            f.diagnostic.code = SUPPRESSED;
+            f.suppressed = true;
         }
     }
     for ((line, col), msg) in problems {
-        let d = Diagnostic::new("suppression_invalid", msg)
+        let d = Diagnostic::new(Code::SuppressionInvalid, msg)
             .at(&rule.path)
             .line(Some(line), Some(col));
         findings.push(Finding::new(d, rule.id.as_deref()));

@@ -2,28 +2,62 @@
 //! nowhere. One pass with hash maps; output order comes from the rule order (sorted by path).
 
 use super::{Finding, RuleCtx};
+use crate::diag::Code;
 use crate::rules::RuleRecord;
 use std::collections::{HashMap, HashSet};
 
 pub fn check(rules: &[RuleRecord]) -> Vec<Finding> {
+    let index = Index::new(rules);
     let mut out = Vec::new();
-    let mut by_id: HashMap<String, Vec<usize>> = HashMap::new();
-    let mut by_title: HashMap<&str, Vec<usize>> = HashMap::new();
-    let mut by_name: HashMap<&std::ffi::OsStr, Vec<usize>> = HashMap::new();
     for (i, r) in rules.iter().enumerate() {
-        if let Some(id) = &r.id {
-            by_id.entry(id.to_ascii_lowercase()).or_default().push(i);
-        }
-        if !r.title.is_empty() {
-            by_title.entry(r.title.as_str()).or_default().push(i);
-        }
-        if r.document == 0 {
-            if let Some(name) = r.path.file_name() {
-                by_name.entry(name).or_default().push(i);
+        let mut ctx = RuleCtx::new(r);
+        index.duplicates(&mut ctx, i);
+        index.dangling_related(&mut ctx);
+        out.extend(ctx.out);
+    }
+    out
+}
+
+/// Positions in the rule list by lower-case id, by title, and by file name (first document of
+/// each file only, so a multi-document file does not clash with itself).
+struct Index<'a> {
+    rules: &'a [RuleRecord],
+    by_id: HashMap<String, Vec<usize>>,
+    by_title: HashMap<&'a str, Vec<usize>>,
+    by_name: HashMap<&'a std::ffi::OsStr, Vec<usize>>,
+}
+
+impl<'a> Index<'a> {
+    fn new(rules: &'a [RuleRecord]) -> Self {
+        let mut index = Index {
+            rules,
+            by_id: HashMap::new(),
+            by_title: HashMap::new(),
+            by_name: HashMap::new(),
+        };
+        for (i, r) in rules.iter().enumerate() {
+            if let Some(id) = &r.id {
+                index
+                    .by_id
+                    .entry(id.to_ascii_lowercase())
+                    .or_default()
+                    .push(i);
+            }
+            if !r.title.is_empty() {
+                index.by_title.entry(r.title.as_str()).or_default().push(i);
+            }
+            if r.document == 0 {
+                if let Some(name) = r.path.file_name() {
+                    index.by_name.entry(name).or_default().push(i);
+                }
             }
         }
+        index
     }
-    let others = |group: &[usize], me: usize| -> String {
+
+    /// Up to three other members of `group` as `path:line`, then a count of the rest.
+    fn others(&self, group: &[usize], me: usize) -> String {
+        let rules = self.rules;
         let list: Vec<String> = group
             .iter()
             .filter(|&&j| j != me)
@@ -36,48 +70,54 @@ pub fn check(rules: &[RuleRecord]) -> Vec<Finding> {
         } else {
             list.join(", ")
         }
-    };
-    for (i, r) in rules.iter().enumerate() {
-        let mut ctx = RuleCtx::new(r);
+    }
+
+    /// `identifier_uniqueness`, `duplicate_title`, `duplicate_filename` for rule `i`.
+    fn duplicates(&self, ctx: &mut RuleCtx<'_>, i: usize) {
+        let r = ctx.rule;
         if let Some(group) =
             r.id.as_ref()
-                .and_then(|id| by_id.get(&id.to_ascii_lowercase()))
+                .and_then(|id| self.by_id.get(&id.to_ascii_lowercase()))
         {
             if group.len() > 1 {
                 let pos = ctx.key_pos(&["id"]);
                 ctx.push(
-                    "identifier_uniqueness",
+                    Code::IdentifierUniqueness,
                     pos,
                     format!(
                         "id `{}` is also used by {}",
                         r.id.as_deref().unwrap_or_default(),
-                        others(group, i)
+                        self.others(group, i)
                     ),
                 );
             }
         }
-        if let Some(group) = by_title.get(r.title.as_str()) {
+        if let Some(group) = self.by_title.get(r.title.as_str()) {
             if group.len() > 1 {
                 let pos = ctx.key_pos(&["title"]);
                 ctx.push(
-                    "duplicate_title",
+                    Code::DuplicateTitle,
                     pos,
-                    format!("title is also used by {}", others(group, i)),
+                    format!("title is also used by {}", self.others(group, i)),
                 );
             }
         }
         if r.document == 0 {
-            if let Some(group) = r.path.file_name().and_then(|n| by_name.get(n)) {
-                let distinct: HashSet<_> = group.iter().map(|&j| &rules[j].path).collect();
+            if let Some(group) = r.path.file_name().and_then(|n| self.by_name.get(n)) {
+                let distinct: HashSet<_> = group.iter().map(|&j| &self.rules[j].path).collect();
                 if distinct.len() > 1 {
                     ctx.push(
-                        "duplicate_filename",
+                        Code::DuplicateFilename,
                         (r.line, 1),
-                        format!("file name is also used by {}", others(group, i)),
+                        format!("file name is also used by {}", self.others(group, i)),
                     );
                 }
             }
         }
+    }
+
+    /// `dangling_related`: `derived`/`similar` links to ids outside the set.
+    fn dangling_related(&self, ctx: &mut RuleCtx<'_>) {
         let related = ctx
             .raw
             .and_then(|raw| raw.map.get("related"))
@@ -92,16 +132,14 @@ pub fn check(rules: &[RuleRecord]) -> Vec<Finding> {
             if !matches!(kind, "derived" | "similar") {
                 continue;
             }
-            if !by_id.contains_key(&id.to_ascii_lowercase()) {
+            if !self.by_id.contains_key(&id.to_ascii_lowercase()) {
                 let pos = ctx.value_pos(&["related"], id);
                 ctx.push(
-                    "dangling_related",
+                    Code::DanglingRelated,
                     pos,
                     format!("related id `{id}` matches no rule in the checked set"),
                 );
             }
         }
-        out.extend(ctx.out);
     }
-    out
 }

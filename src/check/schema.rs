@@ -4,7 +4,8 @@
 
 use super::config::Settings;
 use super::RuleCtx;
-use crate::rules::RuleKind;
+use crate::diag::Code;
+use crate::rules::{tag_rank, RuleKind};
 use std::collections::HashSet;
 
 /// Top-level attributes of the Sigma specification (rules, correlations, filters).
@@ -41,65 +42,91 @@ const STATUSES: &[&str] = &[
 ];
 const LEVELS: &[&str] = &["informational", "low", "medium", "high", "critical"];
 
+/// Runs the schema validators on one rule. The steps keep this order: positions are looked up
+/// within a per-rule budget, so the order decides which findings get exact lines.
 pub fn check(ctx: &mut RuleCtx<'_>, settings: &Settings) {
+    identifier(ctx);
+    let is_detection = ctx.rule.kind == RuleKind::Detection;
+    if is_detection {
+        status_level_description(ctx);
+    }
+    dates(ctx, is_detection);
+    attributes(ctx, settings);
+    tags(ctx);
+    references(ctx);
+}
+
+/// `identifier_existence`, `identifier_format`.
+fn identifier(ctx: &mut RuleCtx<'_>) {
     let rule = ctx.rule;
     match rule.id.as_deref() {
         None => ctx.push(
-            "identifier_existence",
+            Code::IdentifierExistence,
             (rule.line, 1),
             "rule has no `id`; add a random UUID",
         ),
         Some(id) if !is_uuid(id) => {
             let pos = ctx.key_pos(&["id"]);
             ctx.push(
-                "identifier_format",
+                Code::IdentifierFormat,
                 pos,
                 format!("`id` `{id}` is not a UUID"),
             );
         }
         Some(_) => {}
     }
-    let is_detection = rule.kind == RuleKind::Detection;
-    if is_detection {
-        match rule.status.as_deref() {
-            None => ctx.push("status_existence", (rule.line, 1), "rule has no `status`"),
-            Some(s) if !STATUSES.contains(&s) => {
-                let pos = ctx.key_pos(&["status"]);
-                ctx.push(
-                    "status_unknown",
-                    pos,
-                    format!("`status: {s}` is not one of {}", STATUSES.join(", ")),
-                );
-            }
-            Some(_) => {}
-        }
-        match rule.level.as_deref() {
-            None => ctx.push("level_existence", (rule.line, 1), "rule has no `level`"),
-            Some(l) if !LEVELS.contains(&l) => {
-                let pos = ctx.key_pos(&["level"]);
-                ctx.push(
-                    "level_unknown",
-                    pos,
-                    format!("`level: {l}` is not one of {}", LEVELS.join(", ")),
-                );
-            }
-            Some(_) => {}
-        }
-        if rule
-            .description
-            .as_deref()
-            .is_none_or(|d| d.trim().is_empty())
-        {
+}
+
+/// Detection rules only: `status_*`, `level_*`, `description_existence`.
+fn status_level_description(ctx: &mut RuleCtx<'_>) {
+    let rule = ctx.rule;
+    match rule.status.as_deref() {
+        None => ctx.push(
+            Code::StatusExistence,
+            (rule.line, 1),
+            "rule has no `status`",
+        ),
+        Some(s) if !STATUSES.contains(&s) => {
+            let pos = ctx.key_pos(&["status"]);
             ctx.push(
-                "description_existence",
-                (rule.line, 1),
-                "rule has no `description`",
+                Code::StatusUnknown,
+                pos,
+                format!("`status: {s}` is not one of {}", STATUSES.join(", ")),
             );
         }
+        Some(_) => {}
     }
+    match rule.level.as_deref() {
+        None => ctx.push(Code::LevelExistence, (rule.line, 1), "rule has no `level`"),
+        Some(l) if !LEVELS.contains(&l) => {
+            let pos = ctx.key_pos(&["level"]);
+            ctx.push(
+                Code::LevelUnknown,
+                pos,
+                format!("`level: {l}` is not one of {}", LEVELS.join(", ")),
+            );
+        }
+        Some(_) => {}
+    }
+    if rule
+        .description
+        .as_deref()
+        .is_none_or(|d| d.trim().is_empty())
+    {
+        ctx.push(
+            Code::DescriptionExistence,
+            (rule.line, 1),
+            "rule has no `description`",
+        );
+    }
+}
+
+/// `date_existence` (detection rules), `date_format` for `date` and `modified`, and their order.
+fn dates(ctx: &mut RuleCtx<'_>, is_detection: bool) {
+    let rule = ctx.rule;
     let date = rule.date.as_deref();
     if date.is_none() && is_detection {
-        ctx.push("date_existence", (rule.line, 1), "rule has no `date`");
+        ctx.push(Code::DateExistence, (rule.line, 1), "rule has no `date`");
     }
     let mut parsed = [None, None];
     for (i, (key, value)) in [("date", date), ("modified", rule.modified.as_deref())]
@@ -111,7 +138,7 @@ pub fn check(ctx: &mut RuleCtx<'_>, settings: &Settings) {
         if parsed[i].is_none() {
             let pos = ctx.key_pos(&[key]);
             ctx.push(
-                "date_format",
+                Code::DateFormat,
                 pos,
                 format!("`{key}: {v}` is not a valid YYYY-MM-DD date"),
             );
@@ -121,38 +148,46 @@ pub fn check(ctx: &mut RuleCtx<'_>, settings: &Settings) {
         if m < d {
             let pos = ctx.key_pos(&["modified"]);
             ctx.push(
-                "date_format",
+                Code::DateFormat,
                 pos,
                 "`modified` is earlier than `date`".to_string(),
             );
         }
     }
-    if let Some(raw) = ctx.raw {
-        let mut unknown = Vec::new();
-        for key in raw.map.keys() {
-            let Some(k) = key.as_str() else { continue };
-            if !SPEC_ATTRIBUTES.contains(&k) && !settings.allowed_attributes.contains(k) {
-                unknown.push(k.to_string());
-            }
-        }
-        for k in unknown {
-            let hint = SPEC_ATTRIBUTES
-                .iter()
-                .map(|a| (strsim::damerau_levenshtein(a, &k.to_ascii_lowercase()), a))
-                .filter(|(d, a)| *d <= 2 && *d < a.len() / 2 + 1)
-                .min()
-                .map(|(_, a)| format!("; did you mean `{a}`?"))
-                .unwrap_or_else(|| {
-                    "; allow it with `config: {custom_attributes: {allowed: [..]}}`".into()
-                });
-            let pos = ctx.key_pos(&[&k]);
-            ctx.push(
-                "custom_attributes",
-                pos,
-                format!("`{k}` is not a Sigma attribute{hint}"),
-            );
+}
+
+/// `custom_attributes`: top-level keys outside the specification and the configured allowance.
+fn attributes(ctx: &mut RuleCtx<'_>, settings: &Settings) {
+    let Some(raw) = ctx.raw else { return };
+    let mut unknown = Vec::new();
+    for key in raw.map.keys() {
+        let Some(k) = key.as_str() else { continue };
+        if !SPEC_ATTRIBUTES.contains(&k) && !settings.allowed_attributes.contains(k) {
+            unknown.push(k.to_string());
         }
     }
+    for k in unknown {
+        let hint = SPEC_ATTRIBUTES
+            .iter()
+            .map(|a| (strsim::damerau_levenshtein(a, &k.to_ascii_lowercase()), a))
+            .filter(|(d, a)| *d <= 2 && *d < a.len() / 2 + 1)
+            .min()
+            .map(|(_, a)| format!("; did you mean `{a}`?"))
+            .unwrap_or_else(|| {
+                "; allow it with `config: {custom_attributes: {allowed: [..]}}`".into()
+            });
+        let pos = ctx.key_pos(&[&k]);
+        ctx.push(
+            Code::CustomAttributes,
+            pos,
+            format!("`{k}` is not a Sigma attribute{hint}"),
+        );
+    }
+}
+
+/// `tag_format`, `duplicate_tag`, `tag_order`.
+fn tags(ctx: &mut RuleCtx<'_>) {
+    let rule = ctx.rule;
     let mut seen = HashSet::new();
     for tag in &rule.tags {
         if !is_tag_format(tag) {
@@ -163,27 +198,28 @@ pub fn check(ctx: &mut RuleCtx<'_>, settings: &Settings) {
                 String::new()
             };
             ctx.push(
-                "tag_format",
+                Code::TagFormat,
                 pos,
                 format!("tag `{tag}` is not `namespace.name` in lower case{hint}"),
             );
         }
         if !seen.insert(tag.to_ascii_lowercase()) {
             let pos = ctx.value_pos(&["tags"], tag);
-            ctx.push("duplicate_tag", pos, format!("tag `{tag}` appears twice"));
+            ctx.push(
+                Code::DuplicateTag,
+                pos,
+                format!("tag `{tag}` appears twice"),
+            );
         }
     }
-    // Tag groups in order: tactics, techniques, other ATT&CK tags, then other namespaces.
-    let rank = |t: &String| match crate::rules::parse_attack_tag(t) {
-        Some(crate::rules::AttackTag::Tactic(_)) => 0,
-        Some(crate::rules::AttackTag::Technique(_)) => 1,
-        Some(_) => 2,
-        None => 3,
-    };
-    if let Some(w) = rule.tags.windows(2).find(|w| rank(&w[0]) > rank(&w[1])) {
+    if let Some(w) = rule
+        .tags
+        .windows(2)
+        .find(|w| tag_rank(&w[0]) > tag_rank(&w[1]))
+    {
         let pos = ctx.value_pos(&["tags"], &w[1]);
         ctx.push(
-            "tag_order",
+            Code::TagOrder,
             pos,
             format!(
                 "tag `{}` comes after `{}`; order tags as tactics, techniques, other tags",
@@ -191,12 +227,17 @@ pub fn check(ctx: &mut RuleCtx<'_>, settings: &Settings) {
             ),
         );
     }
+}
+
+/// `duplicate_references`.
+fn references(ctx: &mut RuleCtx<'_>) {
+    let rule = ctx.rule;
     let mut seen = HashSet::new();
     for r in &rule.references {
         if !seen.insert(r.trim()) {
             let pos = ctx.value_pos(&["references"], r);
             ctx.push(
-                "duplicate_references",
+                Code::DuplicateReferences,
                 pos,
                 format!("reference `{r}` appears twice"),
             );

@@ -9,7 +9,7 @@
 //!   leaves it is refused, never read.
 
 use super::model::CaseKind;
-use crate::diag::Diagnostic;
+use crate::diag::{Code, Diagnostic};
 use serde_norway::Value;
 use std::path::{Component, Path, PathBuf};
 
@@ -96,8 +96,8 @@ pub fn inside_root(root: &Path, rel: &str) -> Result<PathBuf, String> {
 
 /// Regression cases of a rule, or findings explaining why there are none.
 pub fn regression_cases(rule_path: &Path, value: &str) -> Result<Vec<CaseSpec>, Diagnostic> {
-    let refuse = |msg: String| Diagnostic::new("regression_path_refused", msg).at(rule_path);
-    let bad = |msg: String| Diagnostic::new("regression_data_error", msg).at(rule_path);
+    let refuse = |msg: String| Diagnostic::new(Code::RegressionPathRefused, msg).at(rule_path);
+    let bad = |msg: String| Diagnostic::new(Code::RegressionDataError, msg).at(rule_path);
     let root = repository_root(rule_path).ok_or_else(|| {
         bad(format!(
             "regression_tests_path `{value}`: the rule is not under a `rules/` directory, so the \

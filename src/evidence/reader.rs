@@ -7,6 +7,7 @@
 //! line where it starts, so a finding can point at it. Limits (events per file, bytes per line,
 //! bytes per event) turn runaway input into a finding instead of exhausting memory.
 
+use crate::diag::Code;
 use serde_json::Value;
 use std::io::BufRead;
 
@@ -45,7 +46,7 @@ pub struct ReadProblem {
     /// 1-based line of the problem.
     pub line: usize,
     /// `event_syntax` (not JSON), `event_limit` (a limit was hit) or `io_error`.
-    pub code: &'static str,
+    pub code: Code,
     pub message: String,
 }
 
@@ -86,7 +87,7 @@ impl<R: BufRead> EventReader<R> {
         }
     }
 
-    fn problem(&mut self, line: usize, code: &'static str, message: String) -> ReadProblem {
+    fn problem(&mut self, line: usize, code: Code, message: String) -> ReadProblem {
         self.done = true;
         self.pending.clear();
         ReadProblem {
@@ -105,7 +106,7 @@ impl<R: BufRead> EventReader<R> {
             .read_until(b'\n', &mut self.line_buf)
             .map_err(|e| {
                 let line = self.next_line;
-                self.problem(line, "io_error", format!("cannot read: {e}"))
+                self.problem(line, Code::IoError, format!("cannot read: {e}"))
             })?;
         if n == 0 {
             return Ok(false);
@@ -117,7 +118,7 @@ impl<R: BufRead> EventReader<R> {
             let max = self.limits.max_line_bytes;
             return Err(self.problem(
                 line,
-                "event_limit",
+                Code::EventLimit,
                 format!("line longer than {max} bytes; reading of this file stopped"),
             ));
         }
@@ -125,7 +126,7 @@ impl<R: BufRead> EventReader<R> {
             Ok(t) => t,
             Err(_) => {
                 let line = self.next_line;
-                return Err(self.problem(line, "event_syntax", "not valid UTF-8".into()));
+                return Err(self.problem(line, Code::EventSyntax, "not valid UTF-8".into()));
             }
         };
         let text = if self.next_line == 1 {
@@ -144,7 +145,7 @@ impl<R: BufRead> EventReader<R> {
             let max = self.limits.max_event_bytes;
             return Err(self.problem(
                 line,
-                "event_limit",
+                Code::EventLimit,
                 format!("event longer than {max} bytes; reading of this file stopped"),
             ));
         }
@@ -183,7 +184,7 @@ impl<R: BufRead> EventReader<R> {
             if self.in_array && self.expect_separator {
                 return Err(self.problem(
                     line,
-                    "event_syntax",
+                    Code::EventSyntax,
                     "expected `,` or `]` between array elements".into(),
                 ));
             }
@@ -206,7 +207,7 @@ impl<R: BufRead> EventReader<R> {
                         let max = self.limits.max_events;
                         return Err(self.problem(
                             line,
-                            "event_limit",
+                            Code::EventLimit,
                             format!("more than {max} events; reading of this file stopped"),
                         ));
                     }
@@ -226,7 +227,7 @@ impl<R: BufRead> EventReader<R> {
                 Some(Err(e)) if e.is_eof() => {
                     return Err(self.problem(
                         line,
-                        "event_syntax",
+                        Code::EventSyntax,
                         "the file ends inside the event that starts here".into(),
                     ));
                 }
@@ -238,7 +239,7 @@ impl<R: BufRead> EventReader<R> {
                         .map_or(text.as_str(), |(w, _)| w);
                     return Err(self.problem(
                         at,
-                        "event_syntax",
+                        Code::EventSyntax,
                         format!(
                             "not JSON: {what} (column {}); reading of this file stopped",
                             e.column()
@@ -282,7 +283,7 @@ impl<R: BufRead> Iterator for EventReader<R> {
                         let line = self.next_line.saturating_sub(1).max(1);
                         return Some(Err(self.problem(
                             line,
-                            "event_syntax",
+                            Code::EventSyntax,
                             "the JSON array is not closed (missing `]`)".into(),
                         )));
                     }
@@ -369,9 +370,9 @@ mod tests {
         let (e, p) = read("{\"a\":1}\n{\"a\":\n", ReadLimits::default());
         assert_eq!(e.len(), 1);
         let p = p.expect("problem");
-        assert_eq!((p.code, p.line), ("event_syntax", 2));
+        assert_eq!((p.code, p.line), (Code::EventSyntax, 2));
         let (_, p) = read("{\"a\":1}\n{oops}\n", ReadLimits::default());
-        assert_eq!(p.map(|p| (p.code, p.line)), Some(("event_syntax", 2)));
+        assert_eq!(p.map(|p| (p.code, p.line)), Some((Code::EventSyntax, 2)));
         let (_, p) = read("[{\"a\":1}", ReadLimits::default());
         assert!(p.expect("unclosed").message.contains("not closed"));
         let (_, p) = read("[{\"a\":1} {\"a\":2}]", ReadLimits::default());
@@ -382,20 +383,20 @@ mod tests {
         };
         let (e, p) = read("{}\n{}\n{}\n{}\n", limits);
         assert_eq!(e.len(), 2);
-        assert_eq!(p.map(|p| (p.code, p.line)), Some(("event_limit", 3)));
+        assert_eq!(p.map(|p| (p.code, p.line)), Some((Code::EventLimit, 3)));
         let limits = ReadLimits {
             max_line_bytes: 10,
             ..ReadLimits::default()
         };
         let (e, p) = read("{}\n{\"long\": \"xxxxxxxxxxxxxxx\"}\n", limits);
         assert_eq!(e.len(), 1);
-        assert_eq!(p.map(|p| (p.code, p.line)), Some(("event_limit", 2)));
+        assert_eq!(p.map(|p| (p.code, p.line)), Some((Code::EventLimit, 2)));
         let limits = ReadLimits {
             max_event_bytes: 20,
             ..ReadLimits::default()
         };
         let (_, p) = read("{\n\"a\": 1,\n\"b\": 2,\n\"c\": 3,\n\"d\": 4\n}\n", limits);
-        assert_eq!(p.map(|p| p.code), Some("event_limit"));
+        assert_eq!(p.map(|p| p.code), Some(Code::EventLimit));
     }
 
     #[test]

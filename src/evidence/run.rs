@@ -13,7 +13,7 @@ use super::normalise::{FieldMap, RouteKey};
 use super::prefilter::{self, Marks, Prefilter, Program};
 use super::reader::{EventReader, ReadLimits};
 use super::route::Router;
-use crate::diag::Diagnostic;
+use crate::diag::{Code, Diagnostic};
 use crate::rules::{RuleRecord, RuleSet};
 use crate::telemetry::Telemetry;
 use rayon::prelude::*;
@@ -314,7 +314,7 @@ fn expand_paths(paths: &[PathBuf], findings: &mut Vec<Diagnostic>) -> Vec<PathBu
                     Err(err) => {
                         let at = err.path().unwrap_or(p).to_path_buf();
                         findings.push(
-                            Diagnostic::new("io_error", format!("cannot read: {err}")).at(at),
+                            Diagnostic::new(Code::IoError, format!("cannot read: {err}")).at(at),
                         );
                         None
                     }
@@ -334,7 +334,7 @@ fn expand_paths(paths: &[PathBuf], findings: &mut Vec<Diagnostic>) -> Vec<PathBu
         } else if p.exists() {
             out.push(p.clone());
         } else {
-            findings.push(Diagnostic::new("path_not_found", "no such file or directory").at(p));
+            findings.push(Diagnostic::new(Code::PathNotFound, "no such file or directory").at(p));
         }
     }
     out
@@ -434,7 +434,7 @@ impl Scanner<'_> {
         let file = match std::fs::File::open(path) {
             Ok(f) => f,
             Err(e) => {
-                findings.push(Diagnostic::new("io_error", format!("cannot read: {e}")).at(path));
+                findings.push(Diagnostic::new(Code::IoError, format!("cannot read: {e}")).at(path));
                 return scan;
             }
         };
@@ -484,7 +484,7 @@ impl Scanner<'_> {
                 n => format!(" ({} more such events in this file)", n - 1),
             };
             findings.push(
-                Diagnostic::new("event_not_object", format!("{msg}{more}"))
+                Diagnostic::new(Code::EventNotObject, format!("{msg}{more}"))
                     .at(path)
                     .line(Some(*line), None),
             );

@@ -90,7 +90,7 @@ pub fn junit(r: &CheckReport) -> String {
             .as_ref()
             .map_or_else(|| "(run)".to_string(), |p| p.display().to_string());
         by_code
-            .entry(f.diagnostic.code)
+            .entry(f.diagnostic.code.as_str())
             .or_default()
             .entry(file)
             .or_default()

@@ -35,7 +35,7 @@ pub fn annotations(r: &CheckReport) -> String {
         if let Some(c) = d.column {
             props.push(format!("col={c}"));
         }
-        props.push(format!("title={}", property(d.code)));
+        props.push(format!("title={}", property(d.code.as_str())));
         out.push_str(&format!(
             "::{kind} {}::{}\n",
             props.join(","),

@@ -9,7 +9,7 @@
 //! rather than a file (coverage minimums) are tool notifications, as results need a location.
 
 use crate::check::{CheckReport, Finding};
-use crate::diag::{self, Severity};
+use crate::diag::{Code, Severity};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
@@ -109,8 +109,8 @@ fn fnv1a(parts: &[&str]) -> String {
 }
 
 pub fn to_sarif(r: &CheckReport, opts: &SarifOptions) -> String {
-    let rules: Vec<Value> = diag::CODES
-        .iter()
+    let rules: Vec<Value> = Code::all()
+        .map(|c| c.info())
         .map(|c| {
             json!({
                 "id": c.code,
@@ -123,11 +123,7 @@ pub fn to_sarif(r: &CheckReport, opts: &SarifOptions) -> String {
             })
         })
         .collect();
-    let index: HashMap<&str, usize> = diag::CODES
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.code, i))
-        .collect();
+    let index: HashMap<Code, usize> = Code::all().enumerate().map(|(i, c)| (c, i)).collect();
     let mut occurrences: HashMap<String, usize> = HashMap::new();
     // GitHub needs a file location on every result; run-level findings (the coverage gate's
     // minimums) become tool notifications instead.
@@ -179,7 +175,9 @@ pub fn to_sarif(r: &CheckReport, opts: &SarifOptions) -> String {
             "results": results
         }]
     });
-    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    // A `Value` has string keys only and its numbers are finite by construction, and the writer is
+    // a `Vec`: serialising it cannot fail, so an empty SARIF file can never be written.
+    let mut s = serde_json::to_string_pretty(&doc).expect("a serde_json::Value always serialises");
     s.push('\n');
     s
 }
@@ -187,7 +185,7 @@ pub fn to_sarif(r: &CheckReport, opts: &SarifOptions) -> String {
 fn result(
     f: &Finding,
     opts: &SarifOptions,
-    index: &HashMap<&str, usize>,
+    index: &HashMap<Code, usize>,
     occurrences: &mut HashMap<String, usize>,
 ) -> Value {
     let d = &f.diagnostic;
@@ -198,7 +196,7 @@ fn result(
     // Stable across line moves: code, file, rule id and the offending source text; a counter keeps
     // identical findings in one file apart.
     let base = fnv1a(&[
-        d.code,
+        d.code.as_str(),
         uri.as_ref().map_or("", |(u, _)| u.as_str()),
         f.rule_id.as_deref().unwrap_or(""),
         f.source_line
@@ -210,7 +208,7 @@ fn result(
     *n += 1;
     let mut out = json!({
         "ruleId": d.code,
-        "ruleIndex": index.get(d.code).copied().unwrap_or(0),
+        "ruleIndex": index.get(&d.code).copied().unwrap_or(0),
         "level": level(d.severity),
         "message": {"text": d.message},
         "partialFingerprints": {"attacktraceFingerprint/v1": format!("{base}:{n}")}

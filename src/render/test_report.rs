@@ -215,10 +215,10 @@ pub fn junit(r: &TestReport) -> String {
                             .unwrap_or_default(),
                         d.line.map(|l| format!(":{l}")).unwrap_or_default()
                     ),
-                    classname: d.code.into(),
+                    classname: d.code.as_str().into(),
                     failure: Some(Failure {
                         message: one_line(&d.message),
-                        kind: d.code.into(),
+                        kind: d.code.as_str().into(),
                         text: String::new(),
                     }),
                     skipped: None,

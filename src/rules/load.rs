@@ -9,7 +9,7 @@
 use super::compile::{compile_detection, one_line, value_kind};
 use super::model::{DetectionState, LogSource, RuleKind, RuleRecord, RuleSet};
 use super::tags::parse_attack_tag;
-use crate::diag::Diagnostic;
+use crate::diag::{Code, Diagnostic};
 use rayon::prelude::*;
 use serde::Deserialize;
 use serde_norway::{Mapping, Value};
@@ -113,7 +113,7 @@ pub fn load_text(
             Err(e) => {
                 let loc = e.location();
                 reports.push(
-                    Diagnostic::new("yaml_error", one_line(&e.to_string()))
+                    Diagnostic::new(Code::YamlError, one_line(&e.to_string()))
                         .at(path)
                         .line(
                             Some(loc.as_ref().map_or(line, |l| l.line())),
@@ -131,7 +131,7 @@ pub fn load_text(
         let Value::Mapping(map) = value else {
             reports.push(
                 Diagnostic::new(
-                    "not_a_mapping",
+                    Code::NotAMapping,
                     format!(
                         "document {} is {}, not a mapping of rule attributes",
                         index + 1,
@@ -159,7 +159,7 @@ pub fn load_text(
     if documents == 0 && reports.is_empty() {
         reports.push(
             Diagnostic::new(
-                "not_a_mapping",
+                Code::NotAMapping,
                 "empty file: no YAML document (only blank lines or comments)",
             )
             .at(path),
@@ -201,7 +201,10 @@ fn load_file(path: &Path, opts: &LoadOptions) -> FileOutcome {
         reports: vec![d.at(path)],
     };
     let io_error = |what: &str, e: std::io::Error| {
-        report(Diagnostic::new("io_error", format!("cannot {what}: {e}")))
+        report(Diagnostic::new(
+            Code::IoError,
+            format!("cannot {what}: {e}"),
+        ))
     };
     let mut file = match fs::File::open(path) {
         Ok(f) => f,
@@ -215,7 +218,7 @@ fn load_file(path: &Path, opts: &LoadOptions) -> FileOutcome {
     let too_large = |size: u64| FileOutcome {
         id: id.clone(),
         ..report(Diagnostic::new(
-            "file_too_large",
+            Code::FileTooLarge,
             format!(
                 "file is {size} bytes, over the limit of {} bytes",
                 opts.max_file_size
@@ -251,7 +254,7 @@ fn load_file(path: &Path, opts: &LoadOptions) -> FileOutcome {
                 id,
                 ..report(
                     Diagnostic::new(
-                        "not_utf8",
+                        Code::NotUtf8,
                         format!(
                             "invalid UTF-8 at byte offset {} (line {line}); re-encode the file as UTF-8",
                             e.valid_up_to()
@@ -268,7 +271,7 @@ fn load_file(path: &Path, opts: &LoadOptions) -> FileOutcome {
         Err(_) => FileOutcome {
             id,
             ..report(Diagnostic::new(
-                "yaml_error",
+                Code::YamlError,
                 "the YAML parser failed unexpectedly on this file (internal error)",
             ))
         },
@@ -289,13 +292,13 @@ fn collect_files(paths: &[PathBuf], opts: &LoadOptions) -> (Vec<PathBuf>, Vec<Di
             match fs::metadata(arg) {
                 Ok(m) if m.is_dir() => walk_dir(arg, opts, &mut files, &mut reports),
                 Ok(m) if m.is_file() => files.push(arg.clone()),
-                Ok(_) => reports
-                    .push(Diagnostic::new("io_error", "not a regular file or directory").at(arg)),
+                Ok(_) => reports.push(
+                    Diagnostic::new(Code::IoError, "not a regular file or directory").at(arg),
+                ),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => reports
-                    .push(Diagnostic::new("path_not_found", "no such file or directory").at(arg)),
-                Err(e) => {
-                    reports.push(Diagnostic::new("io_error", format!("cannot access: {e}")).at(arg))
-                }
+                    .push(Diagnostic::new(Code::PathNotFound, "no such file or directory").at(arg)),
+                Err(e) => reports
+                    .push(Diagnostic::new(Code::IoError, format!("cannot access: {e}")).at(arg)),
             }
         }
         let found_nothing = files.len() == before;
@@ -308,7 +311,7 @@ fn collect_files(paths: &[PathBuf], opts: &LoadOptions) -> (Vec<PathBuf>, Vec<Di
             } else {
                 "no .yml or .yaml file found in this directory"
             };
-            reports.push(Diagnostic::new("path_not_found", msg).at(arg));
+            reports.push(Diagnostic::new(Code::PathNotFound, msg).at(arg));
         }
     }
     (files, reports)
@@ -330,7 +333,7 @@ fn expand_glob(
         Ok(m) => m,
         Err(e) => {
             reports.push(
-                Diagnostic::new("path_not_found", format!("invalid glob pattern: {e}")).at(arg),
+                Diagnostic::new(Code::PathNotFound, format!("invalid glob pattern: {e}")).at(arg),
             );
             return;
         }
@@ -340,7 +343,7 @@ fn expand_glob(
             Ok(p) if p.is_dir() => walk_dir(&p, opts, files, reports),
             Ok(p) => files.push(p),
             Err(e) => reports.push(
-                Diagnostic::new("io_error", format!("cannot read: {}", e.error())).at(e.path()),
+                Diagnostic::new(Code::IoError, format!("cannot read: {}", e.error())).at(e.path()),
             ),
         }
     }
@@ -404,14 +407,14 @@ fn walk_dir(
                     (None, Some(io)) => format!("cannot read: {io}"),
                     (None, None) => format!("cannot read: {e}"),
                 };
-                reports.push(Diagnostic::new("io_error", msg).at(path));
+                reports.push(Diagnostic::new(Code::IoError, msg).at(path));
             }
         }
     }
     for path in outside {
         reports.push(
             Diagnostic::new(
-                "symlink_outside_root",
+                Code::SymlinkOutsideRoot,
                 format!(
                     "symbolic link leads outside {}; not followed (pass --follow-symlinks to follow it)",
                     root.display()
@@ -486,7 +489,7 @@ impl Doc<'_> {
             .map_or(self.line, |(i, _)| i + 1)
     }
 
-    fn report(&self, code: &'static str, key: &str, msg: String) -> Diagnostic {
+    fn report(&self, code: Code, key: &str, msg: String) -> Diagnostic {
         Diagnostic::new(code, msg)
             .at(self.path)
             .line(Some(self.key_line(key)), None)
@@ -503,13 +506,13 @@ impl Problems<'_> {
     fn wrong_type(&mut self, key: &str, expected: &str, found: &Value) {
         let top = key.split('.').next().unwrap_or(key);
         let msg = format!("`{key}` must be {expected}, found {}", value_kind(found));
-        self.list.push(self.doc.report("wrong_type", top, msg));
+        self.list.push(self.doc.report(Code::WrongType, top, msg));
     }
 
     fn missing(&mut self, key: &str, kind: &str) {
         let msg = format!("{kind} document has no `{key}` attribute");
         self.list.push(
-            Diagnostic::new("missing_field", msg)
+            Diagnostic::new(Code::MissingField, msg)
                 .at(self.doc.path)
                 .line(Some(self.doc.line), None),
         );
@@ -678,7 +681,7 @@ fn build_record(
             Ok(rule) => (DetectionState::Compiled, Some(rule)),
             Err(reason) => {
                 diagnostics.push(doc.report(
-                    "detection_not_evaluable",
+                    Code::DetectionNotEvaluable,
                     "detection",
                     reason.clone(),
                 ));
@@ -732,7 +735,7 @@ mod tests {
         load_text(Path::new("r.yml"), t, &LoadOptions::default())
     }
 
-    fn codes(d: &[Diagnostic]) -> Vec<(&str, Option<usize>)> {
+    fn codes(d: &[Diagnostic]) -> Vec<(Code, Option<usize>)> {
         d.iter().map(|d| (d.code, d.line)).collect()
     }
 
@@ -773,15 +776,15 @@ mod tests {
     fn wrong_types_are_all_reported_at_their_line() {
         let (rules, reports) = text(RULE.replace("id: r-1", "id: 1").as_str());
         assert!(rules.is_empty());
-        assert_eq!(codes(&reports), vec![("wrong_type", Some(2))]);
+        assert_eq!(codes(&reports), vec![(Code::WrongType, Some(2))]);
         let (_, reports) = text("title: {a: 1}\nlogsource: x\ndetection: []\ntags: attack.t1059\n");
         assert_eq!(
             codes(&reports),
             vec![
-                ("wrong_type", Some(1)),
-                ("wrong_type", Some(4)),
-                ("wrong_type", Some(2)),
-                ("wrong_type", Some(3))
+                (Code::WrongType, Some(1)),
+                (Code::WrongType, Some(4)),
+                (Code::WrongType, Some(2)),
+                (Code::WrongType, Some(3))
             ]
         );
         assert!(reports[1]
@@ -798,7 +801,7 @@ mod tests {
         assert_eq!((rules[1].document, rules[1].line), (3, 19));
         assert_eq!(
             codes(&reports),
-            vec![("not_a_mapping", Some(15)), ("yaml_error", Some(36))]
+            vec![(Code::NotAMapping, Some(15)), (Code::YamlError, Some(36))]
         );
     }
 
@@ -807,16 +810,16 @@ mod tests {
         for t in ["", "# nothing\n", "---\n---\n"] {
             let (rules, reports) = text(t);
             assert!(rules.is_empty());
-            assert_eq!(codes(&reports), vec![("not_a_mapping", None)], "{t:?}");
+            assert_eq!(codes(&reports), vec![(Code::NotAMapping, None)], "{t:?}");
         }
         let (_, reports) = text("just text\n");
-        assert_eq!(codes(&reports), vec![("not_a_mapping", Some(1))]);
+        assert_eq!(codes(&reports), vec![(Code::NotAMapping, Some(1))]);
     }
 
     #[test]
     fn yaml_errors_stop_the_file_without_panicking() {
         let (_, reports) = text("a: &x 1\nb: *y\n---\nc: 1\n");
-        assert_eq!(codes(&reports), vec![("yaml_error", Some(2))]);
+        assert_eq!(codes(&reports), vec![(Code::YamlError, Some(2))]);
         assert_eq!(reports[0].column, Some(4));
     }
 
@@ -849,7 +852,7 @@ mod tests {
         );
         assert_eq!(
             codes(&rules[0].diagnostics),
-            vec![("detection_not_evaluable", Some(6))]
+            vec![(Code::DetectionNotEvaluable, Some(6))]
         );
     }
 }

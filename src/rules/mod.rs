@@ -7,4 +7,4 @@ pub mod tags;
 
 pub use load::{load, load_text, LoadOptions, DEFAULT_MAX_FILE_SIZE};
 pub use model::*;
-pub use tags::parse_attack_tag;
+pub use tags::{parse_attack_tag, tag_rank};

@@ -32,6 +32,18 @@ pub fn parse_attack_tag(tag: &str) -> Option<AttackTag> {
     Some(AttackTag::Tactic(lower.replace('_', "-")))
 }
 
+/// Group of a tag in the conventional order, lowest first: ATT&CK tactics, techniques, other
+/// ATT&CK tags (groups, software, other IDs), then other namespaces. The order within a group is
+/// free. `check`'s `tag_order` and `check --fix` both use it.
+pub fn tag_rank(tag: &str) -> u8 {
+    match parse_attack_tag(tag) {
+        Some(AttackTag::Tactic(_)) => 0,
+        Some(AttackTag::Technique(_)) => 1,
+        Some(_) => 2,
+        None => 3,
+    }
+}
+
 fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let head = s.get(..prefix.len())?;
     head.eq_ignore_ascii_case(prefix)
@@ -60,6 +72,20 @@ mod tests {
 
     fn t(s: &str) -> AttackTag {
         AttackTag::Technique(s.into())
+    }
+
+    #[test]
+    fn rank_orders_tactics_techniques_other_attack_then_other_namespaces() {
+        let ranks: Vec<u8> = [
+            "attack.execution",
+            "attack.t1059.001",
+            "attack.g0016",
+            "cve.2021-44228",
+        ]
+        .iter()
+        .map(|t| tag_rank(t))
+        .collect();
+        assert_eq!(ranks, vec![0, 1, 2, 3]);
     }
 
     #[test]

@@ -238,7 +238,7 @@ impl Telemetry {
                     .into_iter()
                     .flatten()
                 {
-                    problems.push(err);
+                    problems.push(err.problem());
                 }
                 return Err(TelemetryError { problems });
             }
