@@ -8,6 +8,7 @@
 use crate::attack::text::{render_prose, Footnote};
 use crate::attack::{KnowledgeBase, Technique};
 use crate::link::{LinkIndex, Via};
+pub use crate::report::{AttackSource, TacticRef};
 use crate::rules::{DetectionState, LogSource, RuleSet};
 use crate::telemetry::{ObsClass, Observability, TechniqueEvents, Telemetry};
 use serde::{Deserialize, Serialize};
@@ -40,24 +41,9 @@ pub struct Card {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct AttackSource {
-    pub domain: String,
-    pub version: String,
-    pub version_from: String,
-    pub origin: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
 pub struct TechRef {
     pub id: String,
     pub name: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct TacticRef {
-    pub id: String,
-    pub name: String,
-    pub shortname: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -331,15 +317,12 @@ pub fn build(
         .tactics
         .iter()
         .map(|s| match kb.tactic_by_shortname(s) {
-            Some(tac) => TacticRef {
-                id: tac.id.clone(),
-                name: tac.name.clone(),
-                shortname: tac.shortname.clone(),
-            },
+            Some(tac) => TacticRef::of(tac),
             None => TacticRef {
                 id: String::new(),
                 name: s.clone(),
                 shortname: s.clone(),
+                rules: Vec::new(),
             },
         })
         .collect();
@@ -437,12 +420,7 @@ pub fn build(
 
     Card {
         schema: CARD_SCHEMA,
-        attack: AttackSource {
-            domain: kb.source.domain.clone(),
-            version: kb.source.version.clone(),
-            version_from: kb.source.version_from.clone(),
-            origin: kb.source.origin.clone(),
-        },
+        attack: AttackSource::of(&kb.source),
         notices,
         technique: header,
         description,

@@ -11,6 +11,7 @@
 use crate::attack::{KnowledgeBase, Technique};
 use crate::link::{LinkIndex, Via};
 use crate::listing::LoadSummary;
+pub use crate::report::AttackSource;
 use crate::rules::{LogSource, RuleRecord, RuleSet};
 use crate::telemetry::{ObsClass, Telemetry};
 use serde::{Deserialize, Serialize};
@@ -114,14 +115,6 @@ pub struct CoverageReport {
     pub load: LoadSummary,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<BaselineDiff>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct AttackSource {
-    pub domain: String,
-    pub version: String,
-    pub version_from: String,
-    pub origin: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -957,12 +950,7 @@ pub fn build(input: &CoverageInput<'_>) -> Result<CoverageReport, CoverageError>
     let baseline = input.baseline.map(|b| diff(&rows, &rule_rows, b));
     Ok(CoverageReport {
         schema: COVERAGE_SCHEMA,
-        attack: AttackSource {
-            domain: kb.source.domain.clone(),
-            version: kb.source.version.clone(),
-            version_from: kb.source.version_from.clone(),
-            origin: kb.source.origin.clone(),
-        },
+        attack: AttackSource::of(&kb.source),
         scope,
         totals,
         tiers,

@@ -7,6 +7,7 @@
 //! the report is specific to this command, and JSON is its serde form.
 
 use super::model::{KnowledgeBase, SourceInfo, Technique};
+pub use crate::report::TacticRef;
 use crate::rules::{AttackTag, RuleSet};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -43,16 +44,6 @@ pub struct Moved {
     #[serde(flatten)]
     pub technique: TechRef,
     pub old_tactics: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TacticRef {
-    pub id: String,
-    pub name: String,
-    pub shortname: String,
-    /// Rules tagged with this tactic shortname.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub rules: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -124,12 +115,7 @@ pub fn diff(old: &KnowledgeBase, new: &KnowledgeBase) -> KbDiff {
         detection_strategies_removed: Vec::new(),
         rules_checked: None,
     };
-    let tref = |t: &super::model::Tactic| TacticRef {
-        id: t.id.clone(),
-        name: t.name.clone(),
-        shortname: t.shortname.clone(),
-        rules: Vec::new(),
-    };
+    let tref = TacticRef::of;
     for t in &new.tactics {
         match old.tactic_by_id(&t.id) {
             None => d.tactics_added.push(tref(t)),
