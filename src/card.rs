@@ -143,9 +143,12 @@ pub struct RuleRef {
     pub logsource: String,
     pub path: String,
     pub line: usize,
-    /// `direct`, or the sub-technique the rule is tagged with.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub via: Option<String>,
+    /// Serialised as `direct`, or the sub-technique the rule is tagged with.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::link::via_string::serialize_option"
+    )]
+    pub via: Option<Via>,
     pub evaluable: bool,
 }
 
@@ -296,10 +299,7 @@ fn rule_ref(rules: &RuleSet, index: usize, via: Option<&Via>) -> RuleRef {
         logsource: r.logsource.key(),
         path: r.path.display().to_string(),
         line: r.line,
-        via: via.map(|v| match v {
-            Via::Direct => "direct".to_string(),
-            Via::SubTechnique(s) => s.clone(),
-        }),
+        via: via.cloned(),
         evaluable: matches!(r.detection, DetectionState::Compiled),
     }
 }

@@ -7,6 +7,7 @@
 //! parent; clicking or focusing a cell shows its rules and observability class in the side panel.
 
 use crate::coverage::{CoverageReport, TechniqueRow};
+use crate::link::Via;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -149,10 +150,9 @@ fn details(o: &mut String, r: &CoverageReport, t: &TechniqueRow) {
                 escape(&rule.title),
                 escape(rule.level.as_deref().unwrap_or("-")),
                 escape(rule.status.as_deref().unwrap_or("-")),
-                if l.via == "direct" {
-                    String::new()
-                } else {
-                    format!(" via {}", escape(&l.via))
+                match &l.via {
+                    Via::Direct => String::new(),
+                    Via::SubTechnique(sub) => format!(" via {}", escape(sub)),
                 },
                 escape(&rule.path),
                 rule.line,

@@ -3,6 +3,7 @@
 
 use super::{class_label, md_escape as e};
 use crate::card::{Card, CheckState, ProseBlock, RuleRef};
+use crate::link::Via;
 use std::fmt::Write;
 
 fn prose(o: &mut String, p: &ProseBlock) {
@@ -41,7 +42,7 @@ fn rule_table(o: &mut String, rules: &[RuleRef]) {
             e(r.level.as_deref().unwrap_or("-")),
             e(r.status.as_deref().unwrap_or("-")),
             e(&r.logsource),
-            e(r.via.as_deref().unwrap_or("-")),
+            e(r.via.as_ref().map_or("-", Via::as_str)),
             e(&r.path),
             r.line
         );

@@ -7,6 +7,7 @@
 //! version in `versions.attack`.
 
 use crate::coverage::{level_rank, CoverageReport, TechniqueRow, Tier};
+use crate::link::Via;
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -188,7 +189,7 @@ pub fn layer(r: &CoverageReport, opts: &NavigatorOptions) -> Layer {
         if !t.guidance {
             max = max.max(s);
         }
-        let via_sub = t.rules.iter().filter(|l| l.via != "direct").count();
+        let via_sub = t.rules.iter().filter(|l| l.via != Via::Direct).count();
         let comment = if t.guidance {
             format!(
                 "No portable rule: guidance technique; {} rule(s) claim it (likely mis-tags)",
@@ -222,10 +223,9 @@ pub fn layer(r: &CoverageReport, opts: &NavigatorOptions) -> Layer {
                     super::one_line(&rule.title),
                     rule.level.as_deref().unwrap_or("-"),
                     rule.status.as_deref().unwrap_or("-"),
-                    if l.via == "direct" {
-                        String::new()
-                    } else {
-                        format!(" via {}", l.via)
+                    match &l.via {
+                        Via::Direct => String::new(),
+                        Via::SubTechnique(sub) => format!(" via {sub}"),
                     }
                 ),
             });

@@ -2,7 +2,9 @@
 
 use super::{one_line, term_safe, wrap};
 use crate::card::{Card, CheckState, ProseBlock, RuleRef};
-use crate::listing::{LoadSummary, RuleListing};
+use crate::link::Via;
+use crate::listing::RuleListing;
+use crate::rules::LoadSummary;
 use std::fmt::Write;
 
 const WIDTH: usize = 96;
@@ -28,9 +30,9 @@ fn footnotes(out: &mut String, p: &ProseBlock, indent: &str) {
 }
 
 fn rule_line(out: &mut String, r: &RuleRef) {
-    let via = match r.via.as_deref() {
-        Some("direct") | None => String::new(),
-        Some(s) => format!(" (via {s})"),
+    let via = match &r.via {
+        Some(Via::Direct) | None => String::new(),
+        Some(Via::SubTechnique(s)) => format!(" (via {s})"),
     };
     let _ = writeln!(
         out,
