@@ -11,7 +11,6 @@ use super::channel::split_channel;
 use super::model::*;
 use serde::{Deserialize, Deserializer};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// STIX id -> `DCxxxx` for data components, generated from enterprise v18.1.
@@ -25,56 +24,32 @@ pub struct LoadOptions {
 }
 
 /// A problem that stops loading.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum AttackError {
+    #[error("cannot read {}: {source}", path.display())]
     Io {
         path: PathBuf,
+        #[source]
         source: std::io::Error,
     },
-    /// Malformed JSON or a value of the wrong type; `line`/`column` as reported by serde_json.
+    /// Malformed JSON or a value of the wrong type; `line`/`column` as reported by serde_json, and
+    /// `message` its text without the position (which the fields carry).
+    #[error("{origin}:{line}:{column}: invalid ATT&CK JSON: {message}")]
     Json {
         origin: String,
         line: usize,
         column: usize,
         message: String,
+        #[source]
+        source: serde_json::Error,
     },
     /// Valid JSON that is neither a STIX bundle nor a compiled catalog.
+    #[error("{origin}: not ATT&CK data: {reason}")]
     NotAttackData { origin: String, reason: String },
 }
 
-impl fmt::Display for AttackError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            AttackError::Io { path, source } => {
-                write!(f, "cannot read {}: {source}", path.display())
-            }
-            AttackError::Json {
-                origin,
-                line,
-                column,
-                message,
-            } => write!(
-                f,
-                "{origin}:{line}:{column}: invalid ATT&CK JSON: {message}"
-            ),
-            AttackError::NotAttackData { origin, reason } => {
-                write!(f, "{origin}: not ATT&CK data: {reason}")
-            }
-        }
-    }
-}
-
-impl std::error::Error for AttackError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            AttackError::Io { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-}
-
 impl AttackError {
-    fn json(origin: &str, e: &serde_json::Error) -> Self {
+    fn json(origin: &str, e: serde_json::Error) -> Self {
         // serde_json appends " at line L column C" to its message; we carry them as fields instead.
         let msg = e.to_string();
         let message = match msg.rfind(" at line ") {
@@ -86,6 +61,7 @@ impl AttackError {
             line: e.line(),
             column: e.column(),
             message,
+            source: e,
         }
     }
 }
@@ -278,7 +254,7 @@ pub fn load_catalog(
     opts: &LoadOptions,
 ) -> Result<KnowledgeBase, AttackError> {
     let mut kb: KnowledgeBase =
-        serde_json::from_slice(bytes).map_err(|e| AttackError::json(origin, &e))?;
+        serde_json::from_slice(bytes).map_err(|e| AttackError::json(origin, e))?;
     kb.source.origin = origin.to_string();
     if kb.source.version.is_empty() || kb.source.version == "unknown" {
         match &opts.attack_version {
@@ -326,7 +302,7 @@ pub fn load_bundle(
     opts: &LoadOptions,
 ) -> Result<KnowledgeBase, AttackError> {
     let bundle: RawBundle =
-        serde_json::from_slice(bytes).map_err(|e| AttackError::json(origin, &e))?;
+        serde_json::from_slice(bytes).map_err(|e| AttackError::json(origin, e))?;
     match bundle.kind.as_deref() {
         Some("bundle") => {}
         Some(other) => {

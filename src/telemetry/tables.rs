@@ -198,8 +198,11 @@ pub(crate) fn logsource_from_key(key: &str) -> Option<LogSource> {
 }
 
 /// Parses one YAML table, naming the file in the error.
-pub(crate) fn parse<T: for<'de> Deserialize<'de>>(file: &str, text: &str) -> Result<T, String> {
-    serde_norway::from_str(text).map_err(|e| format!("{file}: {e}"))
+pub(crate) fn parse<T: for<'de> Deserialize<'de>>(
+    file: &'static str,
+    text: &str,
+) -> Result<T, super::TableError> {
+    serde_norway::from_str(text).map_err(|source| super::TableError { file, source })
 }
 
 const SUBKINDS: &[&str] = &["network", "host-assisted", "cloud/saas", "other"];
