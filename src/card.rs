@@ -8,7 +8,8 @@
 use crate::attack::text::{render_prose, Footnote};
 use crate::attack::{KnowledgeBase, Technique};
 use crate::link::{LinkIndex, Via};
-pub use crate::report::{AttackSource, TacticRef};
+use crate::report::RuleHead;
+pub use crate::report::{AttackSource, TacticRef, TechRef};
 use crate::rules::{DetectionState, LogSource, RuleSet};
 use crate::telemetry::{ObsClass, Observability, TechniqueEvents, Telemetry};
 use serde::{Deserialize, Serialize};
@@ -38,12 +39,6 @@ pub struct Card {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guidance: Option<Guidance>,
     pub checklist: Vec<ChecklistItem>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct TechRef {
-    pub id: String,
-    pub name: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -133,13 +128,8 @@ pub struct EventSection {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RuleRef {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    pub title: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub level: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    #[serde(flatten)]
+    pub head: RuleHead,
     pub logsource: String,
     pub path: String,
     pub line: usize,
@@ -151,6 +141,8 @@ pub struct RuleRef {
     pub via: Option<Via>,
     pub evaluable: bool,
 }
+
+crate::report::deref_rule_head!(RuleRef);
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RuleSection {
@@ -292,10 +284,7 @@ fn techref(kb: &KnowledgeBase, id: &str) -> TechRef {
 fn rule_ref(rules: &RuleSet, index: usize, via: Option<&Via>) -> RuleRef {
     let r = &rules.rules[index];
     RuleRef {
-        id: r.id.clone(),
-        title: r.title.clone(),
-        level: r.level.clone(),
-        status: r.status.clone(),
+        head: RuleHead::of(r),
         logsource: r.logsource.key(),
         path: r.path.display().to_string(),
         line: r.line,

@@ -2,18 +2,15 @@
 
 use crate::attack::KnowledgeBase;
 use crate::link::LinkIndex;
+use crate::report::RuleHead;
 use crate::rules::{DetectionState, LoadSummary, RuleSet};
 use serde::Serialize;
 
+/// One rule in the listing.
 #[derive(Debug, Clone, Serialize)]
-pub struct RuleRow {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    pub title: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub level: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+pub struct ListedRule {
+    #[serde(flatten)]
+    pub head: RuleHead,
     pub kind: crate::rules::RuleKind,
     pub techniques: Vec<String>,
     pub tactics: Vec<String>,
@@ -22,6 +19,8 @@ pub struct RuleRow {
     pub line: usize,
     pub detection: DetectionState,
 }
+
+crate::report::deref_rule_head!(ListedRule);
 
 /// Filters for `attacktrace rules`.
 #[derive(Debug, Clone, Default)]
@@ -37,7 +36,7 @@ pub struct RuleFilter {
 pub struct RuleListing {
     pub schema: &'static str,
     pub attack_version: String,
-    pub rules: Vec<RuleRow>,
+    pub rules: Vec<ListedRule>,
     /// Rules shown after filtering.
     pub shown: usize,
     pub summary: LoadSummary,
@@ -57,7 +56,7 @@ pub fn rule_listing(
         None => true,
         Some(w) => have.as_deref() == Some(w.to_ascii_lowercase().as_str()),
     };
-    let rows: Vec<RuleRow> = rules
+    let rows: Vec<ListedRule> = rules
         .rules
         .iter()
         .enumerate()
@@ -67,11 +66,8 @@ pub fn rule_listing(
                 && eq(&filter.category, &r.logsource.category)
                 && eq(&filter.service, &r.logsource.service)
         })
-        .map(|(_, r)| RuleRow {
-            id: r.id.clone(),
-            title: r.title.clone(),
-            level: r.level.clone(),
-            status: r.status.clone(),
+        .map(|(_, r)| ListedRule {
+            head: RuleHead::of(r),
             kind: r.kind,
             techniques: r.technique_tags().map(str::to_string).collect(),
             tactics: r.tactic_tags().map(str::to_string).collect(),

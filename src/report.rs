@@ -1,8 +1,9 @@
 //! Report-model pieces shared by several reports (card, coverage, ATT&CK diff), so each JSON shape
 //! is defined once. Plain serde data; renderers read it, the core fills it.
 
-use crate::attack::{SourceInfo, Tactic, VersionFrom};
-use serde::Serialize;
+use crate::attack::{SourceInfo, Tactic, Technique, VersionFrom};
+use crate::rules::RuleRecord;
+use serde::{Deserialize, Serialize};
 
 /// The ATT&CK data a report was built from, as printed on the card and the coverage report.
 #[derive(Debug, Clone, Serialize)]
@@ -43,5 +44,85 @@ impl TacticRef {
             shortname: t.shortname.clone(),
             rules: Vec::new(),
         }
+    }
+}
+
+/// A technique as reports name it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TechRef {
+    pub id: String,
+    pub name: String,
+}
+
+impl TechRef {
+    pub fn of(t: &Technique) -> TechRef {
+        TechRef {
+            id: t.id.clone(),
+            name: t.name.clone(),
+        }
+    }
+}
+
+/// What every report says about a rule first: ID, title, level, status. Report rows flatten it
+/// (`#[serde(flatten)]`), so the JSON keeps these keys at the row's top level, in this order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleHead {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+impl RuleHead {
+    pub fn of(r: &RuleRecord) -> RuleHead {
+        RuleHead {
+            id: r.id.clone(),
+            title: r.title.clone(),
+            level: r.level.clone(),
+            status: r.status.clone(),
+        }
+    }
+}
+
+/// Report rows that start with a [`RuleHead`] read its fields directly (`row.title`).
+macro_rules! deref_rule_head {
+    ($t:ty) => {
+        impl std::ops::Deref for $t {
+            type Target = $crate::report::RuleHead;
+            fn deref(&self) -> &$crate::report::RuleHead {
+                &self.head
+            }
+        }
+    };
+}
+pub(crate) use deref_rule_head;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attack::diff::ChangedTechnique;
+    use crate::coverage::RuleRow;
+
+    #[test]
+    fn flattened_rows_keep_their_json_shape() {
+        let t = ChangedTechnique {
+            named: TechRef {
+                id: "T1".into(),
+                name: "N".into(),
+            },
+            tactics: Vec::new(),
+            rules: Vec::new(),
+        };
+        assert_eq!(
+            serde_json::to_string(&t).unwrap(),
+            r#"{"id":"T1","name":"N","tactics":[]}"#
+        );
+        let json = r#"{"index":0,"title":"t","level":"high","path":"p","line":1,"logsource":"x","in_scope":true}"#;
+        let row: RuleRow = serde_json::from_str(json).unwrap();
+        assert_eq!(row.level.as_deref(), Some("high"));
+        assert_eq!(serde_json::to_string(&row).unwrap(), json);
     }
 }

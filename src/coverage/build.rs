@@ -9,6 +9,7 @@ use super::scope::{Scope, ScopeOptions};
 use super::{AttackSource, CoverageError};
 use crate::attack::{KnowledgeBase, Technique};
 use crate::link::{LinkIndex, TagProblem, Via};
+use crate::report::RuleHead;
 use crate::rules::LoadSummary;
 use crate::rules::{LogSource, RuleSet};
 use crate::telemetry::{ObsClass, Telemetry};
@@ -71,10 +72,7 @@ fn rule_rows(input: &CoverageInput<'_>, scope: &Scope<'_>) -> Vec<RuleRow> {
         });
         rows.push(RuleRow {
             index: i,
-            id: r.id.clone(),
-            title: r.title.clone(),
-            level: r.level.clone(),
-            status: r.status.clone(),
+            head: RuleHead::of(r),
             path: r.path.display().to_string(),
             line: r.line,
             logsource: r.logsource.key(),

@@ -2,6 +2,7 @@
 
 use super::AttackSource;
 use crate::link::{TagProblem, Via};
+use crate::report::RuleHead;
 use crate::rules::LoadSummary;
 use crate::telemetry::ObsClass;
 use serde::{Deserialize, Serialize};
@@ -195,13 +196,8 @@ pub struct TagProblems {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RuleRow {
     pub index: usize,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    pub title: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub level: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    #[serde(flatten)]
+    pub head: RuleHead,
     pub path: String,
     pub line: usize,
     pub logsource: String,
@@ -211,6 +207,8 @@ pub struct RuleRow {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runnable: Option<bool>,
 }
+
+crate::report::deref_rule_head!(RuleRow);
 
 impl RuleRow {
     /// Stable identity across runs: the rule ID, else its path.
