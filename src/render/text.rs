@@ -2,6 +2,7 @@
 
 use super::{one_line, term_safe, wrap};
 use crate::card::{Card, CheckState, ProseBlock, RuleRef};
+use crate::coverage::{Count, CoverageReport};
 use crate::link::Via;
 use crate::listing::RuleListing;
 use crate::rules::LoadSummary;
@@ -402,7 +403,7 @@ fn pct(covered: usize, total: usize) -> String {
     }
 }
 
-fn count_cell(c: crate::coverage::Count) -> String {
+fn count_cell(c: Count) -> String {
     format!("{}/{}", c.covered, c.in_scope)
 }
 
@@ -413,8 +414,19 @@ fn opt_count(n: Option<usize>, why: &str) -> String {
 
 /// `attacktrace coverage` for a terminal: totals, per-tactic table, gaps, guidance mis-tags, tag
 /// problems and the baseline diff.
-pub fn coverage(r: &crate::coverage::CoverageReport) -> String {
+pub fn coverage(r: &CoverageReport) -> String {
     let mut o = String::new();
+    coverage_header(&mut o, r);
+    coverage_tactics(&mut o, r);
+    coverage_gaps(&mut o, r);
+    coverage_mistags(&mut o, r);
+    coverage_tag_problems(&mut o, r);
+    coverage_baseline(&mut o, r);
+    o
+}
+
+/// Source, scope, rule counts, totals and tiers.
+fn coverage_header(o: &mut String, r: &CoverageReport) {
     let _ = writeln!(
         o,
         "ATT&CK coverage: {} v{} ({})",
@@ -462,6 +474,10 @@ pub fn coverage(r: &crate::coverage::CoverageReport) -> String {
         opt_count(r.tiers.validated, "no rule tests yet"),
     );
     o.push('\n');
+}
+
+/// One row per tactic.
+fn coverage_tactics(o: &mut String, r: &CoverageReport) {
     let w = r
         .tactics
         .iter()
@@ -487,6 +503,10 @@ pub fn coverage(r: &crate::coverage::CoverageReport) -> String {
         );
     }
     o.push('\n');
+}
+
+/// Techniques without a rule, grouped by first tactic.
+fn coverage_gaps(o: &mut String, r: &CoverageReport) {
     let tactic_name = |s: &str| {
         r.tactics
             .iter()
@@ -509,6 +529,10 @@ pub fn coverage(r: &crate::coverage::CoverageReport) -> String {
             super::class_label(g.class)
         );
     }
+}
+
+/// Guidance techniques that rules claim anyway.
+fn coverage_mistags(o: &mut String, r: &CoverageReport) {
     let mistags: Vec<_> = r.guidance.iter().filter(|g| !g.rules.is_empty()).collect();
     if !mistags.is_empty() {
         o.push('\n');
@@ -531,6 +555,10 @@ pub fn coverage(r: &crate::coverage::CoverageReport) -> String {
             }
         }
     }
+}
+
+/// Tags naming unknown, revoked or deprecated techniques.
+fn coverage_tag_problems(o: &mut String, r: &CoverageReport) {
     if !r.tag_problems.items.is_empty() {
         o.push('\n');
         let counts: Vec<String> = r
@@ -556,6 +584,10 @@ pub fn coverage(r: &crate::coverage::CoverageReport) -> String {
             );
         }
     }
+}
+
+/// What changed since the baseline.
+fn coverage_baseline(o: &mut String, r: &CoverageReport) {
     if let Some(b) = &r.baseline {
         o.push('\n');
         let _ = writeln!(
@@ -596,5 +628,4 @@ pub fn coverage(r: &crate::coverage::CoverageReport) -> String {
             let _ = writeln!(o, "  left    {id}");
         }
     }
-    o
 }
