@@ -50,6 +50,16 @@ fn rule_line(out: &mut String, r: &RuleRef) {
 
 pub fn card(c: &Card) -> String {
     let mut o = String::new();
+    card_header(&mut o, c);
+    card_detection(&mut o, c);
+    card_events(&mut o, c);
+    card_rules(&mut o, c);
+    card_guidance(&mut o, c);
+    o
+}
+
+/// Title, source, notices, tactics, relations, link and description.
+fn card_header(o: &mut String, c: &Card) {
     let t = &c.technique;
     let _ = writeln!(o, "{} {}", t.id, one_line(&t.name));
     let _ = writeln!(
@@ -109,9 +119,12 @@ pub fn card(c: &Card) -> String {
     if let Some(d) = &c.description {
         let _ = writeln!(o, "\nDescription");
         o.push_str(&wrap(&term_safe(&d.text), WIDTH, "  "));
-        footnotes(&mut o, d, "  ");
+        footnotes(o, d, "  ");
     }
+}
 
+/// Observability and what ATT&CK says about detecting the technique.
+fn card_detection(o: &mut String, c: &Card) {
     let obs = &c.observability;
     let _ = writeln!(o, "\nObservability: {}", super::class_label(obs.class));
     let _ = writeln!(o, "  {} (basis: {})", one_line(&obs.reason), obs.basis);
@@ -168,7 +181,7 @@ pub fn card(c: &Card) -> String {
     if let Some(p) = &det.v17_text {
         let _ = writeln!(o, "  Detection (ATT&CK v17 model):");
         o.push_str(&wrap(&term_safe(&p.text), WIDTH - 4, "    "));
-        footnotes(&mut o, p, "    ");
+        footnotes(o, p, "    ");
     }
     if !det.data_sources.is_empty() {
         let _ = writeln!(o, "  Data sources: {}", det.data_sources.join(", "));
@@ -176,7 +189,10 @@ pub fn card(c: &Card) -> String {
     for s in &det.statements {
         o.push_str(&wrap(s, WIDTH - 2, "  "));
     }
+}
 
+/// The events that show the technique.
+fn card_events(o: &mut String, c: &Card) {
     let _ = writeln!(o, "\nEvents");
     let ev = &c.events;
     if let Some(s) = &ev.statement {
@@ -222,7 +238,11 @@ pub fn card(c: &Card) -> String {
                 .join(", ")
         );
     }
+}
 
+/// Rules that claim the technique, and candidates by log source.
+fn card_rules(o: &mut String, c: &Card) {
+    let t = &c.technique;
     let rs = &c.rules;
     let _ = writeln!(o, "\nSigma rules");
     if rs.loaded {
@@ -244,7 +264,7 @@ pub fn card(c: &Card) -> String {
             let _ = writeln!(o, "  Tagged with {} ({}):", t.id, rs.tagged.len());
         }
         for r in &rs.tagged {
-            rule_line(&mut o, r);
+            rule_line(o, r);
         }
         if rs.candidates_total > 0 {
             let _ = writeln!(
@@ -256,14 +276,17 @@ pub fn card(c: &Card) -> String {
                 rs.candidate_logsources.join(", ")
             );
             for r in &rs.candidates {
-                rule_line(&mut o, r);
+                rule_line(o, r);
             }
         }
     }
     for n in &rs.notes {
         o.push_str(&wrap(n, WIDTH - 2, "  "));
     }
+}
 
+/// Guidance for techniques without a portable rule, the checklist and the footer.
+fn card_guidance(o: &mut String, c: &Card) {
     if let Some(g) = &c.guidance {
         let _ = writeln!(o, "\n{}", one_line(&g.title));
         o.push_str(&wrap(&g.why, WIDTH - 2, "  "));
@@ -293,7 +316,6 @@ pub fn card(c: &Card) -> String {
         o,
         "  [x] decided from the loaded rules  [ ] not met  [?] for a person to check"
     );
-    o
 }
 
 fn summary(o: &mut String, s: &LoadSummary) {
