@@ -16,6 +16,16 @@ use std::path::{Path, PathBuf};
 /// STIX id -> `DCxxxx` for data components, generated from enterprise v18.1.
 const DATA_COMPONENT_IDS: &str = include_str!("../../mappings/attack/data-component-ids.yaml");
 
+/// The STIX-id -> DC-ID table, parsed once. It is embedded and checked by a test, so a parse
+/// failure is a build defect: it fails loudly instead of silently losing every v17 DC ID.
+fn data_component_ids() -> &'static BTreeMap<String, String> {
+    static TABLE: std::sync::OnceLock<BTreeMap<String, String>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        serde_norway::from_str(DATA_COMPONENT_IDS)
+            .unwrap_or_else(|e| panic!("mappings/attack/data-component-ids.yaml: {e}"))
+    })
+}
+
 /// Caller's choices for loading.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
@@ -345,15 +355,14 @@ impl Builder {
         }
         // v17 data components have no external references, hence no DC ID in the bundle; take it from
         // the STIX-id table, else fall back to the component name so links still work.
-        let mut dc_ids: Option<BTreeMap<String, String>> = None;
         for o in objs.iter().filter(|o| o.kind == "x-mitre-data-component") {
             if o.id.is_empty() || attack_id.contains_key(&o.id) {
                 continue;
             }
-            let table = dc_ids.get_or_insert_with(|| {
-                serde_norway::from_str(DATA_COMPONENT_IDS).unwrap_or_default()
-            });
-            let id = table.get(&o.id).cloned().or_else(|| o.name.clone());
+            let id = data_component_ids()
+                .get(&o.id)
+                .cloned()
+                .or_else(|| o.name.clone());
             if let Some(id) = id.filter(|s| !s.is_empty()) {
                 attack_id.insert(o.id.clone(), id);
             }
