@@ -8,6 +8,8 @@
 use crate::attack::text::{render_prose, Footnote};
 use crate::attack::{KnowledgeBase, Technique};
 use crate::link::{LinkIndex, Via};
+use crate::report::RuleHead;
+pub use crate::report::{AttackSource, TacticRef, TechRef};
 use crate::rules::{DetectionState, LogSource, RuleSet};
 use crate::telemetry::{ObsClass, Observability, TechniqueEvents, Telemetry};
 use serde::{Deserialize, Serialize};
@@ -37,27 +39,6 @@ pub struct Card {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guidance: Option<Guidance>,
     pub checklist: Vec<ChecklistItem>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct AttackSource {
-    pub domain: String,
-    pub version: String,
-    pub version_from: String,
-    pub origin: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct TechRef {
-    pub id: String,
-    pub name: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct TacticRef {
-    pub id: String,
-    pub name: String,
-    pub shortname: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -147,21 +128,21 @@ pub struct EventSection {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RuleRef {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    pub title: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub level: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    #[serde(flatten)]
+    pub head: RuleHead,
     pub logsource: String,
     pub path: String,
     pub line: usize,
-    /// `direct`, or the sub-technique the rule is tagged with.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub via: Option<String>,
+    /// Serialised as `direct`, or the sub-technique the rule is tagged with.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::link::via_string::serialize_option"
+    )]
+    pub via: Option<Via>,
     pub evaluable: bool,
 }
+
+crate::report::deref_rule_head!(RuleRef);
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RuleSection {
@@ -303,17 +284,11 @@ fn techref(kb: &KnowledgeBase, id: &str) -> TechRef {
 fn rule_ref(rules: &RuleSet, index: usize, via: Option<&Via>) -> RuleRef {
     let r = &rules.rules[index];
     RuleRef {
-        id: r.id.clone(),
-        title: r.title.clone(),
-        level: r.level.clone(),
-        status: r.status.clone(),
+        head: RuleHead::of(r),
         logsource: r.logsource.key(),
         path: r.path.display().to_string(),
         line: r.line,
-        via: via.map(|v| match v {
-            Via::Direct => "direct".to_string(),
-            Via::SubTechnique(s) => s.clone(),
-        }),
+        via: via.cloned(),
         evaluable: matches!(r.detection, DetectionState::Compiled),
     }
 }
@@ -331,15 +306,12 @@ pub fn build(
         .tactics
         .iter()
         .map(|s| match kb.tactic_by_shortname(s) {
-            Some(tac) => TacticRef {
-                id: tac.id.clone(),
-                name: tac.name.clone(),
-                shortname: tac.shortname.clone(),
-            },
+            Some(tac) => TacticRef::of(tac),
             None => TacticRef {
                 id: String::new(),
                 name: s.clone(),
                 shortname: s.clone(),
+                rules: Vec::new(),
             },
         })
         .collect();
@@ -437,12 +409,7 @@ pub fn build(
 
     Card {
         schema: CARD_SCHEMA,
-        attack: AttackSource {
-            domain: kb.source.domain.clone(),
-            version: kb.source.version.clone(),
-            version_from: kb.source.version_from.clone(),
-            origin: kb.source.origin.clone(),
-        },
+        attack: AttackSource::of(&kb.source),
         notices,
         technique: header,
         description,

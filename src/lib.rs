@@ -17,6 +17,7 @@ pub mod link;
 pub mod listing;
 pub mod migrate;
 pub mod render;
+pub mod report;
 pub mod rules;
 pub mod tagedit;
 pub mod telemetry;

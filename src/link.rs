@@ -19,6 +19,90 @@ pub enum Via {
     SubTechnique(String),
 }
 
+impl Via {
+    /// `direct`, or the sub-technique ID: the form reports print and serialise.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Via::Direct => "direct",
+            Via::SubTechnique(s) => s,
+        }
+    }
+}
+
+impl std::fmt::Display for Via {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Lets tests and callers compare with the serialised form.
+impl PartialEq<&str> for Via {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// Serde for the report form of [`Via`]: the string `direct` or the sub-technique ID, as the card
+/// and coverage JSON have always carried it (`#[serde(with = "crate::link::via_string")]`).
+pub mod via_string {
+    use super::Via;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(via: &Via, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(via.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Via, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(if s == "direct" {
+            Via::Direct
+        } else {
+            Via::SubTechnique(s)
+        })
+    }
+
+    /// For `Option<Via>` fields (skip `None` with `skip_serializing_if`).
+    pub fn serialize_option<S: Serializer>(via: &Option<Via>, s: S) -> Result<S::Ok, S::Error> {
+        match via {
+            Some(v) => s.serialize_str(v.as_str()),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+/// Why a technique tag does not name an active technique. Variants are in the alphabetical order
+/// of their names so that sorting by kind and by name agree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TagProblemKind {
+    Deprecated,
+    Revoked,
+    Unknown,
+}
+
+impl TagProblemKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TagProblemKind::Deprecated => "deprecated",
+            TagProblemKind::Revoked => "revoked",
+            TagProblemKind::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for TagProblemKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Lets tests and callers compare with the serialised name.
+impl PartialEq<&str> for TagProblemKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// One rule linked to one technique.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Link {
@@ -32,8 +116,7 @@ pub struct Link {
 pub struct TagProblem {
     pub rule: usize,
     pub technique: String,
-    /// `unknown`, `revoked` or `deprecated`.
-    pub problem: &'static str,
+    pub problem: TagProblemKind,
     /// Final replacement of a revoked technique.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replacement: Option<String>,
@@ -64,19 +147,19 @@ impl LinkIndex {
                     None => tag_problems.push(TagProblem {
                         rule: i,
                         technique: tag.to_string(),
-                        problem: "unknown",
+                        problem: TagProblemKind::Unknown,
                         replacement: None,
                     }),
                     Some(t) if t.revoked => tag_problems.push(TagProblem {
                         rule: i,
                         technique: tag.to_string(),
-                        problem: "revoked",
+                        problem: TagProblemKind::Revoked,
                         replacement: kb.resolve_revoked(tag).map(|r| r.id.clone()),
                     }),
                     Some(t) if t.deprecated => tag_problems.push(TagProblem {
                         rule: i,
                         technique: tag.to_string(),
-                        problem: "deprecated",
+                        problem: TagProblemKind::Deprecated,
                         replacement: None,
                     }),
                     Some(_) => {}

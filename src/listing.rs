@@ -1,59 +1,16 @@
-//! Report models for `attacktrace rules` and the load summary every rule-reading command shares.
+//! Report models for `attacktrace rules` and `attacktrace attack info`.
 
 use crate::attack::KnowledgeBase;
-use crate::diag::Diagnostic;
 use crate::link::LinkIndex;
-use crate::rules::{DetectionState, RuleSet};
+use crate::report::RuleHead;
+use crate::rules::{DetectionState, LoadSummary, RuleSet};
 use serde::Serialize;
-use std::collections::BTreeMap;
 
-/// Files seen, loaded and reported, with reports counted by code. `files_seen = files_loaded +
-/// files_reported` always holds; a test checks it.
+/// One rule in the listing.
 #[derive(Debug, Clone, Serialize)]
-pub struct LoadSummary {
-    pub files_seen: usize,
-    pub files_loaded: usize,
-    pub files_reported: usize,
-    pub rules_loaded: usize,
-    /// Loaded rules whose detection the engine cannot evaluate (kept for linking).
-    pub not_evaluable: usize,
-    /// Report code -> count (documents or files not loaded).
-    pub reported_by_reason: BTreeMap<&'static str, usize>,
-    /// Every report, sorted by path and line.
-    pub reports: Vec<Diagnostic>,
-}
-
-impl LoadSummary {
-    pub fn of(rules: &RuleSet) -> LoadSummary {
-        let mut by = BTreeMap::new();
-        for d in &rules.reports {
-            *by.entry(d.code.as_str()).or_insert(0) += 1;
-        }
-        LoadSummary {
-            files_seen: rules.files_seen,
-            files_loaded: rules.files_loaded,
-            files_reported: rules.files_reported,
-            rules_loaded: rules.rules.len(),
-            not_evaluable: rules
-                .rules
-                .iter()
-                .filter(|r| matches!(r.detection, DetectionState::NotEvaluable { .. }))
-                .count(),
-            reported_by_reason: by,
-            reports: rules.reports.clone(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct RuleRow {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    pub title: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub level: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+pub struct ListedRule {
+    #[serde(flatten)]
+    pub head: RuleHead,
     pub kind: crate::rules::RuleKind,
     pub techniques: Vec<String>,
     pub tactics: Vec<String>,
@@ -62,6 +19,8 @@ pub struct RuleRow {
     pub line: usize,
     pub detection: DetectionState,
 }
+
+crate::report::deref_rule_head!(ListedRule);
 
 /// Filters for `attacktrace rules`.
 #[derive(Debug, Clone, Default)]
@@ -77,7 +36,7 @@ pub struct RuleFilter {
 pub struct RuleListing {
     pub schema: &'static str,
     pub attack_version: String,
-    pub rules: Vec<RuleRow>,
+    pub rules: Vec<ListedRule>,
     /// Rules shown after filtering.
     pub shown: usize,
     pub summary: LoadSummary,
@@ -97,7 +56,7 @@ pub fn rule_listing(
         None => true,
         Some(w) => have.as_deref() == Some(w.to_ascii_lowercase().as_str()),
     };
-    let rows: Vec<RuleRow> = rules
+    let rows: Vec<ListedRule> = rules
         .rules
         .iter()
         .enumerate()
@@ -107,11 +66,8 @@ pub fn rule_listing(
                 && eq(&filter.category, &r.logsource.category)
                 && eq(&filter.service, &r.logsource.service)
         })
-        .map(|(_, r)| RuleRow {
-            id: r.id.clone(),
-            title: r.title.clone(),
-            level: r.level.clone(),
-            status: r.status.clone(),
+        .map(|(_, r)| ListedRule {
+            head: RuleHead::of(r),
             kind: r.kind,
             techniques: r.technique_tags().map(str::to_string).collect(),
             tactics: r.tactic_tags().map(str::to_string).collect(),

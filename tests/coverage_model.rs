@@ -288,7 +288,7 @@ fn scope_flags_apply_to_numerators_and_denominators() {
             baseline: None,
         })
         .unwrap_err();
-        assert!(!e.0.is_empty());
+        assert!(!e.to_string().is_empty());
     }
 }
 

@@ -77,7 +77,7 @@ pub fn embedded() -> KnowledgeBase {
         source: super::model::SourceInfo {
             origin: "embedded".into(),
             version: "unknown".into(),
-            version_from: "unknown".into(),
+            version_from: super::model::VersionFrom::Unknown,
             ..Default::default()
         },
         ..Default::default()

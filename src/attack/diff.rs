@@ -7,52 +7,51 @@
 //! the report is specific to this command, and JSON is its serde form.
 
 use super::model::{KnowledgeBase, SourceInfo, Technique};
+pub use crate::report::{TacticRef, TechRef};
 use crate::rules::{AttackTag, RuleSet};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-/// A technique as the report names it.
+/// A technique as the diff names it: the shared [`TechRef`] (reached through `Deref`, so `t.id`
+/// reads as before) plus its tactics and the rules a change touches.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TechRef {
-    pub id: String,
-    pub name: String,
+pub struct ChangedTechnique {
+    #[serde(flatten)]
+    pub named: TechRef,
     pub tactics: Vec<String>,
     /// Rules tagged with this technique (filled by [`KbDiff::attach_rules`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<String>,
 }
 
+impl std::ops::Deref for ChangedTechnique {
+    type Target = TechRef;
+    fn deref(&self) -> &TechRef {
+        &self.named
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Revoked {
     #[serde(flatten)]
-    pub technique: TechRef,
+    pub technique: ChangedTechnique,
     /// Final replacement in the new release (revoked-by chain followed); `None` when it ends nowhere.
-    pub replacement: Option<TechRef>,
+    pub replacement: Option<ChangedTechnique>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Renamed {
     #[serde(flatten)]
-    pub technique: TechRef,
+    pub technique: ChangedTechnique,
     pub old_name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Moved {
     #[serde(flatten)]
-    pub technique: TechRef,
+    pub technique: ChangedTechnique,
     pub old_tactics: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TacticRef {
-    pub id: String,
-    pub name: String,
-    pub shortname: String,
-    /// Rules tagged with this tactic shortname.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub rules: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -79,13 +78,13 @@ pub struct KbDiff {
     pub tactics_removed: Vec<TacticRef>,
     pub tactics_renamed: Vec<TacticRenamed>,
     /// Active in the new release, absent from the old one.
-    pub techniques_added: Vec<TechRef>,
+    pub techniques_added: Vec<ChangedTechnique>,
     /// Not revoked in the old release, revoked in the new one.
     pub techniques_revoked: Vec<Revoked>,
     /// Active in the old release, deprecated in the new one.
-    pub techniques_deprecated: Vec<TechRef>,
+    pub techniques_deprecated: Vec<ChangedTechnique>,
     /// Present in the old release, absent from the new one (rare: MITRE revokes instead).
-    pub techniques_removed: Vec<TechRef>,
+    pub techniques_removed: Vec<ChangedTechnique>,
     /// Active in both, name changed.
     pub techniques_renamed: Vec<Renamed>,
     /// Active in both, tactic set changed.
@@ -97,10 +96,9 @@ pub struct KbDiff {
     pub rules_checked: Option<usize>,
 }
 
-fn tech_ref(t: &Technique) -> TechRef {
-    TechRef {
-        id: t.id.clone(),
-        name: t.name.clone(),
+fn tech_ref(t: &Technique) -> ChangedTechnique {
+    ChangedTechnique {
+        named: TechRef::of(t),
         tactics: t.tactics.clone(),
         rules: Vec::new(),
     }
@@ -124,12 +122,7 @@ pub fn diff(old: &KnowledgeBase, new: &KnowledgeBase) -> KbDiff {
         detection_strategies_removed: Vec::new(),
         rules_checked: None,
     };
-    let tref = |t: &super::model::Tactic| TacticRef {
-        id: t.id.clone(),
-        name: t.name.clone(),
-        shortname: t.shortname.clone(),
-        rules: Vec::new(),
-    };
+    let tref = TacticRef::of;
     for t in &new.tactics {
         match old.tactic_by_id(&t.id) {
             None => d.tactics_added.push(tref(t)),

@@ -6,7 +6,6 @@
 //! useful. Failures carry "did you mean" suggestions.
 
 use super::model::{KnowledgeBase, Technique};
-use std::fmt;
 
 /// A resolved technique and what the user should be told about the way there.
 #[derive(Debug, Clone)]
@@ -15,41 +14,30 @@ pub struct Resolution<'a> {
     pub notices: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A query that names no technique, or several.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LookupError {
     /// Nothing matched; `suggestions` holds at most five `"T1595 Active Scanning"` strings.
+    #[error("unknown technique {query:?}{}", did_you_mean(suggestions))]
     Unknown {
         query: String,
         suggestions: Vec<String>,
     },
     /// Several active techniques match the name; `candidates` are `"ID Name"` strings sorted by ID.
+    #[error("{query:?} matches {} techniques: {}", candidates.len(), candidates.join(", "))]
     Ambiguous {
         query: String,
         candidates: Vec<String>,
     },
 }
 
-impl fmt::Display for LookupError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LookupError::Unknown { query, suggestions } => {
-                write!(f, "unknown technique {query:?}")?;
-                if !suggestions.is_empty() {
-                    write!(f, "; did you mean: {}", suggestions.join(", "))?;
-                }
-                Ok(())
-            }
-            LookupError::Ambiguous { query, candidates } => write!(
-                f,
-                "{query:?} matches {} techniques: {}",
-                candidates.len(),
-                candidates.join(", ")
-            ),
-        }
+fn did_you_mean(suggestions: &[String]) -> String {
+    if suggestions.is_empty() {
+        String::new()
+    } else {
+        format!("; did you mean: {}", suggestions.join(", "))
     }
 }
-
-impl std::error::Error for LookupError {}
 
 const MAX_SUGGESTIONS: usize = 5;
 

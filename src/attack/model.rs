@@ -17,12 +17,56 @@ pub struct SourceInfo {
     pub domain: String,
     /// ATT&CK release, e.g. `18.1`; `unknown` when neither the data nor the user said.
     pub version: String,
-    /// How the version was established: `collection`, `catalog`, `user`, `file-name`, `unknown`.
-    pub version_from: String,
+    /// How the version was established.
+    pub version_from: VersionFrom,
     /// STIX spec version of the bundle (`2.0` or `2.1`).
     pub stix_version: String,
     /// True when descriptions and other MITRE prose are present (full bundle, not the catalog).
     pub has_prose: bool,
+}
+
+/// How the ATT&CK version of a knowledge base was established; serialised as the kebab-case name
+/// (`file-name`), which the compiled catalog and every JSON report carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VersionFrom {
+    /// The bundle's `x-mitre-collection` object.
+    Collection,
+    /// A compiled catalog's own `source.version`.
+    Catalog,
+    /// `--attack-version`.
+    User,
+    /// The bundle's file name (`enterprise-attack-18.1.json`).
+    FileName,
+    /// Nothing said; also what an unrecognised value in a hand-made catalog reads as.
+    #[default]
+    #[serde(other)]
+    Unknown,
+}
+
+impl VersionFrom {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VersionFrom::Collection => "collection",
+            VersionFrom::Catalog => "catalog",
+            VersionFrom::User => "user",
+            VersionFrom::FileName => "file-name",
+            VersionFrom::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for VersionFrom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Lets tests and callers compare with the serialised name.
+impl PartialEq<&str> for VersionFrom {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
 }
 
 /// One ATT&CK tactic (a matrix column).

@@ -11,11 +11,20 @@ use super::channel::split_channel;
 use super::model::*;
 use serde::{Deserialize, Deserializer};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// STIX id -> `DCxxxx` for data components, generated from enterprise v18.1.
 const DATA_COMPONENT_IDS: &str = include_str!("../../mappings/attack/data-component-ids.yaml");
+
+/// The STIX-id -> DC-ID table, parsed once. It is embedded and checked by a test, so a parse
+/// failure is a build defect: it fails loudly instead of silently losing every v17 DC ID.
+fn data_component_ids() -> &'static BTreeMap<String, String> {
+    static TABLE: std::sync::OnceLock<BTreeMap<String, String>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        serde_norway::from_str(DATA_COMPONENT_IDS)
+            .unwrap_or_else(|e| panic!("mappings/attack/data-component-ids.yaml: {e}"))
+    })
+}
 
 /// Caller's choices for loading.
 #[derive(Debug, Clone, Default)]
@@ -25,56 +34,32 @@ pub struct LoadOptions {
 }
 
 /// A problem that stops loading.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum AttackError {
+    #[error("cannot read {}: {source}", path.display())]
     Io {
         path: PathBuf,
+        #[source]
         source: std::io::Error,
     },
-    /// Malformed JSON or a value of the wrong type; `line`/`column` as reported by serde_json.
+    /// Malformed JSON or a value of the wrong type; `line`/`column` as reported by serde_json, and
+    /// `message` its text without the position (which the fields carry).
+    #[error("{origin}:{line}:{column}: invalid ATT&CK JSON: {message}")]
     Json {
         origin: String,
         line: usize,
         column: usize,
         message: String,
+        #[source]
+        source: serde_json::Error,
     },
     /// Valid JSON that is neither a STIX bundle nor a compiled catalog.
+    #[error("{origin}: not ATT&CK data: {reason}")]
     NotAttackData { origin: String, reason: String },
 }
 
-impl fmt::Display for AttackError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            AttackError::Io { path, source } => {
-                write!(f, "cannot read {}: {source}", path.display())
-            }
-            AttackError::Json {
-                origin,
-                line,
-                column,
-                message,
-            } => write!(
-                f,
-                "{origin}:{line}:{column}: invalid ATT&CK JSON: {message}"
-            ),
-            AttackError::NotAttackData { origin, reason } => {
-                write!(f, "{origin}: not ATT&CK data: {reason}")
-            }
-        }
-    }
-}
-
-impl std::error::Error for AttackError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            AttackError::Io { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-}
-
 impl AttackError {
-    fn json(origin: &str, e: &serde_json::Error) -> Self {
+    fn json(origin: &str, e: serde_json::Error) -> Self {
         // serde_json appends " at line L column C" to its message; we carry them as fields instead.
         let msg = e.to_string();
         let message = match msg.rfind(" at line ") {
@@ -86,6 +71,7 @@ impl AttackError {
             line: e.line(),
             column: e.column(),
             message,
+            source: e,
         }
     }
 }
@@ -278,21 +264,21 @@ pub fn load_catalog(
     opts: &LoadOptions,
 ) -> Result<KnowledgeBase, AttackError> {
     let mut kb: KnowledgeBase =
-        serde_json::from_slice(bytes).map_err(|e| AttackError::json(origin, &e))?;
+        serde_json::from_slice(bytes).map_err(|e| AttackError::json(origin, e))?;
     kb.source.origin = origin.to_string();
     if kb.source.version.is_empty() || kb.source.version == "unknown" {
         match &opts.attack_version {
             Some(v) => {
                 kb.source.version = v.clone();
-                kb.source.version_from = "user".into();
+                kb.source.version_from = VersionFrom::User;
             }
             None => {
                 kb.source.version = "unknown".into();
-                kb.source.version_from = "unknown".into();
+                kb.source.version_from = VersionFrom::Unknown;
             }
         }
     } else {
-        kb.source.version_from = "catalog".into();
+        kb.source.version_from = VersionFrom::Catalog;
     }
     kb.index();
     Ok(kb)
@@ -326,7 +312,7 @@ pub fn load_bundle(
     opts: &LoadOptions,
 ) -> Result<KnowledgeBase, AttackError> {
     let bundle: RawBundle =
-        serde_json::from_slice(bytes).map_err(|e| AttackError::json(origin, &e))?;
+        serde_json::from_slice(bytes).map_err(|e| AttackError::json(origin, e))?;
     match bundle.kind.as_deref() {
         Some("bundle") => {}
         Some(other) => {
@@ -369,15 +355,14 @@ impl Builder {
         }
         // v17 data components have no external references, hence no DC ID in the bundle; take it from
         // the STIX-id table, else fall back to the component name so links still work.
-        let mut dc_ids: Option<BTreeMap<String, String>> = None;
         for o in objs.iter().filter(|o| o.kind == "x-mitre-data-component") {
             if o.id.is_empty() || attack_id.contains_key(&o.id) {
                 continue;
             }
-            let table = dc_ids.get_or_insert_with(|| {
-                serde_norway::from_str(DATA_COMPONENT_IDS).unwrap_or_default()
-            });
-            let id = table.get(&o.id).cloned().or_else(|| o.name.clone());
+            let id = data_component_ids()
+                .get(&o.id)
+                .cloned()
+                .or_else(|| o.name.clone());
             if let Some(id) = id.filter(|s| !s.is_empty()) {
                 attack_id.insert(o.id.clone(), id);
             }
@@ -402,39 +387,80 @@ impl Builder {
     }
 
     fn build(self, bundle_spec: Option<String>, opts: &LoadOptions) -> KnowledgeBase {
-        let mut kb = KnowledgeBase::default();
         let mut warnings: BTreeSet<String> = BTreeSet::new();
+        let matrices = self.matrices();
+        let mut kb = KnowledgeBase {
+            source: self.source_info(bundle_spec, opts, &matrices),
+            tactics: self.tactics(&matrices, &mut warnings),
+            ..KnowledgeBase::default()
+        };
+        let tactic_pos: HashMap<&str, usize> = kb
+            .tactics
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.shortname.as_str(), i))
+            .collect();
+        let mut parts = Parts {
+            techniques: self.techniques(&tactic_pos, &mut warnings),
+            strategies: self.strategies(&mut warnings),
+            groups: self.named(&["intrusion-set"]),
+            software: self.named(&["malware", "tool"]),
+            campaigns: self.named(&["campaign"]),
+            mitigations: self.named(&["course-of-action"]),
+            data_sources: self.named(&["x-mitre-data-source"]),
+            dc_source: self.data_component_sources(),
+            subs: BTreeMap::new(),
+        };
+        let analytics = self.analytics(&mut warnings);
+        let data_components = self.data_components();
+        self.relationships(&mut parts, &mut warnings);
+        parts.adopt_orphan_subtechniques();
+        parts.finish(&mut kb);
+        kb.analytics = analytics;
+        kb.data_components = data_components.into_values().collect();
+        kb.warnings = warnings.into_iter().collect();
+        kb.index();
+        kb
+    }
 
-        // --- source info -------------------------------------------------------------------------
+    /// Matrices: the active ones define the tactic order; a revoked/deprecated matrix (mobile's
+    /// old "Network-Based Effects") is used only when nothing else is there.
+    fn matrices(&self) -> Vec<&RawObject> {
+        let active: Vec<&RawObject> = self
+            .objs
+            .iter()
+            .filter(|o| o.kind == "x-mitre-matrix" && !o.revoked() && !o.deprecated())
+            .collect();
+        if !active.is_empty() {
+            return active;
+        }
+        self.objs
+            .iter()
+            .filter(|o| o.kind == "x-mitre-matrix")
+            .collect()
+    }
+
+    /// Origin, domain, release and STIX version, each from the best evidence the bundle offers.
+    fn source_info(
+        &self,
+        bundle_spec: Option<String>,
+        opts: &LoadOptions,
+        matrices: &[&RawObject],
+    ) -> SourceInfo {
         let collection = self.objs.iter().find(|o| o.kind == "x-mitre-collection");
         let stix_version = bundle_spec
             .or_else(|| self.objs.iter().find_map(|o| o.spec_version.clone()))
             .unwrap_or_else(|| if collection.is_some() { "2.1" } else { "2.0" }.into());
         let (version, version_from) =
             if let Some(v) = collection.and_then(|c| non_empty(&c.x_mitre_version)) {
-                (v, "collection")
+                (v, VersionFrom::Collection)
             } else if let Some(v) = opts.attack_version.clone().filter(|v| !v.is_empty()) {
-                (v, "user")
+                (v, VersionFrom::User)
             } else if let Some(v) = version_from_file_name(&self.origin) {
-                (v, "file-name")
+                (v, VersionFrom::FileName)
             } else {
-                ("unknown".to_string(), "unknown")
+                ("unknown".to_string(), VersionFrom::Unknown)
             };
-
-        // Matrices: the active ones define the tactic order; a revoked/deprecated matrix (mobile's
-        // old "Network-Based Effects") is used only when nothing else is there.
-        let mut matrices: Vec<&RawObject> = self
-            .objs
-            .iter()
-            .filter(|o| o.kind == "x-mitre-matrix" && !o.revoked() && !o.deprecated())
-            .collect();
-        if matrices.is_empty() {
-            matrices = self
-                .objs
-                .iter()
-                .filter(|o| o.kind == "x-mitre-matrix")
-                .collect();
-        }
         let domain = matrices
             .iter()
             .find_map(|m| {
@@ -452,19 +478,21 @@ impl Builder {
                     .find_map(|p| domain_from_kill_chain(&p.kill_chain_name))
             })
             .unwrap_or_else(|| "unknown".into());
-        kb.source = SourceInfo {
+        SourceInfo {
             origin: self.origin.clone(),
             domain,
             version,
-            version_from: version_from.into(),
+            version_from,
             stix_version,
             has_prose: true,
-        };
+        }
+    }
 
-        // --- tactics -----------------------------------------------------------------------------
+    /// Tactics in matrix order; live tactics that no matrix lists come after, by ATT&CK ID.
+    fn tactics(&self, matrices: &[&RawObject], warnings: &mut BTreeSet<String>) -> Vec<Tactic> {
         let mut seen = BTreeSet::new();
         let mut tactic_ids: Vec<&str> = Vec::new();
-        for m in &matrices {
+        for m in matrices {
             for r in &m.tactic_refs {
                 match self.obj(r) {
                     Some(t) if t.kind == "x-mitre-tactic" => {
@@ -478,7 +506,6 @@ impl Builder {
                 }
             }
         }
-        // Live tactics that no matrix lists still get a place, after the matrix ones.
         let mut extra: Vec<(String, &str)> = self
             .objs
             .iter()
@@ -492,6 +519,7 @@ impl Builder {
             .collect();
         extra.sort();
         tactic_ids.extend(extra.into_iter().map(|(_, s)| s));
+        let mut tactics = Vec::new();
         for stix in tactic_ids {
             let Some(o) = self.obj(stix) else { continue };
             let Some(id) = self.attack_id.get(stix) else {
@@ -503,57 +531,25 @@ impl Builder {
                 .clone()
                 .filter(|s| !s.is_empty())
                 .unwrap_or_else(|| o.name().to_ascii_lowercase().replace(' ', "-"));
-            kb.tactics.push(Tactic {
+            tactics.push(Tactic {
                 id: id.clone(),
                 name: o.name(),
                 shortname,
                 description: non_empty(&o.description),
             });
         }
-        let tactic_pos: HashMap<&str, usize> = kb
-            .tactics
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.shortname.as_str(), i))
-            .collect();
+        tactics
+    }
 
-        // --- techniques --------------------------------------------------------------------------
+    /// Techniques by ID; links (parent, revoked-by, detections) are filled from relationships later.
+    fn techniques(
+        &self,
+        tactic_pos: &HashMap<&str, usize>,
+        warnings: &mut BTreeSet<String>,
+    ) -> BTreeMap<String, Technique> {
         let mut techniques: BTreeMap<String, Technique> = BTreeMap::new();
         for (o, id) in self.of_type("attack-pattern") {
-            let mut tactics: Vec<String> = Vec::new();
-            for p in &o.kill_chain_phases {
-                if p.kill_chain_name.starts_with("mitre-")
-                    && !p.phase_name.is_empty()
-                    && !tactics.contains(&p.phase_name)
-                {
-                    tactics.push(p.phase_name.clone());
-                }
-            }
-            tactics.sort_by_key(|t| {
-                (
-                    tactic_pos.get(t.as_str()).copied().unwrap_or(usize::MAX),
-                    t.clone(),
-                )
-            });
-            let t = Technique {
-                is_subtechnique: o.x_mitre_is_subtechnique.unwrap_or(id.contains('.')),
-                id: id.clone(),
-                name: o.name(),
-                tactics,
-                platforms: o.x_mitre_platforms.clone(),
-                parent: None,
-                subtechniques: Vec::new(),
-                revoked: o.revoked(),
-                revoked_by: None,
-                deprecated: o.deprecated(),
-                detection_strategies: Vec::new(),
-                data_sources: o.x_mitre_data_sources.clone(),
-                data_components: Vec::new(),
-                description: non_empty(&o.description),
-                detection_text: non_empty(&o.x_mitre_detection),
-                references: o.citations(),
-                url: o.mitre_ref().and_then(|r| r.url.clone()),
-            };
+            let t = technique(o, id.clone(), tactic_pos);
             // Duplicate IDs do not occur in MITRE data; keep the live copy if a hand-made file has two.
             match techniques.get(&id) {
                 Some(prev) if prev.is_active() || !t.is_active() => {
@@ -564,8 +560,10 @@ impl Builder {
                 }
             }
         }
+        techniques
+    }
 
-        // --- strategies, analytics, data components, data sources ---------------------------------
+    fn strategies(&self, warnings: &mut BTreeSet<String>) -> BTreeMap<String, DetectionStrategy> {
         let mut strategies: BTreeMap<String, DetectionStrategy> = BTreeMap::new();
         for (o, id) in self.of_type("x-mitre-detection-strategy") {
             let mut analytics = Vec::new();
@@ -589,7 +587,11 @@ impl Builder {
                 },
             );
         }
+        strategies
+    }
 
+    /// Analytics sorted by ID, duplicates dropped.
+    fn analytics(&self, warnings: &mut BTreeSet<String>) -> Vec<Analytic> {
         let mut analytics = Vec::new();
         for (o, id) in self.of_type("x-mitre-analytic") {
             let log_sources = o
@@ -607,13 +609,7 @@ impl Builder {
                             l.name
                         ));
                     }
-                    let (channel, channel_text) = split_channel(&l.channel);
-                    LogSourceRef {
-                        data_component: dc.unwrap_or_default(),
-                        name: l.name.clone(),
-                        channel,
-                        channel_text,
-                    }
+                    log_source_ref(dc.unwrap_or_default(), l)
                 })
                 .collect();
             analytics.push(Analytic {
@@ -631,7 +627,12 @@ impl Builder {
                 description: non_empty(&o.description),
             });
         }
+        analytics.sort_by(|a: &Analytic, b: &Analytic| a.id.cmp(&b.id));
+        analytics.dedup_by(|a, b| a.id == b.id);
+        analytics
+    }
 
+    fn data_components(&self) -> BTreeMap<String, DataComponent> {
         let mut data_components: BTreeMap<String, DataComponent> = BTreeMap::new();
         for (o, id) in self.of_type("x-mitre-data-component") {
             let data_source = o
@@ -643,15 +644,7 @@ impl Builder {
             let log_sources = o
                 .x_mitre_log_sources
                 .iter()
-                .map(|l| {
-                    let (channel, channel_text) = split_channel(&l.channel);
-                    LogSourceRef {
-                        data_component: id.clone(),
-                        name: l.name.clone(),
-                        channel,
-                        channel_text,
-                    }
-                })
+                .map(|l| log_source_ref(id.clone(), l))
                 .collect();
             data_components.insert(
                 id.clone(),
@@ -664,46 +657,35 @@ impl Builder {
                 },
             );
         }
+        data_components
+    }
 
-        let named = |o: &RawObject, id: String| NamedObject {
-            id,
-            name: o.name(),
-            aliases: if o.aliases.is_empty() {
-                o.x_mitre_aliases.clone()
-            } else {
-                o.aliases.clone()
-            },
-            techniques: Vec::new(),
-            revoked: o.revoked(),
-            deprecated: o.deprecated(),
-        };
-        let collect = |kinds: &[&str]| -> BTreeMap<String, NamedObject> {
-            kinds
-                .iter()
-                .flat_map(|k| self.of_type(k))
-                .map(|(o, id)| (id.clone(), named(o, id)))
-                .collect()
-        };
-        let mut groups = collect(&["intrusion-set"]);
-        let mut software = collect(&["malware", "tool"]);
-        let mut campaigns = collect(&["campaign"]);
-        let mut mitigations = collect(&["course-of-action"]);
-        let mut data_sources = collect(&["x-mitre-data-source"]);
-        // v17: a data source covers the techniques its components detect.
-        let dc_source: HashMap<String, String> = self
-            .of_type("x-mitre-data-component")
+    /// Groups, software, campaigns, mitigations or data sources of the given STIX types, by ID.
+    fn named(&self, kinds: &[&str]) -> BTreeMap<String, NamedObject> {
+        kinds
+            .iter()
+            .flat_map(|k| self.of_type(k))
+            .map(|(o, id)| (id.clone(), named_object(o, id)))
+            .collect()
+    }
+
+    /// v17: a data source covers the techniques its components detect (component ID -> source ID).
+    fn data_component_sources(&self) -> HashMap<String, String> {
+        self.of_type("x-mitre-data-component")
             .filter_map(|(o, id)| {
                 let ds = o.x_mitre_data_source_ref.as_deref()?;
                 Some((id, self.attack_id.get(ds)?.clone()))
             })
-            .collect();
+            .collect()
+    }
 
-        // --- relationships -----------------------------------------------------------------------
-        // Skipped: relationships that are themselves revoked or deprecated (MITRE retires a link this
-        // way), and usage/mitigation/detection links that touch a revoked object, because MITRE moves
-        // those links to the replacement and the old ones would double-count. `revoked-by` and
-        // `subtechnique-of` are kept for every technique so revoked tags can be resolved and named.
-        let mut subs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    /// Applies every usable relationship to `parts`.
+    ///
+    /// Skipped: relationships that are themselves revoked or deprecated (MITRE retires a link this
+    /// way), and usage/mitigation/detection links that touch a revoked object, because MITRE moves
+    /// those links to the replacement and the old ones would double-count. `revoked-by` and
+    /// `subtechnique-of` are kept for every technique so revoked tags can be resolved and named.
+    fn relationships(&self, parts: &mut Parts, warnings: &mut BTreeSet<String>) {
         for r in self.objs.iter().filter(|o| o.kind == "relationship") {
             if r.revoked() || r.deprecated() {
                 continue;
@@ -733,83 +715,116 @@ impl Builder {
             else {
                 continue; // e.g. ICS `targets` assets without our interest, or objects without IDs
             };
-            let retired_end = src.revoked() || tgt.revoked();
-            match (rtype, src.kind.as_str(), tgt.kind.as_str()) {
-                ("subtechnique-of", "attack-pattern", "attack-pattern") => {
-                    if let Some(t) = techniques.get_mut(sid) {
-                        t.parent = Some(tid.clone());
-                        t.is_subtechnique = true;
-                        // Only live sub-techniques are listed under the parent; a revoked or
-                        // deprecated one still names its parent.
-                        if t.is_active() {
-                            subs.entry(tid.clone()).or_default().insert(sid.clone());
-                        }
-                    }
-                }
-                ("revoked-by", "attack-pattern", "attack-pattern") => {
-                    if let Some(t) = techniques.get_mut(sid) {
-                        t.revoked_by = Some(tid.clone());
-                    }
-                }
-                _ if retired_end => {}
-                ("detects", "x-mitre-detection-strategy", "attack-pattern") => {
-                    if let Some(t) = techniques.get_mut(tid) {
-                        t.detection_strategies.push(sid.clone());
-                    }
-                    if let Some(s) = strategies.get_mut(sid) {
-                        s.techniques.push(tid.clone());
-                    }
-                }
-                ("detects", "x-mitre-data-component", "attack-pattern") => {
-                    if let Some(t) = techniques.get_mut(tid) {
-                        t.data_components.push(sid.clone());
-                    }
-                    if let Some(ds) = dc_source.get(sid).and_then(|d| data_sources.get_mut(d)) {
-                        ds.techniques.push(tid.clone());
-                    }
-                }
-                ("uses", _, "attack-pattern") => {
-                    let map = match src.kind.as_str() {
-                        "intrusion-set" => &mut groups,
-                        "malware" | "tool" => &mut software,
-                        "campaign" => &mut campaigns,
-                        _ => continue,
-                    };
-                    if let Some(n) = map.get_mut(sid) {
-                        n.techniques.push(tid.clone());
-                    }
-                }
-                ("mitigates", "course-of-action", "attack-pattern") => {
-                    if let Some(n) = mitigations.get_mut(sid) {
-                        n.techniques.push(tid.clone());
-                    }
-                }
-                _ => {}
-            }
+            parts.relate(rtype, (src, sid), (tgt, tid));
         }
-        // Sub-techniques without a `subtechnique-of` link still find their parent by ID.
-        let ids: BTreeSet<String> = techniques.keys().cloned().collect();
-        for t in techniques.values_mut() {
+    }
+}
+
+/// The knowledge base under construction, between the object pass and the relationship pass.
+struct Parts {
+    techniques: BTreeMap<String, Technique>,
+    strategies: BTreeMap<String, DetectionStrategy>,
+    groups: BTreeMap<String, NamedObject>,
+    software: BTreeMap<String, NamedObject>,
+    campaigns: BTreeMap<String, NamedObject>,
+    mitigations: BTreeMap<String, NamedObject>,
+    data_sources: BTreeMap<String, NamedObject>,
+    /// Data component ID -> data source ID (v17).
+    dc_source: HashMap<String, String>,
+    /// Parent ID -> live sub-technique IDs.
+    subs: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Parts {
+    /// Records one relationship between two objects with ATT&CK IDs.
+    fn relate(&mut self, rtype: &str, src: (&RawObject, &String), tgt: (&RawObject, &String)) {
+        let ((src, sid), (tgt, tid)) = (src, tgt);
+        let retired_end = src.revoked() || tgt.revoked();
+        match (rtype, src.kind.as_str(), tgt.kind.as_str()) {
+            ("subtechnique-of", "attack-pattern", "attack-pattern") => {
+                if let Some(t) = self.techniques.get_mut(sid) {
+                    t.parent = Some(tid.clone());
+                    t.is_subtechnique = true;
+                    // Only live sub-techniques are listed under the parent; a revoked or
+                    // deprecated one still names its parent.
+                    if t.is_active() {
+                        self.subs
+                            .entry(tid.clone())
+                            .or_default()
+                            .insert(sid.clone());
+                    }
+                }
+            }
+            ("revoked-by", "attack-pattern", "attack-pattern") => {
+                if let Some(t) = self.techniques.get_mut(sid) {
+                    t.revoked_by = Some(tid.clone());
+                }
+            }
+            _ if retired_end => {}
+            ("detects", "x-mitre-detection-strategy", "attack-pattern") => {
+                if let Some(t) = self.techniques.get_mut(tid) {
+                    t.detection_strategies.push(sid.clone());
+                }
+                if let Some(s) = self.strategies.get_mut(sid) {
+                    s.techniques.push(tid.clone());
+                }
+            }
+            ("detects", "x-mitre-data-component", "attack-pattern") => {
+                if let Some(t) = self.techniques.get_mut(tid) {
+                    t.data_components.push(sid.clone());
+                }
+                let source = self.dc_source.get(sid);
+                if let Some(ds) = source.and_then(|d| self.data_sources.get_mut(d)) {
+                    ds.techniques.push(tid.clone());
+                }
+            }
+            ("uses", _, "attack-pattern") => {
+                let map = match src.kind.as_str() {
+                    "intrusion-set" => &mut self.groups,
+                    "malware" | "tool" => &mut self.software,
+                    "campaign" => &mut self.campaigns,
+                    _ => return,
+                };
+                if let Some(n) = map.get_mut(sid) {
+                    n.techniques.push(tid.clone());
+                }
+            }
+            ("mitigates", "course-of-action", "attack-pattern") => {
+                if let Some(n) = self.mitigations.get_mut(sid) {
+                    n.techniques.push(tid.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Sub-techniques without a `subtechnique-of` link still find their parent by ID.
+    fn adopt_orphan_subtechniques(&mut self) {
+        let ids: BTreeSet<String> = self.techniques.keys().cloned().collect();
+        for t in self.techniques.values_mut() {
             if t.parent.is_none() && t.is_subtechnique {
                 if let Some((p, _)) = t.id.split_once('.') {
                     if ids.contains(p) {
                         t.parent = Some(p.to_string());
                         if t.is_active() {
-                            subs.entry(p.to_string()).or_default().insert(t.id.clone());
+                            self.subs
+                                .entry(p.to_string())
+                                .or_default()
+                                .insert(t.id.clone());
                         }
                     }
                 }
             }
         }
-        for (parent, list) in subs {
+    }
+
+    /// Moves everything into `kb` with every ID list sorted and deduplicated.
+    fn finish(self, kb: &mut KnowledgeBase) {
+        let mut techniques = self.techniques;
+        for (parent, list) in self.subs {
             if let Some(p) = techniques.get_mut(&parent) {
                 p.subtechniques = list.into_iter().collect();
             }
-        }
-
-        fn tidy(v: &mut Vec<String>) {
-            v.sort();
-            v.dedup();
         }
         kb.techniques = techniques
             .into_values()
@@ -819,17 +834,14 @@ impl Builder {
                 t
             })
             .collect();
-        kb.detection_strategies = strategies
+        kb.detection_strategies = self
+            .strategies
             .into_values()
             .map(|mut s| {
                 tidy(&mut s.techniques);
                 s
             })
             .collect();
-        analytics.sort_by(|a: &Analytic, b: &Analytic| a.id.cmp(&b.id));
-        analytics.dedup_by(|a, b| a.id == b.id);
-        kb.analytics = analytics;
-        kb.data_components = data_components.into_values().collect();
         let finish = |m: BTreeMap<String, NamedObject>| -> Vec<NamedObject> {
             m.into_values()
                 .map(|mut n| {
@@ -838,14 +850,79 @@ impl Builder {
                 })
                 .collect()
         };
-        kb.groups = finish(groups);
-        kb.software = finish(software);
-        kb.campaigns = finish(campaigns);
-        kb.mitigations = finish(mitigations);
-        kb.data_sources = finish(data_sources);
-        kb.warnings = warnings.into_iter().collect();
-        kb.index();
-        kb
+        kb.groups = finish(self.groups);
+        kb.software = finish(self.software);
+        kb.campaigns = finish(self.campaigns);
+        kb.mitigations = finish(self.mitigations);
+        kb.data_sources = finish(self.data_sources);
+    }
+}
+
+fn tidy(v: &mut Vec<String>) {
+    v.sort();
+    v.dedup();
+}
+
+/// A technique from its attack-pattern, tactics in matrix order.
+fn technique(o: &RawObject, id: String, tactic_pos: &HashMap<&str, usize>) -> Technique {
+    let mut tactics: Vec<String> = Vec::new();
+    for p in &o.kill_chain_phases {
+        if p.kill_chain_name.starts_with("mitre-")
+            && !p.phase_name.is_empty()
+            && !tactics.contains(&p.phase_name)
+        {
+            tactics.push(p.phase_name.clone());
+        }
+    }
+    tactics.sort_by_key(|t| {
+        (
+            tactic_pos.get(t.as_str()).copied().unwrap_or(usize::MAX),
+            t.clone(),
+        )
+    });
+    Technique {
+        is_subtechnique: o.x_mitre_is_subtechnique.unwrap_or(id.contains('.')),
+        id,
+        name: o.name(),
+        tactics,
+        platforms: o.x_mitre_platforms.clone(),
+        parent: None,
+        subtechniques: Vec::new(),
+        revoked: o.revoked(),
+        revoked_by: None,
+        deprecated: o.deprecated(),
+        detection_strategies: Vec::new(),
+        data_sources: o.x_mitre_data_sources.clone(),
+        data_components: Vec::new(),
+        description: non_empty(&o.description),
+        detection_text: non_empty(&o.x_mitre_detection),
+        references: o.citations(),
+        url: o.mitre_ref().and_then(|r| r.url.clone()),
+    }
+}
+
+fn log_source_ref(data_component: String, l: &RawLogSource) -> LogSourceRef {
+    let (channel, channel_text) = split_channel(&l.channel);
+    LogSourceRef {
+        data_component,
+        name: l.name.clone(),
+        channel,
+        channel_text,
+    }
+}
+
+fn named_object(o: &RawObject, id: String) -> NamedObject {
+    NamedObject {
+        id,
+        name: o.name(),
+        aliases: if o.aliases.is_empty() {
+            o.x_mitre_aliases.clone()
+        } else {
+            o.aliases.clone()
+        },
+        techniques: Vec::new(),
+        revoked: o.revoked(),
+        deprecated: o.deprecated(),
     }
 }
 

@@ -73,22 +73,27 @@ pub fn repository_root(rule_path: &Path) -> Option<PathBuf> {
         })
 }
 
+/// A repository-relative path that [`inside_root`] refuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PathRefused {
+    #[error("`{0}` is not a plain relative path inside the repository root; refused")]
+    NotPlain(String),
+    #[error("`{0}` leads outside the repository root through a symbolic link; refused")]
+    Escapes(String),
+}
+
 /// Joins a repository-relative path, refusing absolute paths, `..` and symlinks that lead outside.
-pub fn inside_root(root: &Path, rel: &str) -> Result<PathBuf, String> {
+pub fn inside_root(root: &Path, rel: &str) -> Result<PathBuf, PathRefused> {
     let p = Path::new(rel);
     if p.components()
         .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
     {
-        return Err(format!(
-            "`{rel}` is not a plain relative path inside the repository root; refused"
-        ));
+        return Err(PathRefused::NotPlain(rel.to_string()));
     }
     let joined = root.join(p);
     if let (Ok(r), Ok(j)) = (root.canonicalize(), joined.canonicalize()) {
         if !j.starts_with(&r) {
-            return Err(format!(
-                "`{rel}` leads outside the repository root through a symbolic link; refused"
-            ));
+            return Err(PathRefused::Escapes(rel.to_string()));
         }
     }
     Ok(joined)
@@ -104,7 +109,7 @@ pub fn regression_cases(rule_path: &Path, value: &str) -> Result<Vec<CaseSpec>, 
              repository root is unknown"
         ))
     })?;
-    let info_path = inside_root(&root, value).map_err(&refuse)?;
+    let info_path = inside_root(&root, value).map_err(|e| refuse(e.to_string()))?;
     let text = std::fs::read_to_string(&info_path)
         .map_err(|e| bad(format!("cannot read {}: {e}", info_path.display())))?;
     let info: Value = serde_norway::from_str(&text)
@@ -132,7 +137,7 @@ pub fn regression_cases(rule_path: &Path, value: &str) -> Result<Vec<CaseSpec>, 
         }
         let json = Path::new(path).with_extension("json");
         let json = json.to_string_lossy();
-        let file = inside_root(&root, &json).map_err(&refuse)?;
+        let file = inside_root(&root, &json).map_err(|e| refuse(e.to_string()))?;
         if !file.is_file() {
             return Err(bad(format!(
                 "{}: the JSON export {} of the listed event file is missing",

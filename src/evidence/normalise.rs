@@ -72,6 +72,16 @@ impl RouteKey {
     }
 }
 
+/// Why a JSON document is not a usable event.
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    #[error("an event must be a JSON object, found {found}")]
+    NotAnObject { found: &'static str },
+    /// sigma-rust refused the flattened object (not expected for an object; kept for safety).
+    #[error("unusable event: {0}")]
+    Unusable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
 /// An event ready for evaluation.
 pub struct Normalised {
     pub event: Event,
@@ -89,10 +99,10 @@ pub struct Prepared {
 impl Prepared {
     /// The sigma-rust event: canonical integer strings become integers (see the module doc).
     /// sigma-rust's conversion cannot fail on a JSON object; the error is kept for safety.
-    pub fn into_event(self) -> Result<Event, String> {
+    pub fn into_event(self) -> Result<Event, EventError> {
         let mut flat = Value::Object(self.flat);
         coerce(&mut flat);
-        Event::try_from(flat).map_err(|e| format!("unusable event: {e}"))
+        Event::try_from(flat).map_err(|e| EventError::Unusable(e.into()))
     }
 }
 
@@ -108,12 +118,12 @@ impl FieldMap {
         })
     }
 
-    pub fn parse(text: &str) -> Result<FieldMap, String> {
-        serde_norway::from_str(text).map_err(|e| e.to_string())
+    pub fn parse(text: &str) -> Result<FieldMap, serde_norway::Error> {
+        serde_norway::from_str(text)
     }
 
     /// Flattens `value` into Sigma fields (see the module doc). Errors when it is not an object.
-    pub fn normalise(&self, value: Value) -> Result<Normalised, String> {
+    pub fn normalise(&self, value: Value) -> Result<Normalised, EventError> {
         let p = self.prepare(value)?;
         let key = p.key.clone();
         Ok(Normalised {
@@ -123,21 +133,20 @@ impl FieldMap {
     }
 
     /// Flattens and routes `value`; [`Prepared::into_event`] finishes [`FieldMap::normalise`].
-    pub fn prepare(&self, value: Value) -> Result<Prepared, String> {
+    pub fn prepare(&self, value: Value) -> Result<Prepared, EventError> {
         let flat = self.flatten(value)?;
         let key = self.route_key(&flat);
         Ok(Prepared { flat, key })
     }
 
     /// The flat field map without converting to a sigma-rust event (for tests and tools).
-    pub fn flatten(&self, value: Value) -> Result<Map<String, Value>, String> {
+    pub fn flatten(&self, value: Value) -> Result<Map<String, Value>, EventError> {
         match value {
             Value::Object(map) if self.evtx_parts(&map).is_some() => Ok(self.flatten_evtx(map)),
             Value::Object(map) => Ok(map),
-            other => Err(format!(
-                "an event must be a JSON object, found {}",
-                kind(&other)
-            )),
+            other => Err(EventError::NotAnObject {
+                found: kind(&other),
+            }),
         }
     }
 
@@ -434,7 +443,10 @@ mod tests {
 
     #[test]
     fn non_objects_are_errors() {
-        let e = FieldMap::embedded().normalise(json!([1])).err();
+        let e = FieldMap::embedded()
+            .normalise(json!([1]))
+            .err()
+            .map(|e| e.to_string());
         assert_eq!(
             e.as_deref(),
             Some("an event must be a JSON object, found an array")

@@ -200,9 +200,13 @@ fn discover(rules: &[RuleRecord], findings: &mut Vec<Diagnostic>) -> Vec<(usize,
             let mut problems = Vec::new();
             // Only the first document of a file carries the file's regression attribute.
             if r.document == 0 {
-                let value = std::fs::read_to_string(&r.path)
-                    .ok()
-                    .and_then(|t| convention::regression_path(&t));
+                let value = match rule_text(r) {
+                    Ok(text) => convention::regression_path(&text),
+                    Err(d) => {
+                        problems.push(d);
+                        None
+                    }
+                };
                 if let Some(v) = value {
                     match convention::regression_cases(&r.path, &v) {
                         Ok(cases) => specs.extend(cases.into_iter().map(|c| (i, c))),
@@ -219,6 +223,23 @@ fn discover(rules: &[RuleRecord], findings: &mut Vec<Diagnostic>) -> Vec<(usize,
         findings.extend(problems);
     }
     out
+}
+
+/// The rule file's text: the copy the loader kept, else read again. A file that cannot be read
+/// any more is reported, since its regression cases would otherwise vanish without a word.
+fn rule_text(r: &RuleRecord) -> Result<Arc<str>, Diagnostic> {
+    if let Some(src) = &r.source {
+        return Ok(src.text.clone());
+    }
+    std::fs::read_to_string(&r.path)
+        .map(Arc::from)
+        .map_err(|e| {
+            Diagnostic::new(
+                Code::RegressionDataError,
+                format!("cannot read the rule file again to find its regression tests: {e}"),
+            )
+            .at(&r.path)
+        })
 }
 
 fn run_case(
@@ -503,7 +524,7 @@ impl Scanner<'_> {
         let p = match self.fields.prepare(raw.value) {
             Ok(p) => p,
             Err(e) => {
-                o.error = Some(e);
+                o.error = Some(e.to_string());
                 return o;
             }
         };
@@ -524,7 +545,7 @@ impl Scanner<'_> {
         let event = match p.into_event() {
             Ok(e) => e,
             Err(e) => {
-                o.error = Some(e);
+                o.error = Some(e.to_string());
                 o.evaluations = 0;
                 o.unroutable = false;
                 return o;

@@ -7,6 +7,7 @@
 //! parent; clicking or focusing a cell shows its rules and observability class in the side panel.
 
 use crate::coverage::{CoverageReport, TechniqueRow};
+use crate::link::Via;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -149,10 +150,9 @@ fn details(o: &mut String, r: &CoverageReport, t: &TechniqueRow) {
                 escape(&rule.title),
                 escape(rule.level.as_deref().unwrap_or("-")),
                 escape(rule.status.as_deref().unwrap_or("-")),
-                if l.via == "direct" {
-                    String::new()
-                } else {
-                    format!(" via {}", escape(&l.via))
+                match &l.via {
+                    Via::Direct => String::new(),
+                    Via::SubTechnique(sub) => format!(" via {}", escape(sub)),
                 },
                 escape(&rule.path),
                 rule.line,
@@ -167,6 +167,21 @@ fn details(o: &mut String, r: &CoverageReport, t: &TechniqueRow) {
 /// The whole page.
 pub fn coverage(r: &CoverageReport) -> String {
     let mut o = String::with_capacity(256 * 1024);
+    page_header(&mut o, r);
+    matrix(&mut o, r);
+    mistags(&mut o, r);
+    tag_problems(&mut o, r);
+    baseline(&mut o, r);
+    o.push_str("</section>\n<div id=\"store\">");
+    for t in &r.techniques {
+        details(&mut o, r, t);
+    }
+    let _ = write!(o, "</div>\n<script>{SCRIPT}</script>\n</body></html>\n");
+    o
+}
+
+/// Document head, title block and legend.
+fn page_header(o: &mut String, r: &CoverageReport) {
     let t = &r.totals;
     let measurable = t.techniques.in_scope + t.subtechniques.in_scope;
     let covered = t.techniques.covered + t.subtechniques.covered;
@@ -214,7 +229,10 @@ pub fn coverage(r: &CoverageReport) -> String {
          <span class=\"h3\">5–9</span><span class=\"h4\">10+</span><span class=\"g\">no portable rule</span> \
          Click a technique for its rules.</p></header>\n",
     );
+}
 
+/// The matrix: one column per tactic, sub-techniques folded under their parent.
+fn matrix(o: &mut String, r: &CoverageReport) {
     // Sub-techniques by (parent, tactic); parents shown at top level.
     let in_report: BTreeMap<&str, &TechniqueRow> =
         r.techniques.iter().map(|t| (t.id.as_str(), t)).collect();
@@ -256,7 +274,7 @@ pub fn coverage(r: &CoverageReport) -> String {
             .collect();
         top.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
         for t in top {
-            cell(&mut o, t, &tac.shortname, t.is_sub);
+            cell(o, t, &tac.shortname, t.is_sub);
             if let Some(list) = subs.get(&(t.id.as_str(), tac.shortname.as_str())) {
                 let n = list.iter().filter(|s| !s.rules.is_empty()).count();
                 let _ = write!(
@@ -266,7 +284,7 @@ pub fn coverage(r: &CoverageReport) -> String {
                     n
                 );
                 for s in list {
-                    cell(&mut o, s, &tac.shortname, true);
+                    cell(o, s, &tac.shortname, true);
                 }
                 o.push_str("</details>");
             }
@@ -274,7 +292,10 @@ pub fn coverage(r: &CoverageReport) -> String {
         o.push_str("</section>\n");
     }
     o.push_str("</main><aside id=\"panel\" aria-live=\"polite\"><p>Click a technique to see its rules and observability class.</p></aside></div>\n");
+}
 
+/// Opens the lists section with the likely mis-tags.
+fn mistags(o: &mut String, r: &CoverageReport) {
     o.push_str("<section class=\"lists\">");
     let mistags: Vec<_> = r.guidance.iter().filter(|g| !g.rules.is_empty()).collect();
     if !mistags.is_empty() {
@@ -292,6 +313,10 @@ pub fn coverage(r: &CoverageReport) -> String {
         }
         o.push_str("</ul>");
     }
+}
+
+/// Tags naming unknown, revoked or deprecated techniques.
+fn tag_problems(o: &mut String, r: &CoverageReport) {
     if !r.tag_problems.items.is_empty() {
         let counts: Vec<String> = r
             .tag_problems
@@ -318,6 +343,10 @@ pub fn coverage(r: &CoverageReport) -> String {
         }
         o.push_str("</table>");
     }
+}
+
+/// What was lost and gained since the baseline.
+fn baseline(o: &mut String, r: &CoverageReport) {
     if let Some(b) = &r.baseline {
         let _ = write!(
             o,
@@ -341,12 +370,6 @@ pub fn coverage(r: &CoverageReport) -> String {
         }
         o.push_str("</ul>");
     }
-    o.push_str("</section>\n<div id=\"store\">");
-    for t in &r.techniques {
-        details(&mut o, r, t);
-    }
-    let _ = write!(o, "</div>\n<script>{SCRIPT}</script>\n</body></html>\n");
-    o
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use super::{class_label, md_escape as e};
 use crate::card::{Card, CheckState, ProseBlock, RuleRef};
+use crate::link::Via;
 use std::fmt::Write;
 
 fn prose(o: &mut String, p: &ProseBlock) {
@@ -41,7 +42,7 @@ fn rule_table(o: &mut String, rules: &[RuleRef]) {
             e(r.level.as_deref().unwrap_or("-")),
             e(r.status.as_deref().unwrap_or("-")),
             e(&r.logsource),
-            e(r.via.as_deref().unwrap_or("-")),
+            e(r.via.as_ref().map_or("-", Via::as_str)),
             e(&r.path),
             r.line
         );
@@ -51,6 +52,16 @@ fn rule_table(o: &mut String, rules: &[RuleRef]) {
 
 pub fn card(c: &Card) -> String {
     let mut o = String::new();
+    card_header(&mut o, c);
+    card_detection(&mut o, c);
+    card_events(&mut o, c);
+    card_rules(&mut o, c);
+    card_guidance(&mut o, c);
+    o
+}
+
+/// Title, source, notices, the fact table and the description.
+fn card_header(o: &mut String, c: &Card) {
     let t = &c.technique;
     let _ = writeln!(o, "# {} {}\n", t.id, e(&t.name));
     let _ = writeln!(
@@ -101,9 +112,12 @@ pub fn card(c: &Card) -> String {
 
     if let Some(d) = &c.description {
         let _ = writeln!(o, "## Description\n");
-        prose(&mut o, d);
+        prose(o, d);
     }
+}
 
+/// What ATT&CK says about detecting the technique.
+fn card_detection(o: &mut String, c: &Card) {
     let _ = writeln!(o, "## ATT&CK detection guidance\n");
     let det = &c.detection;
     for s in &det.strategies {
@@ -152,7 +166,7 @@ pub fn card(c: &Card) -> String {
     }
     if let Some(p) = &det.v17_text {
         let _ = writeln!(o, "### Detection (ATT&CK v17 model)\n");
-        prose(&mut o, p);
+        prose(o, p);
     }
     if !det.data_sources.is_empty() {
         let _ = writeln!(o, "Data sources: {}\n", e(&det.data_sources.join(", ")));
@@ -160,7 +174,10 @@ pub fn card(c: &Card) -> String {
     for s in &det.statements {
         let _ = writeln!(o, "{}\n", e(s));
     }
+}
 
+/// The events that show the technique.
+fn card_events(o: &mut String, c: &Card) {
     let _ = writeln!(o, "## Events\n");
     let ev = &c.events;
     if let Some(s) = &ev.statement {
@@ -201,7 +218,11 @@ pub fn card(c: &Card) -> String {
             e(&ev.events.vague.join(", "))
         );
     }
+}
 
+/// Rules that claim the technique, and candidates by log source.
+fn card_rules(o: &mut String, c: &Card) {
+    let t = &c.technique;
     let _ = writeln!(o, "## Sigma rules\n");
     let rs = &c.rules;
     if rs.loaded {
@@ -218,7 +239,7 @@ pub fn card(c: &Card) -> String {
             } else {
                 let _ = writeln!(o, "Tagged rules:\n");
             }
-            rule_table(&mut o, &rs.tagged);
+            rule_table(o, &rs.tagged);
         }
         if rs.candidates_total > 0 {
             let _ = writeln!(
@@ -228,13 +249,16 @@ pub fn card(c: &Card) -> String {
                 rs.candidates_total,
                 e(&rs.candidate_logsources.join(", "))
             );
-            rule_table(&mut o, &rs.candidates);
+            rule_table(o, &rs.candidates);
         }
     }
     for n in &rs.notes {
         let _ = writeln!(o, "{}\n", e(n));
     }
+}
 
+/// Guidance for techniques without a portable rule, the checklist and the footer.
+fn card_guidance(o: &mut String, c: &Card) {
     if let Some(g) = &c.guidance {
         let _ = writeln!(o, "## {}\n", e(&g.title));
         let _ = writeln!(o, "{}\n", e(&g.why));
@@ -265,7 +289,6 @@ pub fn card(c: &Card) -> String {
                 .unwrap_or_default()
         );
     }
-    o
 }
 
 // ---- coverage ---------------------------------------------------------------------------------

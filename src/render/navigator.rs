@@ -7,6 +7,7 @@
 //! version in `versions.attack`.
 
 use crate::coverage::{level_rank, CoverageReport, TechniqueRow, Tier};
+use crate::link::Via;
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -174,6 +175,66 @@ fn url_join(base: &str, path: &str) -> String {
     format!("{}/{}", base.trim_end_matches('/'), p)
 }
 
+/// The hover comment of a technique cell.
+fn comment(t: &TechniqueRow) -> String {
+    let via_sub = t.rules.iter().filter(|l| l.via != Via::Direct).count();
+    if t.guidance {
+        format!(
+            "No portable rule: guidance technique; {} rule(s) claim it (likely mis-tags)",
+            t.rules.len()
+        )
+    } else if t.rules.is_empty() {
+        "Gap: no rule in scope".to_string()
+    } else {
+        format!(
+            "{} rule(s){}; tier {}; {}",
+            t.rules.len(),
+            if via_sub > 0 {
+                format!(", {via_sub} via sub-techniques")
+            } else {
+                String::new()
+            },
+            t.tier.as_str(),
+            super::class_label(t.class)
+        )
+    }
+}
+
+/// One metadata line per linked rule and, with a link base, one link per rule.
+fn rule_entries(
+    r: &CoverageReport,
+    t: &TechniqueRow,
+    opts: &NavigatorOptions,
+) -> (Vec<Meta>, Vec<Link>) {
+    let mut metadata = Vec::new();
+    let mut links = Vec::new();
+    for l in &t.rules {
+        let Some(rule) = r.rules.get(l.rule) else {
+            continue;
+        };
+        metadata.push(Meta {
+            name: "rule".to_string(),
+            value: format!(
+                "{} [level {}, status {}]{}",
+                super::one_line(&rule.title),
+                rule.level.as_deref().unwrap_or("-"),
+                rule.status.as_deref().unwrap_or("-"),
+                match &l.via {
+                    Via::Direct => String::new(),
+                    Via::SubTechnique(sub) => format!(" via {sub}"),
+                }
+            ),
+        });
+        if let Some(base) = &opts.link_base {
+            links.push(Link {
+                label: super::one_line(&rule.title),
+                url: url_join(base, &rule.path),
+            });
+        }
+    }
+    (metadata, links)
+}
+
 pub fn layer(r: &CoverageReport, opts: &NavigatorOptions) -> Layer {
     let parents_with_covered_subs: BTreeSet<&str> = r
         .techniques
@@ -188,54 +249,8 @@ pub fn layer(r: &CoverageReport, opts: &NavigatorOptions) -> Layer {
         if !t.guidance {
             max = max.max(s);
         }
-        let via_sub = t.rules.iter().filter(|l| l.via != "direct").count();
-        let comment = if t.guidance {
-            format!(
-                "No portable rule: guidance technique; {} rule(s) claim it (likely mis-tags)",
-                t.rules.len()
-            )
-        } else if t.rules.is_empty() {
-            "Gap: no rule in scope".to_string()
-        } else {
-            format!(
-                "{} rule(s){}; tier {}; {}",
-                t.rules.len(),
-                if via_sub > 0 {
-                    format!(", {via_sub} via sub-techniques")
-                } else {
-                    String::new()
-                },
-                t.tier.as_str(),
-                super::class_label(t.class)
-            )
-        };
-        let mut metadata = Vec::new();
-        let mut links = Vec::new();
-        for l in &t.rules {
-            let Some(rule) = r.rules.get(l.rule) else {
-                continue;
-            };
-            metadata.push(Meta {
-                name: "rule".to_string(),
-                value: format!(
-                    "{} [level {}, status {}]{}",
-                    super::one_line(&rule.title),
-                    rule.level.as_deref().unwrap_or("-"),
-                    rule.status.as_deref().unwrap_or("-"),
-                    if l.via == "direct" {
-                        String::new()
-                    } else {
-                        format!(" via {}", l.via)
-                    }
-                ),
-            });
-            if let Some(base) = &opts.link_base {
-                links.push(Link {
-                    label: super::one_line(&rule.title),
-                    url: url_join(base, &rule.path),
-                });
-            }
-        }
+        let comment = comment(t);
+        let (metadata, links) = rule_entries(r, t, opts);
         for tactic in &t.tactics {
             entries.push(LayerTechnique {
                 technique_id: t.id.clone(),

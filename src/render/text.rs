@@ -2,7 +2,10 @@
 
 use super::{one_line, term_safe, wrap};
 use crate::card::{Card, CheckState, ProseBlock, RuleRef};
-use crate::listing::{LoadSummary, RuleListing};
+use crate::coverage::{Count, CoverageReport};
+use crate::link::Via;
+use crate::listing::RuleListing;
+use crate::rules::LoadSummary;
 use std::fmt::Write;
 
 const WIDTH: usize = 96;
@@ -28,9 +31,9 @@ fn footnotes(out: &mut String, p: &ProseBlock, indent: &str) {
 }
 
 fn rule_line(out: &mut String, r: &RuleRef) {
-    let via = match r.via.as_deref() {
-        Some("direct") | None => String::new(),
-        Some(s) => format!(" (via {s})"),
+    let via = match &r.via {
+        Some(Via::Direct) | None => String::new(),
+        Some(Via::SubTechnique(s)) => format!(" (via {s})"),
     };
     let _ = writeln!(
         out,
@@ -47,6 +50,16 @@ fn rule_line(out: &mut String, r: &RuleRef) {
 
 pub fn card(c: &Card) -> String {
     let mut o = String::new();
+    card_header(&mut o, c);
+    card_detection(&mut o, c);
+    card_events(&mut o, c);
+    card_rules(&mut o, c);
+    card_guidance(&mut o, c);
+    o
+}
+
+/// Title, source, notices, tactics, relations, link and description.
+fn card_header(o: &mut String, c: &Card) {
     let t = &c.technique;
     let _ = writeln!(o, "{} {}", t.id, one_line(&t.name));
     let _ = writeln!(
@@ -106,9 +119,12 @@ pub fn card(c: &Card) -> String {
     if let Some(d) = &c.description {
         let _ = writeln!(o, "\nDescription");
         o.push_str(&wrap(&term_safe(&d.text), WIDTH, "  "));
-        footnotes(&mut o, d, "  ");
+        footnotes(o, d, "  ");
     }
+}
 
+/// Observability and what ATT&CK says about detecting the technique.
+fn card_detection(o: &mut String, c: &Card) {
     let obs = &c.observability;
     let _ = writeln!(o, "\nObservability: {}", super::class_label(obs.class));
     let _ = writeln!(o, "  {} (basis: {})", one_line(&obs.reason), obs.basis);
@@ -165,7 +181,7 @@ pub fn card(c: &Card) -> String {
     if let Some(p) = &det.v17_text {
         let _ = writeln!(o, "  Detection (ATT&CK v17 model):");
         o.push_str(&wrap(&term_safe(&p.text), WIDTH - 4, "    "));
-        footnotes(&mut o, p, "    ");
+        footnotes(o, p, "    ");
     }
     if !det.data_sources.is_empty() {
         let _ = writeln!(o, "  Data sources: {}", det.data_sources.join(", "));
@@ -173,7 +189,10 @@ pub fn card(c: &Card) -> String {
     for s in &det.statements {
         o.push_str(&wrap(s, WIDTH - 2, "  "));
     }
+}
 
+/// The events that show the technique.
+fn card_events(o: &mut String, c: &Card) {
     let _ = writeln!(o, "\nEvents");
     let ev = &c.events;
     if let Some(s) = &ev.statement {
@@ -219,7 +238,11 @@ pub fn card(c: &Card) -> String {
                 .join(", ")
         );
     }
+}
 
+/// Rules that claim the technique, and candidates by log source.
+fn card_rules(o: &mut String, c: &Card) {
+    let t = &c.technique;
     let rs = &c.rules;
     let _ = writeln!(o, "\nSigma rules");
     if rs.loaded {
@@ -241,7 +264,7 @@ pub fn card(c: &Card) -> String {
             let _ = writeln!(o, "  Tagged with {} ({}):", t.id, rs.tagged.len());
         }
         for r in &rs.tagged {
-            rule_line(&mut o, r);
+            rule_line(o, r);
         }
         if rs.candidates_total > 0 {
             let _ = writeln!(
@@ -253,14 +276,17 @@ pub fn card(c: &Card) -> String {
                 rs.candidate_logsources.join(", ")
             );
             for r in &rs.candidates {
-                rule_line(&mut o, r);
+                rule_line(o, r);
             }
         }
     }
     for n in &rs.notes {
         o.push_str(&wrap(n, WIDTH - 2, "  "));
     }
+}
 
+/// Guidance for techniques without a portable rule, the checklist and the footer.
+fn card_guidance(o: &mut String, c: &Card) {
     if let Some(g) = &c.guidance {
         let _ = writeln!(o, "\n{}", one_line(&g.title));
         o.push_str(&wrap(&g.why, WIDTH - 2, "  "));
@@ -290,7 +316,6 @@ pub fn card(c: &Card) -> String {
         o,
         "  [x] decided from the loaded rules  [ ] not met  [?] for a person to check"
     );
-    o
 }
 
 fn summary(o: &mut String, s: &LoadSummary) {
@@ -400,7 +425,7 @@ fn pct(covered: usize, total: usize) -> String {
     }
 }
 
-fn count_cell(c: crate::coverage::Count) -> String {
+fn count_cell(c: Count) -> String {
     format!("{}/{}", c.covered, c.in_scope)
 }
 
@@ -411,8 +436,19 @@ fn opt_count(n: Option<usize>, why: &str) -> String {
 
 /// `attacktrace coverage` for a terminal: totals, per-tactic table, gaps, guidance mis-tags, tag
 /// problems and the baseline diff.
-pub fn coverage(r: &crate::coverage::CoverageReport) -> String {
+pub fn coverage(r: &CoverageReport) -> String {
     let mut o = String::new();
+    coverage_header(&mut o, r);
+    coverage_tactics(&mut o, r);
+    coverage_gaps(&mut o, r);
+    coverage_mistags(&mut o, r);
+    coverage_tag_problems(&mut o, r);
+    coverage_baseline(&mut o, r);
+    o
+}
+
+/// Source, scope, rule counts, totals and tiers.
+fn coverage_header(o: &mut String, r: &CoverageReport) {
     let _ = writeln!(
         o,
         "ATT&CK coverage: {} v{} ({})",
@@ -460,6 +496,10 @@ pub fn coverage(r: &crate::coverage::CoverageReport) -> String {
         opt_count(r.tiers.validated, "no rule tests yet"),
     );
     o.push('\n');
+}
+
+/// One row per tactic.
+fn coverage_tactics(o: &mut String, r: &CoverageReport) {
     let w = r
         .tactics
         .iter()
@@ -485,6 +525,10 @@ pub fn coverage(r: &crate::coverage::CoverageReport) -> String {
         );
     }
     o.push('\n');
+}
+
+/// Techniques without a rule, grouped by first tactic.
+fn coverage_gaps(o: &mut String, r: &CoverageReport) {
     let tactic_name = |s: &str| {
         r.tactics
             .iter()
@@ -507,6 +551,10 @@ pub fn coverage(r: &crate::coverage::CoverageReport) -> String {
             super::class_label(g.class)
         );
     }
+}
+
+/// Guidance techniques that rules claim anyway.
+fn coverage_mistags(o: &mut String, r: &CoverageReport) {
     let mistags: Vec<_> = r.guidance.iter().filter(|g| !g.rules.is_empty()).collect();
     if !mistags.is_empty() {
         o.push('\n');
@@ -529,6 +577,10 @@ pub fn coverage(r: &crate::coverage::CoverageReport) -> String {
             }
         }
     }
+}
+
+/// Tags naming unknown, revoked or deprecated techniques.
+fn coverage_tag_problems(o: &mut String, r: &CoverageReport) {
     if !r.tag_problems.items.is_empty() {
         o.push('\n');
         let counts: Vec<String> = r
@@ -554,6 +606,10 @@ pub fn coverage(r: &crate::coverage::CoverageReport) -> String {
             );
         }
     }
+}
+
+/// What changed since the baseline.
+fn coverage_baseline(o: &mut String, r: &CoverageReport) {
     if let Some(b) = &r.baseline {
         o.push('\n');
         let _ = writeln!(
@@ -594,5 +650,4 @@ pub fn coverage(r: &crate::coverage::CoverageReport) -> String {
             let _ = writeln!(o, "  left    {id}");
         }
     }
-    o
 }

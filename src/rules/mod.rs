@@ -3,8 +3,10 @@
 pub mod compile;
 pub mod load;
 pub mod model;
+pub mod summary;
 pub mod tags;
 
 pub use load::{load, load_text, LoadOptions, DEFAULT_MAX_FILE_SIZE};
 pub use model::*;
+pub use summary::LoadSummary;
 pub use tags::{parse_attack_tag, tag_rank};

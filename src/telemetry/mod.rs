@@ -19,7 +19,6 @@ use crate::attack::channel::ChannelForm;
 use crate::rules::LogSource;
 use serde::{Deserialize, Serialize, Serializer};
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::sync::OnceLock;
 
 /// Observability class of a technique.
@@ -144,19 +143,37 @@ pub struct EventSource {
     pub alternative: bool,
 }
 
-/// A problem in the mapping tables.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TelemetryError {
-    pub problems: Vec<String>,
+/// A mapping table that does not parse as its schema.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {source}")]
+pub struct TableError {
+    pub file: &'static str,
+    #[source]
+    pub source: serde_norway::Error,
 }
 
-impl fmt::Display for TelemetryError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid telemetry mapping: {}", self.problems.join("; "))
-    }
+/// A problem in the mapping tables. Every problem is collected so one run shows them all.
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    /// Tables that do not parse; the first is the error's source.
+    #[error("invalid telemetry mapping: {}", join_tables(first, rest))]
+    Parse {
+        #[source]
+        first: TableError,
+        rest: Vec<TableError>,
+    },
+    /// Tables that parse but contradict each other or their own rules.
+    #[error("invalid telemetry mapping: {}", problems.join("; "))]
+    Invalid { problems: Vec<String> },
 }
 
-impl std::error::Error for TelemetryError {}
+fn join_tables(first: &TableError, rest: &[TableError]) -> String {
+    std::iter::once(first)
+        .chain(rest)
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
 
 /// The YAML sources of a [`Telemetry`], one string per file.
 #[derive(Debug, Clone, Copy)]
@@ -223,7 +240,6 @@ impl Telemetry {
 
     /// Parses and validates a set of tables (e.g. a user's edited copies).
     pub fn from_sources(src: TableSources<'_>) -> Result<Telemetry, TelemetryError> {
-        let mut problems = Vec::new();
         let names = tables::parse::<tables::NamesFile>("logsource_names.yaml", src.logsource_names);
         let win =
             tables::parse::<tables::WindowsEventsFile>("windows_events.yaml", src.windows_events);
@@ -234,18 +250,19 @@ impl Telemetry {
         let (names, win, sigma, dcs, obs) = match (names, win, sigma, dcs, obs) {
             (Ok(a), Ok(b), Ok(c), Ok(d), Ok(e)) => (a, b, c, d, e),
             (a, b, c, d, e) => {
-                for err in [a.err(), b.err(), c.err(), d.err(), e.err()]
+                let mut errs = [a.err(), b.err(), c.err(), d.err(), e.err()]
                     .into_iter()
-                    .flatten()
-                {
-                    problems.push(err.problem());
-                }
-                return Err(TelemetryError { problems });
+                    .flatten();
+                let first = errs.next().expect("a table failed to parse");
+                return Err(TelemetryError::Parse {
+                    first,
+                    rest: errs.collect(),
+                });
             }
         };
-        problems.extend(tables::validate(&names, &sigma, &dcs, &obs));
+        let problems = tables::validate(&names, &sigma, &dcs, &obs);
         if !problems.is_empty() {
-            return Err(TelemetryError { problems });
+            return Err(TelemetryError::Invalid { problems });
         }
 
         let lc = |s: &str| s.trim().to_lowercase();
@@ -379,9 +396,16 @@ mod tests {
         let mut src = TableSources::embedded();
         src.observability = "v17_host_share: 2\npre_platform: PRE\nhost_platforms: []\noverrides:\n  - { technique: X1, class: portable, reason: '' }\n";
         let err = Telemetry::from_sources(src).unwrap_err();
-        assert_eq!(err.problems.len(), 3, "{err}");
+        match &err {
+            TelemetryError::Invalid { problems } => assert_eq!(problems.len(), 3, "{err}"),
+            other => panic!("unexpected {other:?}"),
+        }
         src.observability = "unknown_key: 1\n";
         let err = Telemetry::from_sources(src).unwrap_err();
         assert!(err.to_string().contains("observability.yaml"), "{err}");
+        assert!(
+            std::error::Error::source(&err).is_some(),
+            "parser cause kept"
+        );
     }
 }
