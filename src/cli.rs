@@ -294,7 +294,7 @@ pub fn main() -> ExitCode {
         Ok(Ok(Outcome::Clean)) => ExitCode::SUCCESS,
         Ok(Ok(Outcome::Findings)) => ExitCode::from(1),
         Ok(Err(UserError(msg))) => {
-            render::to_stderr(&format!("error: {msg}"));
+            crate::output::to_stderr(&format!("error: {msg}"));
             ExitCode::from(2)
         }
         Err(_) => {
@@ -303,7 +303,7 @@ pub fn main() -> ExitCode {
                 .ok()
                 .and_then(|m| m.clone())
                 .unwrap_or_else(|| "unknown".to_string());
-            render::to_stderr(&format!(
+            crate::output::to_stderr(&format!(
                 "error: internal error ({detail}); this is a bug in attacktrace, please report it with the command line and input that caused it"
             ));
             ExitCode::from(2)
@@ -349,7 +349,7 @@ fn note_unloaded(quiet: bool, rules: &RuleSet) {
 
 fn notice(cli_quiet: bool, msg: &str) {
     if !cli_quiet {
-        render::to_stderr(&format!("note: {msg}"));
+        crate::output::to_stderr(&format!("note: {msg}"));
     }
 }
 
@@ -432,7 +432,7 @@ fn exit_without_freeing<T>(data: T) {
 }
 
 fn emit(text: String) -> Result<(), UserError> {
-    render::to_stdout(text.as_bytes()).map_err(|e| UserError(format!("writing output: {e}")))
+    crate::output::to_stdout(text.as_bytes()).map_err(|e| UserError(format!("writing output: {e}")))
 }
 
 fn run(cli: Cli) -> Result<Outcome, UserError> {
@@ -530,7 +530,7 @@ fn run(cli: Cli) -> Result<Outcome, UserError> {
             };
             let kb = attack::stix::load_path(bundle, &opts)?;
             let catalog = attack::catalog::compile_catalog(&kb);
-            render::write_atomic(output, catalog.as_bytes())
+            crate::output::write_atomic(output, catalog.as_bytes())
                 .map_err(|e| UserError(format!("writing {}: {e}", output.display())))?;
             notice(
                 cli.quiet,
@@ -681,7 +681,7 @@ fn run_coverage(cli: &Cli, args: &CoverageArgs) -> Result<Outcome, UserError> {
         link_base: args.link_base.clone(),
     };
     for (format, path) in &outputs {
-        render::write_atomic(path, render_coverage(&report, *format, &nav).as_bytes())
+        crate::output::write_atomic(path, render_coverage(&report, *format, &nav).as_bytes())
             .map_err(|e| UserError(format!("writing {}: {e}", path.display())))?;
     }
     let stdout_format = args
@@ -693,7 +693,7 @@ fn run_coverage(cli: &Cli, args: &CoverageArgs) -> Result<Outcome, UserError> {
     if args.fail_on_loss && report.losses() > 0 {
         if stdout_format.is_none() {
             for c in report.baseline.iter().flat_map(|b| &b.lost) {
-                render::to_stderr(&format!(
+                crate::output::to_stderr(&format!(
                     "lost: {} {} ({} -> {})",
                     c.id,
                     c.name,
@@ -702,7 +702,7 @@ fn run_coverage(cli: &Cli, args: &CoverageArgs) -> Result<Outcome, UserError> {
                 ));
             }
         }
-        render::to_stderr(&format!(
+        crate::output::to_stderr(&format!(
             "error: {} technique(s) lost coverage or tier against the baseline",
             report.losses()
         ));
@@ -827,7 +827,7 @@ fn run_test(cli: &Cli, args: &TestArgs) -> Result<Outcome, UserError> {
         )
     });
     if let Some(path) = &args.save {
-        render::write_atomic(path, render::json::to_string(&report).as_bytes())
+        crate::output::write_atomic(path, render::json::to_string(&report).as_bytes())
             .map_err(|e| UserError(format!("writing {}: {e}", path.display())))?;
     }
     emit(match args.format {
@@ -942,7 +942,7 @@ fn run_check(cli: &Cli, args: &CheckArgs) -> Result<Outcome, UserError> {
                 path.display()
             )));
         }
-        render::write_atomic(&path, config::TEMPLATE.as_bytes())
+        crate::output::write_atomic(&path, config::TEMPLATE.as_bytes())
             .map_err(|e| UserError(format!("writing {}: {e}", path.display())))?;
         notice(cli.quiet, &format!("wrote {}", path.display()));
         return Ok(Outcome::Clean);
@@ -992,7 +992,7 @@ fn run_check(cli: &Cli, args: &CheckArgs) -> Result<Outcome, UserError> {
             let new = match check::fix::apply(&text, fixes) {
                 Ok(t) => t,
                 Err(e) => {
-                    render::to_stderr(&format!("not fixed: {}: {e}", path.display()));
+                    crate::output::to_stderr(&format!("not fixed: {}: {e}", path.display()));
                     continue;
                 }
             };
@@ -1007,11 +1007,11 @@ fn run_check(cli: &Cli, args: &CheckArgs) -> Result<Outcome, UserError> {
                     &new,
                 ));
             } else {
-                render::write_atomic(path, new.as_bytes())
+                crate::output::write_atomic(path, new.as_bytes())
                     .map_err(|e| UserError(format!("writing {}: {e}", path.display())))?;
                 for fix in fixes {
                     for c in &fix.changes {
-                        render::to_stderr(&format!("fixed {}:{}: {c}", path.display(), fix.line));
+                        crate::output::to_stderr(&format!("fixed {}:{}: {c}", path.display(), fix.line));
                     }
                 }
             }
@@ -1075,12 +1075,12 @@ fn run_check(cli: &Cli, args: &CheckArgs) -> Result<Outcome, UserError> {
         ),
     };
     match &args.output {
-        Some(path) => render::write_atomic(path, out.as_bytes())
+        Some(path) => crate::output::write_atomic(path, out.as_bytes())
             .map_err(|e| UserError(format!("writing {}: {e}", path.display())))?,
         None => emit(out)?,
     }
     if (args.format != CheckFormat::Text || args.output.is_some()) && !cli.quiet {
-        render::to_stderr(render::check::summary(&report).trim_end());
+        crate::output::to_stderr(render::check::summary(&report).trim_end());
     }
     let outcome = if report.failed() {
         Outcome::Findings
@@ -1215,7 +1215,7 @@ fn run_migrate(cli: &Cli, args: &MigrateArgs) -> Result<Outcome, UserError> {
                 emit(edits.iter().map(|e| e.diff.as_str()).collect())?;
                 if !cli.quiet {
                     for line in report.lines() {
-                        render::to_stderr(line);
+                        crate::output::to_stderr(line);
                     }
                 }
             } else {

@@ -15,6 +15,7 @@ pub mod evidence;
 pub mod link;
 pub mod listing;
 pub mod migrate;
+pub mod output;
 pub mod render;
 pub mod rules;
 pub mod tagedit;

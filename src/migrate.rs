@@ -313,7 +313,7 @@ pub fn apply(plan: &Plan, dry_run: bool) -> Vec<FileEdit> {
             .and_then(|(old, text)| {
                 let diff = unified_diff(&label, &old, &text);
                 if !dry_run && old != text {
-                    crate::render::write_atomic(path, text.as_bytes())
+                    crate::output::write_atomic(path, text.as_bytes())
                         .map_err(|e| format!("writing: {e}"))?;
                 }
                 Ok(diff)
@@ -385,7 +385,7 @@ pub fn render_text(plan: &Plan, edits: &[FileEdit], dry_run: bool) -> String {
             format!(", {} could not be edited", failed.len())
         }
     );
-    crate::render::term_safe(&out).into_owned()
+    crate::output::term_safe(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -435,7 +435,7 @@ fn edit_existing(
             key_idx,
             format!(
                 "`tags` is not a list (found `{}`)",
-                crate::render::one_line(value)
+                crate::output::one_line(value)
             ),
         ));
     }
@@ -806,7 +806,7 @@ fn parse_all(text: &str) -> Result<Vec<Value>, String> {
     use serde::Deserialize;
     let mut docs = Vec::new();
     for de in serde_norway::Deserializer::from_str(text) {
-        docs.push(Value::deserialize(de).map_err(|e| crate::render::one_line(&e.to_string()))?);
+        docs.push(Value::deserialize(de).map_err(|e| crate::output::one_line(&e.to_string()))?);
     }
     Ok(docs)
 }

@@ -313,7 +313,7 @@ fn side(s: &SourceInfo) -> String {
 
 fn rules_lines(out: &mut String, rules: &[String], indent: &str) {
     for r in rules {
-        let _ = writeln!(out, "{indent}rule: {}", crate::render::term_safe(r));
+        let _ = writeln!(out, "{indent}rule: {}", crate::output::term_safe(r));
     }
 }
 
@@ -427,7 +427,7 @@ pub fn render_text(d: &KbDiff) -> String {
             );
         }
     }
-    crate::render::term_safe(&out).into_owned()
+    crate::output::term_safe(&out).into_owned()
 }
 
 /// Markdown for a pull-request comment or a release note.

@@ -185,10 +185,10 @@ pub fn update(url: &str, domain: &str, dir: &Path) -> Result<CacheMeta, UpdateEr
     };
     std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
     let bundle = bundle_path(dir, domain);
-    crate::render::write_atomic(&bundle, &body).map_err(|e| io(&bundle, e))?;
+    crate::output::write_atomic(&bundle, &body).map_err(|e| io(&bundle, e))?;
     let meta_file = meta_path(dir, domain);
     let json = serde_json::to_string_pretty(&meta).unwrap_or_default() + "\n";
-    crate::render::write_atomic(&meta_file, json.as_bytes()).map_err(|e| io(&meta_file, e))?;
+    crate::output::write_atomic(&meta_file, json.as_bytes()).map_err(|e| io(&meta_file, e))?;
     Ok(meta)
 }
 
