@@ -405,8 +405,8 @@ fn configured_attack() -> Result<Option<PathBuf>, UserError> {
     let Ok(cwd) = std::env::current_dir() else {
         return Ok(None);
     };
-    match crate::check::config::discover(&cwd) {
-        Some(file) => Ok(crate::check::config::Settings::load(&file)?.attack),
+    match crate::config::discover(&cwd) {
+        Some(file) => Ok(crate::config::Settings::load(&file)?.attack),
         None => Ok(None),
     }
 }
@@ -932,7 +932,7 @@ fn parse_min_coverage(items: &[String]) -> Result<Vec<(String, f64)>, UserError>
 }
 
 fn run_check(cli: &Cli, args: &CheckArgs) -> Result<Outcome, UserError> {
-    use crate::check::{self, config};
+    use crate::{check, config};
     let cwd = std::env::current_dir().map_err(|e| UserError(format!("working directory: {e}")))?;
     if args.init {
         let path = cwd.join(config::CONFIG_FILE_NAME);

@@ -8,6 +8,7 @@
 pub mod attack;
 pub mod card;
 pub mod check;
+pub mod config;
 pub mod cli;
 pub mod coverage;
 pub mod diag;
