@@ -1166,8 +1166,8 @@ fn run_attack_diff(
         exit_without_freeing(ruleset);
     }
     emit(match format {
-        CardFormat::Text => attack::diff::render_text(&d),
-        CardFormat::Markdown => attack::diff::render_markdown(&d),
+        CardFormat::Text => render::attack_diff::text(&d),
+        CardFormat::Markdown => render::attack_diff::markdown(&d),
         CardFormat::Json => render::json::to_string(&d),
     })?;
     exit_without_freeing((old_kb, new_kb));
@@ -1195,22 +1195,14 @@ fn run_migrate(cli: &Cli, args: &MigrateArgs) -> Result<Outcome, UserError> {
     let failed = edits.iter().any(|e| e.error.is_some());
     match args.format {
         ListFormat::Json => {
-            #[derive(serde::Serialize)]
-            struct Report<'a> {
-                schema: &'static str,
-                dry_run: bool,
-                plan: &'a crate::migrate::Plan,
-                edits: &'a [crate::migrate::FileEdit],
-            }
-            emit(render::json::to_string(&Report {
-                schema: "attacktrace.migrate/1",
-                dry_run: args.dry_run,
-                plan: &plan,
-                edits: &edits,
-            }))?;
+            emit(render::json::to_string(&crate::migrate::Report::new(
+                &plan,
+                &edits,
+                args.dry_run,
+            )))?;
         }
         ListFormat::Text => {
-            let report = crate::migrate::render_text(&plan, &edits, args.dry_run);
+            let report = render::migrate::text(&plan, &edits, args.dry_run);
             if args.dry_run {
                 emit(edits.iter().map(|e| e.diff.as_str()).collect())?;
                 if !cli.quiet {

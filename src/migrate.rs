@@ -15,7 +15,6 @@ use crate::rules::{parse_attack_tag, AttackTag, RuleRecord, RuleSet};
 use crate::tagedit::{rewrite_tags, unified_diff};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 /// One tag replaced by zero or more tags, and why.
@@ -334,58 +333,26 @@ pub fn apply(plan: &Plan, dry_run: bool) -> Vec<FileEdit> {
     out
 }
 
-/// Human report: what changed per rule, then the questions for a person.
-pub fn render_text(plan: &Plan, edits: &[FileEdit], dry_run: bool) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "migrate: {} {} -> {} {}; {} rules checked, {} to change, {} questions",
-        plan.from.domain,
-        plan.from.version,
-        plan.to.domain,
-        plan.to.version,
-        plan.rules_checked,
-        plan.changed_rules(),
-        plan.questions()
-    );
-    for r in &plan.rules {
-        let _ = writeln!(out, "\n{}:{} {}", r.path.display(), r.line, r.title);
-        for c in &r.changes {
-            let _ = writeln!(out, "  {} -> {}  ({})", c.from, c.to.join(", "), c.reason);
-        }
-        for q in &r.questions {
-            let cands = if q.candidates.is_empty() {
-                "no candidates in the data".to_string()
-            } else {
-                format!("candidates: {}", q.candidates.join(", "))
-            };
-            let _ = writeln!(out, "  NEEDS A PERSON: {}: {} ({cands})", q.tag, q.reason);
+/// The `--format json` report: the plan and what was done with it.
+#[derive(Debug, Serialize)]
+pub struct Report<'a> {
+    pub schema: &'static str,
+    pub dry_run: bool,
+    pub plan: &'a Plan,
+    pub edits: &'a [FileEdit],
+}
+
+impl<'a> Report<'a> {
+    pub const SCHEMA: &'static str = "attacktrace.migrate/1";
+
+    pub fn new(plan: &'a Plan, edits: &'a [FileEdit], dry_run: bool) -> Report<'a> {
+        Report {
+            schema: Self::SCHEMA,
+            dry_run,
+            plan,
+            edits,
         }
     }
-    let failed: Vec<&FileEdit> = edits.iter().filter(|e| e.error.is_some()).collect();
-    for e in &failed {
-        let _ = writeln!(
-            out,
-            "\nnot edited: {}: {}",
-            e.path.display(),
-            e.error.as_deref().unwrap_or_default()
-        );
-    }
-    let ok = edits
-        .iter()
-        .filter(|e| e.error.is_none() && !e.diff.is_empty())
-        .count();
-    let _ = writeln!(
-        out,
-        "\n{} {ok} file(s){}",
-        if dry_run { "would edit" } else { "edited" },
-        if failed.is_empty() {
-            String::new()
-        } else {
-            format!(", {} could not be edited", failed.len())
-        }
-    );
-    crate::output::term_safe(&out).into_owned()
 }
 
 #[cfg(test)]

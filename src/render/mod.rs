@@ -5,6 +5,7 @@
 //! or ATT&CK data goes through the format's escaping (`term_safe` for text, `md_escape` for
 //! Markdown; JSON is escaped by serde).
 
+pub mod attack_diff;
 pub mod check;
 pub mod csv;
 pub mod github;
@@ -12,6 +13,7 @@ pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod migrate;
 pub mod navigator;
 pub mod sarif;
 pub mod test_report;
