@@ -859,159 +859,56 @@ fn verify(before: &[Value], after_text: &str, new_tags: &[String]) -> Result<(),
 }
 
 /// A unified diff (3 lines of context) of `old` -> `new` for `--dry-run`; empty when equal.
-/// Carriage returns are not shown; a missing final newline is marked as `diff` does.
+/// Carriage returns are not shown; a missing final newline is marked as `diff` does. Hunk headers
+/// always carry both counts (`@@ -4,7 +4,7 @@`), which is why similar's own printer is not used.
 pub fn unified_diff(path: &str, old: &str, new: &str) -> String {
     if old == new {
         return String::new();
     }
-    let a = split_lines(old);
-    let b = split_lines(new);
-    let ops = diff_ops(&a, &b);
-    const CTX: usize = 3;
+    let (a, b) = (split_lines(old), split_lines(new));
+    // Lines compare with their terminator, so a CRLF -> LF change is a change.
+    let raw = |lines: &[Line<'_>]| -> Vec<String> {
+        lines.iter().map(|l| format!("{}{}", l.body, l.eol)).collect()
+    };
+    let (ra, rb) = (raw(&a), raw(&b));
+    let (sa, sb): (Vec<&str>, Vec<&str>) = (
+        ra.iter().map(String::as_str).collect(),
+        rb.iter().map(String::as_str).collect(),
+    );
+    let diff = similar::TextDiff::configure()
+        .algorithm(similar::Algorithm::Myers)
+        .diff_slices(&sa, &sb);
     let mut out = format!("--- a/{path}\n+++ b/{path}\n");
-    // Group ops into hunks separated by more than 2*CTX equal lines.
-    let mut k = 0;
-    while k < ops.len() {
-        if matches!(ops[k], Op::Eq(..)) {
-            k += 1;
+    for group in diff.grouped_ops(3) {
+        let (Some(first), Some(last)) = (group.first(), group.last()) else {
             continue;
-        }
-        let mut hs = k;
-        let mut ctx_before = 0;
-        while hs > 0 && ctx_before < CTX && matches!(ops[hs - 1], Op::Eq(..)) {
-            hs -= 1;
-            ctx_before += 1;
-        }
-        let mut he = k;
-        loop {
-            while he < ops.len() && !matches!(ops[he], Op::Eq(..)) {
-                he += 1;
-            }
-            let mut run = 0;
-            while he + run < ops.len() && matches!(ops[he + run], Op::Eq(..)) {
-                run += 1;
-            }
-            if he + run < ops.len() && run <= 2 * CTX {
-                he += run;
-                continue;
-            }
-            he += run.min(CTX);
-            break;
-        }
-        let (mut a0, mut b0) = match ops[hs] {
-            Op::Eq(i, j) => (i, j),
-            Op::Del(i) => (i, first_b(&ops[hs..], b.len())),
-            Op::Ins(j) => (first_a(&ops[hs..], a.len()), j),
         };
-        let na = ops[hs..he]
-            .iter()
-            .filter(|o| !matches!(o, Op::Ins(_)))
-            .count();
-        let nb = ops[hs..he]
-            .iter()
-            .filter(|o| !matches!(o, Op::Del(_)))
-            .count();
-        // Unified format numbers an empty range by the line before it.
-        if na > 0 {
-            a0 += 1;
-        }
-        if nb > 0 {
-            b0 += 1;
-        }
+        let range = |start: usize, end: usize| {
+            let n = end - start;
+            // Unified format numbers an empty range by the line before it.
+            (if n > 0 { start + 1 } else { start }, n)
+        };
+        let (a0, na) = range(first.old_range().start, last.old_range().end);
+        let (b0, nb) = range(first.new_range().start, last.new_range().end);
         out.push_str(&format!("@@ -{a0},{na} +{b0},{nb} @@\n"));
-        for op in &ops[hs..he] {
-            let (mark, l) = match *op {
-                Op::Eq(i, _) => (' ', a[i]),
-                Op::Del(i) => ('-', a[i]),
-                Op::Ins(j) => ('+', b[j]),
-            };
-            out.push(mark);
-            out.push_str(l.body);
-            out.push('\n');
-            if l.eol.is_empty() {
-                out.push_str("\\ No newline at end of file\n");
+        for op in &group {
+            for change in diff.iter_changes(op) {
+                let (mark, l) = match (change.tag(), change.old_index(), change.new_index()) {
+                    (similar::ChangeTag::Insert, _, Some(j)) => ('+', b[j]),
+                    (similar::ChangeTag::Delete, Some(i), _) => ('-', a[i]),
+                    (_, Some(i), _) => (' ', a[i]),
+                    _ => continue,
+                };
+                out.push(mark);
+                out.push_str(l.body);
+                out.push('\n');
+                if l.eol.is_empty() {
+                    out.push_str("\\ No newline at end of file\n");
+                }
             }
         }
-        k = he;
     }
     out
-}
-
-fn first_b(ops: &[Op], default: usize) -> usize {
-    ops.iter()
-        .find_map(|o| match *o {
-            Op::Eq(_, j) | Op::Ins(j) => Some(j),
-            Op::Del(_) => None,
-        })
-        .unwrap_or(default)
-}
-
-fn first_a(ops: &[Op], default: usize) -> usize {
-    ops.iter()
-        .find_map(|o| match *o {
-            Op::Eq(i, _) | Op::Del(i) => Some(i),
-            Op::Ins(_) => None,
-        })
-        .unwrap_or(default)
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Op {
-    Eq(usize, usize),
-    Del(usize),
-    Ins(usize),
-}
-
-/// Line diff: common prefix and suffix are trimmed, the middle is an LCS table (tag edits leave a
-/// small middle; a pathological large middle falls back to delete-all/insert-all).
-fn diff_ops(a: &[Line<'_>], b: &[Line<'_>]) -> Vec<Op> {
-    let same = |x: &Line<'_>, y: &Line<'_>| x.body == y.body && x.eol == y.eol;
-    let mut pre = 0;
-    while pre < a.len() && pre < b.len() && same(&a[pre], &b[pre]) {
-        pre += 1;
-    }
-    let mut suf = 0;
-    while suf < a.len() - pre
-        && suf < b.len() - pre
-        && same(&a[a.len() - 1 - suf], &b[b.len() - 1 - suf])
-    {
-        suf += 1;
-    }
-    let (ma, mb) = (&a[pre..a.len() - suf], &b[pre..b.len() - suf]);
-    let mut ops: Vec<Op> = (0..pre).map(|i| Op::Eq(i, i)).collect();
-    if ma.len().saturating_mul(mb.len()) <= 4_000_000 {
-        let (n, m) = (ma.len(), mb.len());
-        let mut t = vec![0u32; (n + 1) * (m + 1)];
-        for i in (0..n).rev() {
-            for j in (0..m).rev() {
-                t[i * (m + 1) + j] = if same(&ma[i], &mb[j]) {
-                    t[(i + 1) * (m + 1) + j + 1] + 1
-                } else {
-                    t[(i + 1) * (m + 1) + j].max(t[i * (m + 1) + j + 1])
-                };
-            }
-        }
-        let (mut i, mut j) = (0, 0);
-        while i < n || j < m {
-            if i < n && j < m && same(&ma[i], &mb[j]) {
-                ops.push(Op::Eq(pre + i, pre + j));
-                i += 1;
-                j += 1;
-            } else if i < n && (j == m || t[(i + 1) * (m + 1) + j] >= t[i * (m + 1) + j + 1]) {
-                ops.push(Op::Del(pre + i));
-                i += 1;
-            } else {
-                ops.push(Op::Ins(pre + j));
-                j += 1;
-            }
-        }
-    } else {
-        ops.extend((0..ma.len()).map(|i| Op::Del(pre + i)));
-        ops.extend((0..mb.len()).map(|j| Op::Ins(pre + j)));
-    }
-    let (ea, eb) = (a.len() - suf, b.len() - suf);
-    ops.extend((0..suf).map(|k| Op::Eq(ea + k, eb + k)));
-    ops
 }
 
 #[cfg(test)]
