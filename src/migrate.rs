@@ -7,12 +7,12 @@
 //! `attack.t1685.001` (v19) because the replacement technique sits under Defense Impairment. When
 //! the data cannot decide (no replacement, several candidate tactics and no technique to anchor the
 //! tag), the tag is left as it is and reported as a [`Question`] for a person, with candidates.
-//! Files are edited with [`crate::tagedit::rewrite_tags`] (comments and layout kept) and written
-//! atomically.
+//! Files are edited with [`crate::tagedit::apply_edits`] (comments and layout kept, verified,
+//! written atomically).
 
 use crate::attack::KnowledgeBase;
 use crate::rules::{parse_attack_tag, AttackTag, RuleRecord, RuleSet};
-use crate::tagedit::{rewrite_tags, unified_diff};
+use crate::tagedit::{apply_edits, DocEdit};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -291,46 +291,28 @@ pub struct FileEdit {
 /// Computes (and unless `dry_run`, writes atomically) the edits of a plan, one per file. A file
 /// that cannot be edited safely is left untouched and reported.
 pub fn apply(plan: &Plan, dry_run: bool) -> Vec<FileEdit> {
-    let mut by_file: BTreeMap<&PathBuf, Vec<&RulePlan>> = BTreeMap::new();
+    let mut by_file: BTreeMap<&PathBuf, Vec<DocEdit<'_>>> = BTreeMap::new();
     for r in plan.rules.iter().filter(|r| r.changed()) {
-        by_file.entry(&r.path).or_default().push(r);
+        by_file.entry(&r.path).or_default().push(DocEdit {
+            line: r.line,
+            tags: &r.new_tags,
+        });
     }
-    let mut out = Vec::new();
-    for (path, mut rules) in by_file {
-        // Later documents first, so earlier documents' start lines stay valid.
-        rules.sort_by_key(|r| std::cmp::Reverse(r.line));
-        let label = path.display().to_string();
-        let result = std::fs::read_to_string(path)
-            .map_err(|e| format!("reading: {e}"))
-            .and_then(|old| {
-                let mut text = old.clone();
-                for r in &rules {
-                    text = rewrite_tags(&text, r.line, &r.new_tags).map_err(|e| e.to_string())?;
-                }
-                Ok((old, text))
-            })
-            .and_then(|(old, text)| {
-                let diff = unified_diff(&label, &old, &text);
-                if !dry_run && old != text {
-                    crate::output::write_atomic(path, text.as_bytes())
-                        .map_err(|e| format!("writing: {e}"))?;
-                }
-                Ok(diff)
-            });
-        out.push(match result {
-            Ok(diff) => FileEdit {
+    by_file
+        .into_iter()
+        .map(|(path, edits)| match apply_edits(path, &edits, !dry_run) {
+            Ok(applied) => FileEdit {
                 path: path.clone(),
-                diff,
+                diff: applied.diff(&path.display().to_string()),
                 error: None,
             },
             Err(e) => FileEdit {
                 path: path.clone(),
                 diff: String::new(),
-                error: Some(e),
+                error: Some(e.to_string()),
             },
-        });
-    }
-    out
+        })
+        .collect()
 }
 
 /// The `--format json` report: the plan and what was done with it.

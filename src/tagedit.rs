@@ -9,37 +9,79 @@
 //! a guess.
 
 use serde_norway::Value;
-use std::fmt;
+use std::path::Path;
 
 /// Why a tag list could not be rewritten; the file must be left untouched.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub enum TagEditError {
     /// `document_line` is outside the text.
+    #[error("no YAML document starts at line {0}")]
     NoSuchDocument(usize),
     /// The text is not valid YAML before the edit; nothing is rewritten in a file that does not parse.
-    NotYaml(String),
+    #[error("file is not valid YAML, not editing it: {}", crate::output::one_line(&.0.to_string()))]
+    NotYaml(#[source] serde_norway::Error),
     /// The `tags` value has a shape this editor does not rewrite (message says which).
+    #[error("line {line}: cannot rewrite tags safely: {reason}")]
     Unsupported { line: usize, reason: String },
     /// The edited text did not parse back to the requested tags with everything else unchanged.
+    #[error("edit not applied: the result did not verify: {0}")]
     Verification(String),
 }
 
-impl fmt::Display for TagEditError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TagEditError::NoSuchDocument(l) => write!(f, "no YAML document starts at line {l}"),
-            TagEditError::NotYaml(e) => write!(f, "file is not valid YAML, not editing it: {e}"),
-            TagEditError::Unsupported { line, reason } => {
-                write!(f, "line {line}: cannot rewrite tags safely: {reason}")
-            }
-            TagEditError::Verification(e) => {
-                write!(f, "edit not applied: the result did not verify: {e}")
-            }
-        }
+/// Why the tag edits of one file were not applied.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("reading: {0}")]
+    Read(#[source] std::io::Error),
+    #[error(transparent)]
+    Edit(#[from] TagEditError),
+    #[error("writing: {0}")]
+    Write(#[source] std::io::Error),
+}
+
+/// One document's new tag list: the document's 1-based first line (as `RuleRecord::line`).
+#[derive(Debug, Clone, Copy)]
+pub struct DocEdit<'a> {
+    pub line: usize,
+    pub tags: &'a [String],
+}
+
+/// A file's text before and after its tag edits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub old: String,
+    pub new: String,
+}
+
+impl Applied {
+    pub fn changed(&self) -> bool {
+        self.old != self.new
+    }
+
+    /// The unified diff of the edit, headed with `label`; empty when nothing changed.
+    pub fn diff(&self, label: &str) -> String {
+        unified_diff(label, &self.old, &self.new)
     }
 }
 
-impl std::error::Error for TagEditError {}
+/// The one way tag edits reach a file (`check --fix`, `migrate`): read it, apply every document's
+/// edit (later documents first, so earlier start lines stay valid), each verified by
+/// [`rewrite_tags`], then, when `write` is set and something changed, write it atomically. Any
+/// failure leaves the file untouched.
+pub fn apply_edits(path: &Path, edits: &[DocEdit<'_>], write: bool) -> Result<Applied, ApplyError> {
+    let old = std::fs::read_to_string(path).map_err(ApplyError::Read)?;
+    let mut sorted = edits.to_vec();
+    sorted.sort_by_key(|e| std::cmp::Reverse(e.line));
+    let mut new = old.clone();
+    for e in sorted {
+        new = rewrite_tags(&new, e.line, e.tags)?;
+    }
+    let applied = Applied { old, new };
+    if write && applied.changed() {
+        crate::output::write_atomic(path, applied.new.as_bytes()).map_err(ApplyError::Write)?;
+    }
+    Ok(applied)
+}
 
 /// Keys that conventionally precede `tags` in a Sigma rule; a missing `tags:` goes after the last
 /// of these (before `logsource`/`detection` in a conventionally ordered rule).
@@ -802,11 +844,11 @@ fn insert_new(
     out
 }
 
-fn parse_all(text: &str) -> Result<Vec<Value>, String> {
+fn parse_all(text: &str) -> Result<Vec<Value>, serde_norway::Error> {
     use serde::Deserialize;
     let mut docs = Vec::new();
     for de in serde_norway::Deserializer::from_str(text) {
-        docs.push(Value::deserialize(de).map_err(|e| crate::output::one_line(&e.to_string()))?);
+        docs.push(Value::deserialize(de)?);
     }
     Ok(docs)
 }
@@ -822,7 +864,8 @@ fn without_tags(v: &Value) -> Value {
 /// Proves the edit: every document but the edited one is unchanged, and the edited one differs
 /// only in `tags`, which now reads back as exactly `new_tags`.
 fn verify(before: &[Value], after_text: &str, new_tags: &[String]) -> Result<(), TagEditError> {
-    let after = parse_all(after_text).map_err(TagEditError::Verification)?;
+    let after = parse_all(after_text)
+        .map_err(|e| TagEditError::Verification(crate::output::one_line(&e.to_string())))?;
     if after.len() != before.len() {
         return Err(TagEditError::Verification(format!(
             "document count changed from {} to {}",
