@@ -36,7 +36,10 @@ pub enum ConfigError {
     },
     /// Every problem found, collected before giving up.
     #[error("{label}: {}", problems.join("; "))]
-    Invalid { label: String, problems: Vec<String> },
+    Invalid {
+        label: String,
+        problems: Vec<String>,
+    },
 }
 
 #[derive(Debug, Deserialize)]
@@ -306,6 +309,15 @@ pub fn discover(start: &Path) -> Option<PathBuf> {
         dir = d.parent();
     }
     None
+}
+
+/// Nearest ancestor of `dir` holding `.git`, else `dir`: where repository-relative paths (SARIF
+/// URIs) start.
+pub fn repository_root(dir: &Path) -> PathBuf {
+    dir.ancestors()
+        .find(|d| d.join(".git").exists())
+        .unwrap_or(dir)
+        .to_path_buf()
 }
 
 /// The commented template written by `check --init`.

@@ -8,8 +8,8 @@
 pub mod attack;
 pub mod card;
 pub mod check;
-pub mod config;
 pub mod cli;
+pub mod config;
 pub mod coverage;
 pub mod diag;
 pub mod evidence;

@@ -24,6 +24,42 @@ pub fn to_stderr(line: &str) {
     let _ = writeln!(lock, "{}", term_safe(line));
 }
 
+/// Runs `f`; when `enabled`, stderr is a terminal and `f` takes over a second, shows the elapsed
+/// time on stderr (erased afterwards). Silent in pipes and CI logs.
+pub fn with_progress<T>(enabled: bool, label: &str, f: impl FnOnce() -> T) -> T {
+    use std::io::IsTerminal;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+    if !enabled || !io::stderr().is_terminal() {
+        return f();
+    }
+    let done = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&done);
+    let label = label.to_string();
+    let ticker = std::thread::spawn(move || {
+        let start = Instant::now();
+        let mut shown = false;
+        while !flag.load(Ordering::Relaxed) {
+            std::thread::park_timeout(Duration::from_millis(100));
+            let t = start.elapsed();
+            if t > Duration::from_secs(1) && !flag.load(Ordering::Relaxed) {
+                let _ = write!(io::stderr(), "\r{label}... {:.1}s", t.as_secs_f64());
+                shown = true;
+            }
+        }
+        if shown {
+            let _ = write!(io::stderr(), "\r\x1b[K");
+        }
+    });
+    let out = f();
+    done.store(true, Ordering::Relaxed);
+    // Wake the ticker so a fast load is not held up by its sleep.
+    ticker.thread().unpark();
+    let _ = ticker.join();
+    out
+}
+
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, then a rename, so
 /// a reader never sees a half-written file and a killed run leaves the previous one intact.
 ///
@@ -42,7 +78,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
             return Err(refused("is a symbolic link; not writing through it"));
         }
         if !meta.is_file() {
-            return Err(refused("exists and is not a regular file; not replacing it"));
+            return Err(refused(
+                "exists and is not a regular file; not replacing it",
+            ));
         }
     }
     let dir = match path.parent() {
@@ -172,7 +210,10 @@ mod tests {
         let err = write_atomic(&link, b"x").unwrap_err();
         assert!(err.to_string().contains("symbolic link"), "{err}");
         assert_eq!(fs::read(&victim).unwrap(), b"secret");
-        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
 
         let err = write_atomic(Path::new("/dev/null"), b"x").unwrap_err();
         assert!(err.to_string().contains("not a regular file"), "{err}");

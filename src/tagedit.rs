@@ -911,7 +911,10 @@ pub fn unified_diff(path: &str, old: &str, new: &str) -> String {
     let (a, b) = (split_lines(old), split_lines(new));
     // Lines compare with their terminator, so a CRLF -> LF change is a change.
     let raw = |lines: &[Line<'_>]| -> Vec<String> {
-        lines.iter().map(|l| format!("{}{}", l.body, l.eol)).collect()
+        lines
+            .iter()
+            .map(|l| format!("{}{}", l.body, l.eol))
+            .collect()
     };
     let (ra, rb) = (raw(&a), raw(&b));
     let (sa, sb): (Vec<&str>, Vec<&str>) = (

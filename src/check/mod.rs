@@ -14,6 +14,7 @@ pub mod fix;
 pub mod gate;
 pub mod locate;
 pub mod logsource;
+pub mod pipeline;
 pub mod repository;
 pub mod schema;
 

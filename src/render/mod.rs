@@ -8,6 +8,7 @@
 pub mod attack_diff;
 pub mod check;
 pub mod csv;
+pub mod explain;
 pub mod github;
 pub mod html;
 pub mod json;
