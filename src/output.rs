@@ -95,15 +95,29 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(fs::Permissions::from_mode(0o666));
     }
-    let mut tmp = builder.tempfile_in(&dir)?;
+    let mut tmp = builder.tempfile_in(&dir).map_err(without_temp_name)?;
     if let Some(meta) = &existing {
         tmp.as_file().set_permissions(meta.permissions())?;
     }
-    tmp.write_all(bytes)?;
+    tmp.as_file_mut().write_all(bytes)?;
     tmp.as_file().sync_all()?;
     // On failure the temporary file is removed when the returned error drops it.
-    tmp.persist(path).map_err(|e| e.error)?;
+    tmp.persist(path).map_err(|e| without_temp_name(e.error))?;
     Ok(())
+}
+
+/// tempfile appends ` at path "DIR/.tmpXXXXXX"` to its errors: a random name makes output
+/// non-deterministic and says nothing the caller's context does not, so it is cut (tempfile keeps
+/// no inner error to unwrap).
+fn without_temp_name(e: io::Error) -> io::Error {
+    if e.get_ref().is_none() {
+        return e;
+    }
+    let msg = e.to_string();
+    match msg.rfind(" at path \"") {
+        Some(i) => io::Error::new(e.kind(), &msg[..i]),
+        None => e,
+    }
 }
 
 fn refused(why: &str) -> io::Error {
@@ -219,6 +233,9 @@ mod tests {
         assert!(err.to_string().contains("not a regular file"), "{err}");
         let err = write_atomic(dir.path(), b"x").unwrap_err();
         assert!(err.to_string().contains("not a regular file"), "{err}");
+        let err = write_atomic(&dir.path().join("no/such/dir/out.json"), b"x").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+        assert!(!err.to_string().contains(".tmp"), "{err}");
         // Nothing left behind.
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
     }

@@ -25,6 +25,12 @@ pub enum PipelineError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{}: {source}", path.display())]
+    Edit {
+        path: PathBuf,
+        #[source]
+        source: tagedit::TagEditError,
+    },
     #[error(transparent)]
     Coverage(#[from] CoverageError),
     /// A coverage gate argument the data cannot satisfy (an unknown tactic).
@@ -41,7 +47,8 @@ pub enum FixEvent {
         line: usize,
         change: String,
     },
-    /// The file's edit did not verify or could not be made safely; it is untouched.
+    /// The file's edit did not verify, could not be made safely, or its path is not a regular
+    /// file; it is untouched.
     NotFixed { path: PathBuf, error: ApplyError },
 }
 
@@ -70,25 +77,15 @@ pub fn fix_files(rules: &RuleSet, kb: &KnowledgeBase, dry_run: bool) -> FixRun {
             .collect();
         let applied = match tagedit::apply_edits(path, &edits, !dry_run) {
             Ok(a) => a,
-            Err(error @ ApplyError::Edit(_)) => {
+            Err(error) if per_file(&error) => {
                 run.events.push(FixEvent::NotFixed {
                     path: path.clone(),
                     error,
                 });
                 continue;
             }
-            Err(ApplyError::Read(source)) => {
-                run.fatal = Some(PipelineError::Read {
-                    path: path.clone(),
-                    source,
-                });
-                break;
-            }
-            Err(ApplyError::Write(source)) => {
-                run.fatal = Some(PipelineError::Write {
-                    path: path.clone(),
-                    source,
-                });
+            Err(error) => {
+                run.fatal = Some(fatal(path, error));
                 break;
             }
         };
@@ -111,6 +108,25 @@ pub fn fix_files(rules: &RuleSet, kb: &KnowledgeBase, dry_run: bool) -> FixRun {
         }
     }
     run
+}
+
+/// A failure that concerns this file only: an edit that cannot be made safely, or an output path
+/// the writer refuses (a symlink or not a regular file). Other I/O failures stop the run.
+fn per_file(e: &ApplyError) -> bool {
+    match e {
+        ApplyError::Edit(_) => true,
+        ApplyError::Write(io) => io.kind() == std::io::ErrorKind::InvalidInput,
+        ApplyError::Read(_) => false,
+    }
+}
+
+fn fatal(path: &Path, error: ApplyError) -> PipelineError {
+    let path = path.to_path_buf();
+    match error {
+        ApplyError::Read(source) => PipelineError::Read { path, source },
+        ApplyError::Write(source) => PipelineError::Write { path, source },
+        ApplyError::Edit(e) => PipelineError::Edit { path, source: e },
+    }
 }
 
 /// The coverage gate's findings: losses against `baseline` (read from `baseline_path`) and

@@ -6,6 +6,7 @@
 mod attack;
 mod check;
 mod coverage;
+mod error;
 mod explain;
 mod migrate;
 mod rules;
@@ -16,6 +17,7 @@ use crate::attack::KnowledgeBase;
 use crate::output;
 use crate::rules::RuleSet;
 use clap::{Parser, Subcommand, ValueEnum};
+use error::{report_error, CliError};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -100,49 +102,6 @@ impl Outcome {
     }
 }
 
-/// An error for the user (exit code 2): printed as `error: ...`, then each cause not already in
-/// that line as `  caused by: ...`.
-#[derive(Debug, thiserror::Error)]
-enum CliError {
-    /// A bad argument or input named by the command itself.
-    #[error("{0}")]
-    Input(String),
-    #[error("{what}: {source}")]
-    Io {
-        what: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error(transparent)]
-    Source(#[from] crate::attack::source::SourceError),
-    #[error(transparent)]
-    Attack(#[from] crate::attack::AttackError),
-    #[error(transparent)]
-    Lookup(#[from] crate::attack::lookup::LookupError),
-    #[error(transparent)]
-    Update(#[from] crate::attack::update::UpdateError),
-    #[error(transparent)]
-    Config(#[from] crate::config::ConfigError),
-    #[error(transparent)]
-    Coverage(#[from] crate::coverage::CoverageError),
-    #[error(transparent)]
-    Check(#[from] crate::check::pipeline::PipelineError),
-    #[error("test result {}: {source}", path.display())]
-    TestResult {
-        path: PathBuf,
-        #[source]
-        source: crate::evidence::saved::SavedResultError,
-    },
-}
-
-impl CliError {
-    /// `map_err` helper for I/O: `what` says what was being done (`writing out.json`).
-    fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> CliError {
-        let what = what.into();
-        move |source| CliError::Io { what, source }
-    }
-}
-
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -171,21 +130,6 @@ pub fn main() -> ExitCode {
             ));
             ExitCode::from(2)
         }
-    }
-}
-
-/// `error: msg`, then the cause chain; a cause whose text the message already quotes is skipped.
-fn report_error(e: &CliError) {
-    let mut shown = e.to_string();
-    output::to_stderr(&format!("error: {shown}"));
-    let mut cause = std::error::Error::source(e);
-    while let Some(c) = cause {
-        let msg = c.to_string();
-        if !shown.contains(&msg) {
-            output::to_stderr(&format!("  caused by: {msg}"));
-            shown.push_str(&msg);
-        }
-        cause = c.source();
     }
 }
 
