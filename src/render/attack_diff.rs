@@ -150,38 +150,57 @@ pub fn markdown(d: &KbDiff) -> String {
             d.affected_rules().len()
         );
     }
-    let rules_cell = |rules: &[String]| {
-        rules
-            .iter()
-            .map(|r| format!("`{}`", e(r)))
-            .collect::<Vec<_>>()
-            .join("<br>")
-    };
     let with_rules = d.rules_checked.is_some();
-    let table = |out: &mut String, title: &str, head: &str, rows: Vec<(String, &[String])>| {
-        if rows.is_empty() {
-            return;
-        }
-        let _ = writeln!(out, "\n### {title}\n");
+    tactic_tables(&mut out, d, with_rules);
+    technique_tables(&mut out, d, with_rules);
+    strategy_tables(&mut out, d, with_rules);
+    out
+}
+
+const NONE: &[String] = &[];
+
+fn rules_cell(rules: &[String]) -> String {
+    rules
+        .iter()
+        .map(|r| format!("`{}`", e(r)))
+        .collect::<Vec<_>>()
+        .join("<br>")
+}
+
+/// One Markdown table under a `###` title, with a rules column when rules were attached; nothing
+/// when there are no rows.
+fn table(
+    out: &mut String,
+    with_rules: bool,
+    title: &str,
+    head: &str,
+    rows: Vec<(String, &[String])>,
+) {
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n### {title}\n");
+    if with_rules {
+        let _ = writeln!(out, "| {head} | rules |");
+        let cols = head.matches('|').count() + 2;
+        let _ = writeln!(out, "|{}", "---|".repeat(cols));
+    } else {
+        let _ = writeln!(out, "| {head} |");
+        let _ = writeln!(out, "|{}", "---|".repeat(head.matches('|').count() + 1));
+    }
+    for (row, rules) in rows {
         if with_rules {
-            let _ = writeln!(out, "| {head} | rules |");
-            let cols = head.matches('|').count() + 2;
-            let _ = writeln!(out, "|{}", "---|".repeat(cols));
+            let _ = writeln!(out, "| {row} | {} |", rules_cell(rules));
         } else {
-            let _ = writeln!(out, "| {head} |");
-            let _ = writeln!(out, "|{}", "---|".repeat(head.matches('|').count() + 1));
+            let _ = writeln!(out, "| {row} |");
         }
-        for (row, rules) in rows {
-            if with_rules {
-                let _ = writeln!(out, "| {row} | {} |", rules_cell(rules));
-            } else {
-                let _ = writeln!(out, "| {row} |");
-            }
-        }
-    };
-    const NONE: &[String] = &[];
+    }
+}
+
+fn tactic_tables(out: &mut String, d: &KbDiff, with_rules: bool) {
     table(
-        &mut out,
+        out,
+        with_rules,
         "Tactics added",
         "ID | name | shortname",
         d.tactics_added
@@ -195,7 +214,8 @@ pub fn markdown(d: &KbDiff) -> String {
             .collect(),
     );
     table(
-        &mut out,
+        out,
+        with_rules,
         "Tactics removed",
         "ID | name | shortname",
         d.tactics_removed
@@ -209,7 +229,8 @@ pub fn markdown(d: &KbDiff) -> String {
             .collect(),
     );
     table(
-        &mut out,
+        out,
+        with_rules,
         "Tactics renamed",
         "ID | old | new",
         d.tactics_renamed
@@ -229,9 +250,13 @@ pub fn markdown(d: &KbDiff) -> String {
             })
             .collect(),
     );
+}
+
+fn technique_tables(out: &mut String, d: &KbDiff, with_rules: bool) {
     let tactics = |v: &[String]| e(&v.join(", "));
     table(
-        &mut out,
+        out,
+        with_rules,
         "Techniques added",
         "ID | name | tactics",
         d.techniques_added
@@ -245,7 +270,8 @@ pub fn markdown(d: &KbDiff) -> String {
             .collect(),
     );
     table(
-        &mut out,
+        out,
+        with_rules,
         "Techniques revoked",
         "ID | name | replacement",
         d.techniques_revoked
@@ -266,7 +292,8 @@ pub fn markdown(d: &KbDiff) -> String {
         ("Techniques removed", &d.techniques_removed),
     ] {
         table(
-            &mut out,
+            out,
+            with_rules,
             title,
             "ID | name",
             list.iter()
@@ -275,7 +302,8 @@ pub fn markdown(d: &KbDiff) -> String {
         );
     }
     table(
-        &mut out,
+        out,
+        with_rules,
         "Techniques renamed",
         "ID | old name | new name",
         d.techniques_renamed
@@ -294,7 +322,8 @@ pub fn markdown(d: &KbDiff) -> String {
             .collect(),
     );
     table(
-        &mut out,
+        out,
+        with_rules,
         "Techniques moved between tactics",
         "ID | name | old tactics | new tactics",
         d.techniques_moved
@@ -313,6 +342,9 @@ pub fn markdown(d: &KbDiff) -> String {
             })
             .collect(),
     );
+}
+
+fn strategy_tables(out: &mut String, d: &KbDiff, with_rules: bool) {
     for (title, list) in [
         ("Detection strategies added", &d.detection_strategies_added),
         (
@@ -321,7 +353,8 @@ pub fn markdown(d: &KbDiff) -> String {
         ),
     ] {
         table(
-            &mut out,
+            out,
+            with_rules,
             title,
             "ID | name | techniques",
             list.iter()
@@ -339,5 +372,4 @@ pub fn markdown(d: &KbDiff) -> String {
                 .collect(),
         );
     }
-    out
 }
