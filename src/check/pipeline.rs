@@ -33,7 +33,8 @@ pub enum PipelineError {
     },
     #[error(transparent)]
     Coverage(#[from] CoverageError),
-    /// A coverage gate argument the data cannot satisfy (an unknown tactic).
+    /// A coverage gate argument the data cannot satisfy (an unknown tactic). Built from the
+    /// message so it compiles whether `coverage_findings` returns a String or its own error.
     #[error("{0}")]
     Gate(String),
 }
@@ -149,5 +150,6 @@ pub fn coverage_gate(
         validated: None,
         baseline: baseline.map(|(_, b)| b),
     })?;
-    gate::coverage_findings(&cov, baseline.map(|(p, _)| p), minimums).map_err(PipelineError::Gate)
+    gate::coverage_findings(&cov, baseline.map(|(p, _)| p), minimums)
+        .map_err(|e| PipelineError::Gate(e.to_string()))
 }
