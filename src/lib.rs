@@ -1,14 +1,24 @@
 //! AttackTrace: a detection-engineering workbench for Sigma rules and MITRE ATT&CK.
 //!
-//! Data flows one way: the ATT&CK knowledge base ([`attack`]), the loaded rule set ([`rules`]) and the
-//! telemetry map ([`telemetry`], read from `mappings/`) feed the link index ([`link`]); report models
-//! ([`card`], ...) are built from it as plain data and rendered by one module per format ([`render`]).
-//! The CLI ([`cli`]) only parses arguments and picks a renderer.
+//! Layers, each importing only the ones below it:
+//! - [`cli`]: clap arguments and one `run()` per subcommand: arguments -> options -> core call ->
+//!   renderer -> exit code. The only caller of the output layer's stdout/stderr writers.
+//! - [`render`]: one module per format, turning report models into text; imports only the models
+//!   and [`output`].
+//! - the core, plain data and no I/O to the terminal: the ATT&CK knowledge base ([`attack`],
+//!   with [`attack::source`] choosing which data a run uses), the loaded rule set ([`rules`]), the
+//!   telemetry map ([`telemetry`]), the link index ([`link`]), the report builders ([`card`],
+//!   [`coverage`], [`listing`], [`check`], [`evidence`], [`migrate`]), the tag editor
+//!   ([`tagedit`]), the repository config ([`config`]) and the diagnostic codes ([`diag`]). Core
+//!   modules never import `cli` or `render`.
+//! - [`output`]: bytes to the outside (stdout, stderr, atomic file writes, terminal-safe text);
+//!   imports nothing from the crate.
 
 pub mod attack;
 pub mod card;
 pub mod check;
 pub mod cli;
+pub mod config;
 pub mod coverage;
 pub mod diag;
 pub mod evidence;
@@ -16,6 +26,7 @@ pub mod input;
 pub mod link;
 pub mod listing;
 pub mod migrate;
+pub mod output;
 pub mod render;
 pub mod report;
 pub mod rules;

@@ -7,15 +7,14 @@
 //! `attack.t1685.001` (v19) because the replacement technique sits under Defense Impairment. When
 //! the data cannot decide (no replacement, several candidate tactics and no technique to anchor the
 //! tag), the tag is left as it is and reported as a [`Question`] for a person, with candidates.
-//! Files are edited with [`crate::tagedit::rewrite_tags`] (comments and layout kept) and written
-//! atomically.
+//! Files are edited with [`crate::tagedit::apply_edits`] (comments and layout kept, verified,
+//! written atomically).
 
 use crate::attack::KnowledgeBase;
 use crate::rules::{parse_attack_tag, AttackTag, RuleRecord, RuleSet};
-use crate::tagedit::{rewrite_tags, unified_diff};
+use crate::tagedit::{apply_edits, DocEdit};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 /// One tag replaced by zero or more tags, and why.
@@ -292,100 +291,50 @@ pub struct FileEdit {
 /// Computes (and unless `dry_run`, writes atomically) the edits of a plan, one per file. A file
 /// that cannot be edited safely is left untouched and reported.
 pub fn apply(plan: &Plan, dry_run: bool) -> Vec<FileEdit> {
-    let mut by_file: BTreeMap<&PathBuf, Vec<&RulePlan>> = BTreeMap::new();
+    let mut by_file: BTreeMap<&PathBuf, Vec<DocEdit<'_>>> = BTreeMap::new();
     for r in plan.rules.iter().filter(|r| r.changed()) {
-        by_file.entry(&r.path).or_default().push(r);
+        by_file.entry(&r.path).or_default().push(DocEdit {
+            line: r.line,
+            tags: &r.new_tags,
+        });
     }
-    let mut out = Vec::new();
-    for (path, mut rules) in by_file {
-        // Later documents first, so earlier documents' start lines stay valid.
-        rules.sort_by_key(|r| std::cmp::Reverse(r.line));
-        let label = path.display().to_string();
-        let result = std::fs::read_to_string(path)
-            .map_err(|e| format!("reading: {e}"))
-            .and_then(|old| {
-                let mut text = old.clone();
-                for r in &rules {
-                    text = rewrite_tags(&text, r.line, &r.new_tags).map_err(|e| e.to_string())?;
-                }
-                Ok((old, text))
-            })
-            .and_then(|(old, text)| {
-                let diff = unified_diff(&label, &old, &text);
-                if !dry_run && old != text {
-                    crate::render::write_atomic(path, text.as_bytes())
-                        .map_err(|e| format!("writing: {e}"))?;
-                }
-                Ok(diff)
-            });
-        out.push(match result {
-            Ok(diff) => FileEdit {
+    by_file
+        .into_iter()
+        .map(|(path, edits)| match apply_edits(path, &edits, !dry_run) {
+            Ok(applied) => FileEdit {
                 path: path.clone(),
-                diff,
+                diff: applied.diff(&path.display().to_string()),
                 error: None,
             },
             Err(e) => FileEdit {
                 path: path.clone(),
                 diff: String::new(),
-                error: Some(e),
+                error: Some(e.to_string()),
             },
-        });
-    }
-    out
+        })
+        .collect()
 }
 
-/// Human report: what changed per rule, then the questions for a person.
-pub fn render_text(plan: &Plan, edits: &[FileEdit], dry_run: bool) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "migrate: {} {} -> {} {}; {} rules checked, {} to change, {} questions",
-        plan.from.domain,
-        plan.from.version,
-        plan.to.domain,
-        plan.to.version,
-        plan.rules_checked,
-        plan.changed_rules(),
-        plan.questions()
-    );
-    for r in &plan.rules {
-        let _ = writeln!(out, "\n{}:{} {}", r.path.display(), r.line, r.title);
-        for c in &r.changes {
-            let _ = writeln!(out, "  {} -> {}  ({})", c.from, c.to.join(", "), c.reason);
-        }
-        for q in &r.questions {
-            let cands = if q.candidates.is_empty() {
-                "no candidates in the data".to_string()
-            } else {
-                format!("candidates: {}", q.candidates.join(", "))
-            };
-            let _ = writeln!(out, "  NEEDS A PERSON: {}: {} ({cands})", q.tag, q.reason);
+/// The `--format json` report: the plan and what was done with it.
+#[derive(Debug, Serialize)]
+pub struct Report<'a> {
+    pub schema: &'static str,
+    pub dry_run: bool,
+    pub plan: &'a Plan,
+    pub edits: &'a [FileEdit],
+}
+
+impl<'a> Report<'a> {
+    pub const SCHEMA: &'static str = "attacktrace.migrate/1";
+
+    pub fn new(plan: &'a Plan, edits: &'a [FileEdit], dry_run: bool) -> Report<'a> {
+        Report {
+            schema: Self::SCHEMA,
+            dry_run,
+            plan,
+            edits,
         }
     }
-    let failed: Vec<&FileEdit> = edits.iter().filter(|e| e.error.is_some()).collect();
-    for e in &failed {
-        let _ = writeln!(
-            out,
-            "\nnot edited: {}: {}",
-            e.path.display(),
-            e.error.as_deref().unwrap_or_default()
-        );
-    }
-    let ok = edits
-        .iter()
-        .filter(|e| e.error.is_none() && !e.diff.is_empty())
-        .count();
-    let _ = writeln!(
-        out,
-        "\n{} {ok} file(s){}",
-        if dry_run { "would edit" } else { "edited" },
-        if failed.is_empty() {
-            String::new()
-        } else {
-            format!(", {} could not be edited", failed.len())
-        }
-    );
-    crate::render::term_safe(&out).into_owned()
 }
 
 #[cfg(test)]

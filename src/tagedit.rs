@@ -9,37 +9,79 @@
 //! a guess.
 
 use serde_norway::Value;
-use std::fmt;
+use std::path::Path;
 
 /// Why a tag list could not be rewritten; the file must be left untouched.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub enum TagEditError {
     /// `document_line` is outside the text.
+    #[error("no YAML document starts at line {0}")]
     NoSuchDocument(usize),
     /// The text is not valid YAML before the edit; nothing is rewritten in a file that does not parse.
-    NotYaml(String),
+    #[error("file is not valid YAML, not editing it: {}", crate::output::one_line(&.0.to_string()))]
+    NotYaml(#[source] serde_norway::Error),
     /// The `tags` value has a shape this editor does not rewrite (message says which).
+    #[error("line {line}: cannot rewrite tags safely: {reason}")]
     Unsupported { line: usize, reason: String },
     /// The edited text did not parse back to the requested tags with everything else unchanged.
+    #[error("edit not applied: the result did not verify: {0}")]
     Verification(String),
 }
 
-impl fmt::Display for TagEditError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TagEditError::NoSuchDocument(l) => write!(f, "no YAML document starts at line {l}"),
-            TagEditError::NotYaml(e) => write!(f, "file is not valid YAML, not editing it: {e}"),
-            TagEditError::Unsupported { line, reason } => {
-                write!(f, "line {line}: cannot rewrite tags safely: {reason}")
-            }
-            TagEditError::Verification(e) => {
-                write!(f, "edit not applied: the result did not verify: {e}")
-            }
-        }
+/// Why the tag edits of one file were not applied.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("reading: {0}")]
+    Read(#[source] std::io::Error),
+    #[error(transparent)]
+    Edit(#[from] TagEditError),
+    #[error("writing: {0}")]
+    Write(#[source] std::io::Error),
+}
+
+/// One document's new tag list: the document's 1-based first line (as `RuleRecord::line`).
+#[derive(Debug, Clone, Copy)]
+pub struct DocEdit<'a> {
+    pub line: usize,
+    pub tags: &'a [String],
+}
+
+/// A file's text before and after its tag edits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub old: String,
+    pub new: String,
+}
+
+impl Applied {
+    pub fn changed(&self) -> bool {
+        self.old != self.new
+    }
+
+    /// The unified diff of the edit, headed with `label`; empty when nothing changed.
+    pub fn diff(&self, label: &str) -> String {
+        unified_diff(label, &self.old, &self.new)
     }
 }
 
-impl std::error::Error for TagEditError {}
+/// The one way tag edits reach a file (`check --fix`, `migrate`): read it, apply every document's
+/// edit (later documents first, so earlier start lines stay valid), each verified by
+/// [`rewrite_tags`], then, when `write` is set and something changed, write it atomically. Any
+/// failure leaves the file untouched.
+pub fn apply_edits(path: &Path, edits: &[DocEdit<'_>], write: bool) -> Result<Applied, ApplyError> {
+    let old = std::fs::read_to_string(path).map_err(ApplyError::Read)?;
+    let mut sorted = edits.to_vec();
+    sorted.sort_by_key(|e| std::cmp::Reverse(e.line));
+    let mut new = old.clone();
+    for e in sorted {
+        new = rewrite_tags(&new, e.line, e.tags)?;
+    }
+    let applied = Applied { old, new };
+    if write && applied.changed() {
+        crate::output::write_atomic(path, applied.new.as_bytes()).map_err(ApplyError::Write)?;
+    }
+    Ok(applied)
+}
 
 /// Keys that conventionally precede `tags` in a Sigma rule; a missing `tags:` goes after the last
 /// of these (before `logsource`/`detection` in a conventionally ordered rule).
@@ -435,7 +477,7 @@ fn edit_existing(
             key_idx,
             format!(
                 "`tags` is not a list (found `{}`)",
-                crate::render::one_line(value)
+                crate::output::one_line(value)
             ),
         ));
     }
@@ -802,11 +844,11 @@ fn insert_new(
     out
 }
 
-fn parse_all(text: &str) -> Result<Vec<Value>, String> {
+fn parse_all(text: &str) -> Result<Vec<Value>, serde_norway::Error> {
     use serde::Deserialize;
     let mut docs = Vec::new();
     for de in serde_norway::Deserializer::from_str(text) {
-        docs.push(Value::deserialize(de).map_err(|e| crate::render::one_line(&e.to_string()))?);
+        docs.push(Value::deserialize(de)?);
     }
     Ok(docs)
 }
@@ -822,7 +864,8 @@ fn without_tags(v: &Value) -> Value {
 /// Proves the edit: every document but the edited one is unchanged, and the edited one differs
 /// only in `tags`, which now reads back as exactly `new_tags`.
 fn verify(before: &[Value], after_text: &str, new_tags: &[String]) -> Result<(), TagEditError> {
-    let after = parse_all(after_text).map_err(TagEditError::Verification)?;
+    let after = parse_all(after_text)
+        .map_err(|e| TagEditError::Verification(crate::output::one_line(&e.to_string())))?;
     if after.len() != before.len() {
         return Err(TagEditError::Verification(format!(
             "document count changed from {} to {}",
@@ -859,159 +902,59 @@ fn verify(before: &[Value], after_text: &str, new_tags: &[String]) -> Result<(),
 }
 
 /// A unified diff (3 lines of context) of `old` -> `new` for `--dry-run`; empty when equal.
-/// Carriage returns are not shown; a missing final newline is marked as `diff` does.
+/// Carriage returns are not shown; a missing final newline is marked as `diff` does. Hunk headers
+/// always carry both counts (`@@ -4,7 +4,7 @@`), which is why similar's own printer is not used.
 pub fn unified_diff(path: &str, old: &str, new: &str) -> String {
     if old == new {
         return String::new();
     }
-    let a = split_lines(old);
-    let b = split_lines(new);
-    let ops = diff_ops(&a, &b);
-    const CTX: usize = 3;
+    let (a, b) = (split_lines(old), split_lines(new));
+    // Lines compare with their terminator, so a CRLF -> LF change is a change.
+    let raw = |lines: &[Line<'_>]| -> Vec<String> {
+        lines
+            .iter()
+            .map(|l| format!("{}{}", l.body, l.eol))
+            .collect()
+    };
+    let (ra, rb) = (raw(&a), raw(&b));
+    let (sa, sb): (Vec<&str>, Vec<&str>) = (
+        ra.iter().map(String::as_str).collect(),
+        rb.iter().map(String::as_str).collect(),
+    );
+    let diff = similar::TextDiff::configure()
+        .algorithm(similar::Algorithm::Myers)
+        .diff_slices(&sa, &sb);
     let mut out = format!("--- a/{path}\n+++ b/{path}\n");
-    // Group ops into hunks separated by more than 2*CTX equal lines.
-    let mut k = 0;
-    while k < ops.len() {
-        if matches!(ops[k], Op::Eq(..)) {
-            k += 1;
+    for group in diff.grouped_ops(3) {
+        let (Some(first), Some(last)) = (group.first(), group.last()) else {
             continue;
-        }
-        let mut hs = k;
-        let mut ctx_before = 0;
-        while hs > 0 && ctx_before < CTX && matches!(ops[hs - 1], Op::Eq(..)) {
-            hs -= 1;
-            ctx_before += 1;
-        }
-        let mut he = k;
-        loop {
-            while he < ops.len() && !matches!(ops[he], Op::Eq(..)) {
-                he += 1;
-            }
-            let mut run = 0;
-            while he + run < ops.len() && matches!(ops[he + run], Op::Eq(..)) {
-                run += 1;
-            }
-            if he + run < ops.len() && run <= 2 * CTX {
-                he += run;
-                continue;
-            }
-            he += run.min(CTX);
-            break;
-        }
-        let (mut a0, mut b0) = match ops[hs] {
-            Op::Eq(i, j) => (i, j),
-            Op::Del(i) => (i, first_b(&ops[hs..], b.len())),
-            Op::Ins(j) => (first_a(&ops[hs..], a.len()), j),
         };
-        let na = ops[hs..he]
-            .iter()
-            .filter(|o| !matches!(o, Op::Ins(_)))
-            .count();
-        let nb = ops[hs..he]
-            .iter()
-            .filter(|o| !matches!(o, Op::Del(_)))
-            .count();
-        // Unified format numbers an empty range by the line before it.
-        if na > 0 {
-            a0 += 1;
-        }
-        if nb > 0 {
-            b0 += 1;
-        }
+        let range = |start: usize, end: usize| {
+            let n = end - start;
+            // Unified format numbers an empty range by the line before it.
+            (if n > 0 { start + 1 } else { start }, n)
+        };
+        let (a0, na) = range(first.old_range().start, last.old_range().end);
+        let (b0, nb) = range(first.new_range().start, last.new_range().end);
         out.push_str(&format!("@@ -{a0},{na} +{b0},{nb} @@\n"));
-        for op in &ops[hs..he] {
-            let (mark, l) = match *op {
-                Op::Eq(i, _) => (' ', a[i]),
-                Op::Del(i) => ('-', a[i]),
-                Op::Ins(j) => ('+', b[j]),
-            };
-            out.push(mark);
-            out.push_str(l.body);
-            out.push('\n');
-            if l.eol.is_empty() {
-                out.push_str("\\ No newline at end of file\n");
+        for op in &group {
+            for change in diff.iter_changes(op) {
+                let (mark, l) = match (change.tag(), change.old_index(), change.new_index()) {
+                    (similar::ChangeTag::Insert, _, Some(j)) => ('+', b[j]),
+                    (similar::ChangeTag::Delete, Some(i), _) => ('-', a[i]),
+                    (_, Some(i), _) => (' ', a[i]),
+                    _ => continue,
+                };
+                out.push(mark);
+                out.push_str(l.body);
+                out.push('\n');
+                if l.eol.is_empty() {
+                    out.push_str("\\ No newline at end of file\n");
+                }
             }
         }
-        k = he;
     }
     out
-}
-
-fn first_b(ops: &[Op], default: usize) -> usize {
-    ops.iter()
-        .find_map(|o| match *o {
-            Op::Eq(_, j) | Op::Ins(j) => Some(j),
-            Op::Del(_) => None,
-        })
-        .unwrap_or(default)
-}
-
-fn first_a(ops: &[Op], default: usize) -> usize {
-    ops.iter()
-        .find_map(|o| match *o {
-            Op::Eq(i, _) | Op::Del(i) => Some(i),
-            Op::Ins(_) => None,
-        })
-        .unwrap_or(default)
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Op {
-    Eq(usize, usize),
-    Del(usize),
-    Ins(usize),
-}
-
-/// Line diff: common prefix and suffix are trimmed, the middle is an LCS table (tag edits leave a
-/// small middle; a pathological large middle falls back to delete-all/insert-all).
-fn diff_ops(a: &[Line<'_>], b: &[Line<'_>]) -> Vec<Op> {
-    let same = |x: &Line<'_>, y: &Line<'_>| x.body == y.body && x.eol == y.eol;
-    let mut pre = 0;
-    while pre < a.len() && pre < b.len() && same(&a[pre], &b[pre]) {
-        pre += 1;
-    }
-    let mut suf = 0;
-    while suf < a.len() - pre
-        && suf < b.len() - pre
-        && same(&a[a.len() - 1 - suf], &b[b.len() - 1 - suf])
-    {
-        suf += 1;
-    }
-    let (ma, mb) = (&a[pre..a.len() - suf], &b[pre..b.len() - suf]);
-    let mut ops: Vec<Op> = (0..pre).map(|i| Op::Eq(i, i)).collect();
-    if ma.len().saturating_mul(mb.len()) <= 4_000_000 {
-        let (n, m) = (ma.len(), mb.len());
-        let mut t = vec![0u32; (n + 1) * (m + 1)];
-        for i in (0..n).rev() {
-            for j in (0..m).rev() {
-                t[i * (m + 1) + j] = if same(&ma[i], &mb[j]) {
-                    t[(i + 1) * (m + 1) + j + 1] + 1
-                } else {
-                    t[(i + 1) * (m + 1) + j].max(t[i * (m + 1) + j + 1])
-                };
-            }
-        }
-        let (mut i, mut j) = (0, 0);
-        while i < n || j < m {
-            if i < n && j < m && same(&ma[i], &mb[j]) {
-                ops.push(Op::Eq(pre + i, pre + j));
-                i += 1;
-                j += 1;
-            } else if i < n && (j == m || t[(i + 1) * (m + 1) + j] >= t[i * (m + 1) + j + 1]) {
-                ops.push(Op::Del(pre + i));
-                i += 1;
-            } else {
-                ops.push(Op::Ins(pre + j));
-                j += 1;
-            }
-        }
-    } else {
-        ops.extend((0..ma.len()).map(|i| Op::Del(pre + i)));
-        ops.extend((0..mb.len()).map(|j| Op::Ins(pre + j)));
-    }
-    let (ea, eb) = (a.len() - suf, b.len() - suf);
-    ops.extend((0..suf).map(|k| Op::Eq(ea + k, eb + k)));
-    ops
 }
 
 #[cfg(test)]

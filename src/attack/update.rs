@@ -11,7 +11,6 @@ use super::model::KnowledgeBase;
 use super::stix::{load_bundle, load_path, AttackError, LoadOptions};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -32,55 +31,36 @@ pub struct CacheMeta {
     pub bytes: u64,
 }
 
-#[derive(Debug)]
+/// Why `attack update` failed; the previous cache (if any) is unchanged in every case.
+#[derive(Debug, thiserror::Error)]
 pub enum UpdateError {
     /// Neither `XDG_CACHE_HOME` nor `HOME` is set.
+    #[error("no cache directory: set XDG_CACHE_HOME or HOME")]
     NoCacheDir,
+    #[error("unknown ATT&CK domain `{0}` (expected enterprise, mobile or ics)")]
     UnknownDomain(String),
     /// Connection, HTTP status or body read failed.
-    Download {
-        url: String,
-        message: String,
-    },
+    #[error("download of {url} failed: {message}; {KEPT}")]
+    Download { url: String, message: String },
     /// The body is not ATT&CK data of the requested domain.
-    Invalid {
+    #[error("{url} did not return usable ATT&CK data: {message}; {KEPT}")]
+    Invalid { url: String, message: String },
+    /// The body does not load as ATT&CK data.
+    #[error("{url} did not return usable ATT&CK data: {source}; {KEPT}")]
+    NotAttack {
         url: String,
-        message: String,
+        #[source]
+        source: AttackError,
     },
+    #[error("cannot write {}: {source}; {KEPT}", path.display())]
     Io {
         path: PathBuf,
-        message: String,
+        #[source]
+        source: std::io::Error,
     },
 }
 
-impl fmt::Display for UpdateError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kept = "the previous cache (if any) is unchanged";
-        match self {
-            UpdateError::NoCacheDir => write!(f, "no cache directory: set XDG_CACHE_HOME or HOME"),
-            UpdateError::UnknownDomain(d) => {
-                write!(
-                    f,
-                    "unknown ATT&CK domain `{d}` (expected enterprise, mobile or ics)"
-                )
-            }
-            UpdateError::Download { url, message } => {
-                write!(f, "download of {url} failed: {message}; {kept}")
-            }
-            UpdateError::Invalid { url, message } => {
-                write!(
-                    f,
-                    "{url} did not return usable ATT&CK data: {message}; {kept}"
-                )
-            }
-            UpdateError::Io { path, message } => {
-                write!(f, "cannot write {}: {message}; {kept}", path.display())
-            }
-        }
-    }
-}
-
-impl std::error::Error for UpdateError {}
+const KEPT: &str = "the previous cache (if any) is unchanged";
 
 /// `enterprise` / `enterprise-attack` -> `enterprise-attack`.
 pub fn domain_name(domain: &str) -> Result<String, UpdateError> {
@@ -161,8 +141,12 @@ pub fn update(url: &str, domain: &str, dir: &Path) -> Result<CacheMeta, UpdateEr
         url: url.to_string(),
         message,
     };
-    let kb =
-        load_bundle(&body, url, &LoadOptions::default()).map_err(|e| invalid(e.to_string()))?;
+    let kb = load_bundle(&body, url, &LoadOptions::default()).map_err(|source| {
+        UpdateError::NotAttack {
+            url: url.to_string(),
+            source,
+        }
+    })?;
     if kb.source.domain != domain {
         return Err(invalid(format!(
             "it is `{}`, not `{domain}`",
@@ -179,16 +163,16 @@ pub fn update(url: &str, domain: &str, dir: &Path) -> Result<CacheMeta, UpdateEr
         sha256: sha256_hex(&body),
         bytes: body.len() as u64,
     };
-    let io = |path: &Path, e: std::io::Error| UpdateError::Io {
+    let io = |path: &Path, source: std::io::Error| UpdateError::Io {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        source,
     };
     std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
     let bundle = bundle_path(dir, domain);
-    crate::render::write_atomic(&bundle, &body).map_err(|e| io(&bundle, e))?;
+    crate::output::write_atomic(&bundle, &body).map_err(|e| io(&bundle, e))?;
     let meta_file = meta_path(dir, domain);
     let json = serde_json::to_string_pretty(&meta).unwrap_or_default() + "\n";
-    crate::render::write_atomic(&meta_file, json.as_bytes()).map_err(|e| io(&meta_file, e))?;
+    crate::output::write_atomic(&meta_file, json.as_bytes()).map_err(|e| io(&meta_file, e))?;
     Ok(meta)
 }
 

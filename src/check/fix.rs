@@ -3,7 +3,7 @@
 //! Computes a new tag list per rule (revoked technique -> final replacement, lower-cased tags,
 //! repeated tags dropped, the tactic of a single-tactic technique added when none of its tactics is
 //! tagged, tag groups put in order: tactics, techniques, other tags) and hands it to [`crate::tagedit::rewrite_tags`], which edits only the `tags:` lines and
-//! verifies the result. Files are written atomically by the caller.
+//! verifies the result. [`crate::check::pipeline::fix_files`] applies them to the files.
 
 use crate::attack::KnowledgeBase;
 use crate::rules::{parse_attack_tag, tag_rank, AttackTag, RuleRecord, RuleSet};
@@ -108,16 +108,4 @@ pub fn plan_all(rules: &RuleSet, kb: &KnowledgeBase) -> BTreeMap<PathBuf, Vec<Ta
         }
     }
     by_file
-}
-
-/// Applies the fixes of one file to its text. Later documents are edited first so earlier line
-/// numbers stay valid.
-pub fn apply(text: &str, fixes: &[TagFix]) -> Result<String, crate::tagedit::TagEditError> {
-    let mut sorted: Vec<&TagFix> = fixes.iter().collect();
-    sorted.sort_by_key(|f| std::cmp::Reverse(f.line));
-    let mut out = text.to_string();
-    for fix in sorted {
-        out = crate::tagedit::rewrite_tags(&out, fix.line, &fix.tags)?;
-    }
-    Ok(out)
 }

@@ -7,12 +7,14 @@
 //! annotations. Every validator is linear in the size of the rule set.
 
 pub mod attack_tags;
-pub mod config;
+// The repository config moved to the crate root (it configures every command); old paths keep working.
+pub use crate::config;
 pub mod detection;
 pub mod fix;
 pub mod gate;
 pub mod locate;
 pub mod logsource;
+pub mod pipeline;
 pub mod repository;
 pub mod schema;
 

@@ -14,6 +14,7 @@ pub mod prefilter;
 pub mod reader;
 pub mod route;
 pub mod run;
+pub mod saved;
 
 pub use model::{CaseKind, CaseResult, EventRef, RuleResult, RuleStatus, Summary, TestReport};
 pub use normalise::FieldMap;

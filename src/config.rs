@@ -10,23 +10,34 @@
 use crate::diag::{Code, Severity};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// Name of the configuration file discovered at the repository root.
 pub const CONFIG_FILE_NAME: &str = ".attacktrace.yml";
 
 /// A configuration problem (exit code 2).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError(pub String);
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("reading {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The parser's message already carries the line and column.
+    #[error("{label}: {source}")]
+    Syntax {
+        label: String,
+        #[source]
+        source: serde_norway::Error,
+    },
+    /// Every problem found, collected before giving up.
+    #[error("{label}: {}", problems.join("; "))]
+    Invalid {
+        label: String,
+        problems: Vec<String>,
+    },
 }
-
-impl std::error::Error for ConfigError {}
 
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
@@ -112,8 +123,10 @@ impl Settings {
         let file: ConfigFile = if text.trim().is_empty() {
             ConfigFile::default()
         } else {
-            // The parser's message already carries the line and column.
-            serde_norway::from_str(text).map_err(|e| ConfigError(format!("{label}: {e}")))?
+            serde_norway::from_str(text).map_err(|source| ConfigError::Syntax {
+                label: label.to_string(),
+                source,
+            })?
         };
         let mut s = Settings {
             origin: label.to_string(),
@@ -221,14 +234,19 @@ impl Settings {
         if errors.is_empty() {
             Ok(s)
         } else {
-            Err(ConfigError(format!("{label}: {}", errors.join("; "))))
+            Err(ConfigError::Invalid {
+                label: label.to_string(),
+                problems: errors,
+            })
         }
     }
 
     /// Reads a config file.
     pub fn load(path: &Path) -> Result<Settings, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError(format!("reading {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let mut s = Settings::parse(&path.display().to_string(), &text)?;
         if let (Some(attack), Some(dir)) = (&s.attack, path.parent()) {
             if attack.is_relative() {
@@ -289,6 +307,15 @@ pub fn discover(start: &Path) -> Option<PathBuf> {
         dir = d.parent();
     }
     None
+}
+
+/// Nearest ancestor of `dir` holding `.git`, else `dir`: where repository-relative paths (SARIF
+/// URIs) start.
+pub fn repository_root(dir: &Path) -> PathBuf {
+    dir.ancestors()
+        .find(|d| d.join(".git").exists())
+        .unwrap_or(dir)
+        .to_path_buf()
 }
 
 /// The commented template written by `check --init`.
@@ -358,11 +385,11 @@ mod tests {
         );
         assert!(s.allowed_attributes.contains("foo"));
         let e = Settings::parse("c", "fail-levle: error\n").unwrap_err();
-        assert!(e.0.contains("unknown field `fail-levle`"), "{e}");
+        assert!(e.to_string().contains("unknown field `fail-levle`"), "{e}");
         let e = Settings::parse("c", "severity: {nope: error}\nfail-level: bad\n").unwrap_err();
-        assert!(e.0.starts_with("c:"), "{e}");
+        assert!(e.to_string().starts_with("c:"), "{e}");
         let e = Settings::parse("c", "severity: {nope: error}\n").unwrap_err();
-        assert!(e.0.contains("unknown code `nope`"), "{e}");
+        assert!(e.to_string().contains("unknown code `nope`"), "{e}");
     }
 
     #[test]

@@ -1,0 +1,155 @@
+//! `check` around the validators: `--fix` applied to the files, and the coverage gate. Returns data;
+//! the command layer prints it.
+
+use super::{fix, gate, Finding};
+use crate::attack::KnowledgeBase;
+use crate::coverage::{self, Baseline, CoverageError, CoverageInput, ScopeOptions};
+use crate::link::LinkIndex;
+use crate::rules::RuleSet;
+use crate::tagedit::{self, ApplyError, DocEdit};
+use crate::telemetry::Telemetry;
+use std::path::{Path, PathBuf};
+
+/// Why `check` could not finish (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("reading {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("writing {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: {source}", path.display())]
+    Edit {
+        path: PathBuf,
+        #[source]
+        source: tagedit::TagEditError,
+    },
+    #[error(transparent)]
+    Coverage(#[from] CoverageError),
+    /// A coverage gate argument the data cannot satisfy (an unknown tactic). Built from the
+    /// message so it compiles whether `coverage_findings` returns a String or its own error.
+    #[error("{0}")]
+    Gate(String),
+}
+
+/// What `--fix` did to one file, in file order.
+#[derive(Debug)]
+pub enum FixEvent {
+    /// One change written (not reported with `--dry-run`).
+    Fixed {
+        path: PathBuf,
+        line: usize,
+        change: String,
+    },
+    /// The file's edit did not verify, could not be made safely, or its path is not a regular
+    /// file; it is untouched.
+    NotFixed { path: PathBuf, error: ApplyError },
+}
+
+/// The result of `--fix` over a rule set.
+#[derive(Debug, Default)]
+pub struct FixRun {
+    pub events: Vec<FixEvent>,
+    /// With `--dry-run`: the unified diff of every file that would change.
+    pub diffs: String,
+    pub changed_files: usize,
+    /// A read or write failure that stopped the run; the events before it happened.
+    pub fatal: Option<PipelineError>,
+}
+
+/// Plans the safe tag fixes of every rule and applies them per file with
+/// [`tagedit::apply_edits`]; with `dry_run` nothing is written and the diffs are collected.
+pub fn fix_files(rules: &RuleSet, kb: &KnowledgeBase, dry_run: bool) -> FixRun {
+    let mut run = FixRun::default();
+    for (path, fixes) in &fix::plan_all(rules, kb) {
+        let edits: Vec<DocEdit<'_>> = fixes
+            .iter()
+            .map(|f| DocEdit {
+                line: f.line,
+                tags: &f.tags,
+            })
+            .collect();
+        let applied = match tagedit::apply_edits(path, &edits, !dry_run) {
+            Ok(a) => a,
+            Err(error) if per_file(&error) => {
+                run.events.push(FixEvent::NotFixed {
+                    path: path.clone(),
+                    error,
+                });
+                continue;
+            }
+            Err(error) => {
+                run.fatal = Some(fatal(path, error));
+                break;
+            }
+        };
+        if !applied.changed() {
+            continue;
+        }
+        run.changed_files += 1;
+        if dry_run {
+            run.diffs
+                .push_str(&applied.diff(&path.display().to_string()));
+            continue;
+        }
+        for fix in fixes {
+            run.events
+                .extend(fix.changes.iter().map(|c| FixEvent::Fixed {
+                    path: path.clone(),
+                    line: fix.line,
+                    change: c.clone(),
+                }));
+        }
+    }
+    run
+}
+
+/// A failure that concerns this file only: an edit that cannot be made safely, or an output path
+/// the writer refuses (a symlink or not a regular file). Other I/O failures stop the run.
+fn per_file(e: &ApplyError) -> bool {
+    match e {
+        ApplyError::Edit(_) => true,
+        ApplyError::Write(io) => io.kind() == std::io::ErrorKind::InvalidInput,
+        ApplyError::Read(_) => false,
+    }
+}
+
+fn fatal(path: &Path, error: ApplyError) -> PipelineError {
+    let path = path.to_path_buf();
+    match error {
+        ApplyError::Read(source) => PipelineError::Read { path, source },
+        ApplyError::Write(source) => PipelineError::Write { path, source },
+        ApplyError::Edit(e) => PipelineError::Edit { path, source: e },
+    }
+}
+
+/// The coverage gate's findings: losses against `baseline` (read from `baseline_path`) and
+/// per-tactic `minimums` (percentages).
+pub fn coverage_gate(
+    kb: &KnowledgeBase,
+    telemetry: &Telemetry,
+    rules: &RuleSet,
+    baseline: Option<(&Path, &Baseline)>,
+    minimums: &[(String, f64)],
+) -> Result<Vec<Finding>, PipelineError> {
+    let links = LinkIndex::build(kb, rules);
+    let cov = coverage::build(&CoverageInput {
+        kb,
+        telemetry,
+        rules,
+        links: &links,
+        scope: &ScopeOptions::default(),
+        profile: None,
+        validated: None,
+        baseline: baseline.map(|(_, b)| b),
+    })?;
+    gate::coverage_findings(&cov, baseline.map(|(p, _)| p), minimums)
+        .map_err(|e| PipelineError::Gate(e.to_string()))
+}

@@ -1,0 +1,227 @@
+//! `attacktrace check`: the CI gate, with config, `--fix` and the coverage gate.
+
+use super::{emit, exit_without_freeing, read_input, write_file, Cli, CliError, Outcome};
+use crate::check::pipeline::{self, FixEvent};
+use crate::check::{self, CheckInput};
+use crate::config::{self, Settings};
+use crate::coverage::Baseline;
+use crate::diag::Severity;
+use crate::output;
+use crate::render;
+use crate::telemetry::Telemetry;
+use clap::{Args, ValueEnum};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CheckFormat {
+    Text,
+    Json,
+    Sarif,
+    Junit,
+    Github,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum FailLevelArg {
+    Error,
+    Warning,
+    Info,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct CheckArgs {
+    /// Sigma rules: files, directories (recursive) or globs.
+    #[arg(value_name = "PATH", required_unless_present_any = ["init", "show_config"])]
+    paths: Vec<PathBuf>,
+    /// Configuration file. Default: `.attacktrace.yml` in the working directory or a parent, up to
+    /// the repository root. A pySigma validation config is accepted as is.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Write a commented `.attacktrace.yml` template in the working directory and exit.
+    #[arg(long, conflicts_with_all = ["show_config", "fix"])]
+    init: bool,
+    /// Print the effective configuration and exit.
+    #[arg(long)]
+    show_config: bool,
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    format: CheckFormat,
+    /// Exit 1 when a finding is at or above this severity (default: from the config, else error).
+    #[arg(long, value_enum)]
+    fail_level: Option<FailLevelArg>,
+    /// Write the report to FILE (atomically) instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Coverage gate: previous `coverage --format json` output; a technique that lost coverage or
+    /// tier is a `coverage_loss` finding.
+    #[arg(long, value_name = "FILE")]
+    coverage_baseline: Option<PathBuf>,
+    /// Coverage gate: minimum share of techniques covered, per tactic (shortname, TA ID or name) or
+    /// `overall`, e.g. `execution=40` (repeatable or comma-separated).
+    #[arg(long, value_name = "TACTIC=PCT", value_delimiter = ',')]
+    min_coverage: Vec<String>,
+    /// Rewrite safe tag problems in place: revoked techniques, missing tactic tags, case, repeats.
+    #[arg(long)]
+    fix: bool,
+    /// With `--fix`: print the diff instead of writing; exit 1 when something would change.
+    #[arg(long, requires = "fix")]
+    dry_run: bool,
+}
+
+/// `--min-coverage TACTIC=PCT` values.
+fn parse_min_coverage(items: &[String]) -> Result<Vec<(String, f64)>, CliError> {
+    let bad = |item: &str, why: String| CliError::Input(format!("--min-coverage `{item}`: {why}"));
+    items
+        .iter()
+        .map(|item| {
+            let (k, v) = item
+                .split_once('=')
+                .ok_or_else(|| bad(item, "expected TACTIC=PCT, e.g. execution=40".into()))?;
+            let pct: f64 = v
+                .trim()
+                .trim_end_matches('%')
+                .parse()
+                .map_err(|_| bad(item, format!("`{v}` is not a number")))?;
+            if !(0.0..=100.0).contains(&pct) {
+                return Err(bad(item, "percentage must be between 0 and 100".into()));
+            }
+            Ok((k.trim().to_string(), pct))
+        })
+        .collect()
+}
+
+fn init(cli: &Cli, cwd: &Path) -> Result<Outcome, CliError> {
+    let path = cwd.join(config::CONFIG_FILE_NAME);
+    if path.exists() {
+        return Err(CliError::Input(format!(
+            "{} already exists; not overwriting it",
+            path.display()
+        )));
+    }
+    write_file(&path, config::TEMPLATE.as_bytes())?;
+    cli.notice(&format!("wrote {}", path.display()));
+    Ok(Outcome::Clean)
+}
+
+fn settings(cli: &Cli, args: &CheckArgs, cwd: &Path) -> Result<Settings, CliError> {
+    let mut settings = match args.config.clone().or_else(|| config::discover(cwd)) {
+        Some(p) => Settings::load(&p)?,
+        None => Settings::default(),
+    };
+    if let Some(level) = args.fail_level {
+        settings.fail_level = match level {
+            FailLevelArg::Error => Severity::Error,
+            FailLevelArg::Warning => Severity::Warning,
+            FailLevelArg::Info => Severity::Info,
+        };
+    }
+    for n in &settings.notices {
+        cli.notice(n);
+    }
+    Ok(settings)
+}
+
+/// `--fix`: `Some(outcome)` when the command ends here (`--dry-run`); whether files changed.
+fn fix(
+    cli: &Cli,
+    args: &CheckArgs,
+    ruleset: &crate::rules::RuleSet,
+    kb: &crate::attack::KnowledgeBase,
+) -> Result<(Option<Outcome>, bool), CliError> {
+    let run = pipeline::fix_files(ruleset, kb, args.dry_run);
+    for event in &run.events {
+        output::to_stderr(&match event {
+            FixEvent::NotFixed { path, error } => format!("not fixed: {}: {error}", path.display()),
+            FixEvent::Fixed { path, line, change } => {
+                format!("fixed {}:{line}: {change}", path.display())
+            }
+        });
+    }
+    if let Some(e) = run.fatal {
+        return Err(e.into());
+    }
+    if args.dry_run {
+        emit(run.diffs)?;
+        cli.notice(&format!(
+            "--dry-run: {} file(s) would change",
+            run.changed_files
+        ));
+        return Ok((Some(Outcome::findings_if(run.changed_files > 0)), false));
+    }
+    if run.changed_files > 0 {
+        cli.notice(&format!("fixed {} file(s)", run.changed_files));
+    }
+    Ok((None, run.changed_files > 0))
+}
+
+fn format_report(args: &CheckArgs, report: &check::CheckReport, cwd: &Path) -> String {
+    match args.format {
+        CheckFormat::Text => render::check::text(report),
+        CheckFormat::Json => render::json::to_string(report),
+        CheckFormat::Junit => render::check::junit(report),
+        CheckFormat::Github => render::github::annotations(report),
+        CheckFormat::Sarif => render::sarif::to_sarif(
+            report,
+            &render::sarif::SarifOptions {
+                root: config::repository_root(cwd),
+                base: cwd.to_path_buf(),
+                tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            },
+        ),
+    }
+}
+
+pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<Outcome, CliError> {
+    let cwd = std::env::current_dir().map_err(CliError::io("working directory"))?;
+    if args.init {
+        return init(cli, &cwd);
+    }
+    let settings = settings(cli, args, &cwd)?;
+    if args.show_config {
+        emit(settings.to_yaml())?;
+        return Ok(Outcome::Clean);
+    }
+    let minimums = parse_min_coverage(&args.min_coverage)?;
+    let baseline = match &args.coverage_baseline {
+        Some(p) => Some((
+            p.as_path(),
+            Baseline::parse(&p.display().to_string(), &read_input(p, "baseline")?)?,
+        )),
+        None => None,
+    };
+    let kb = cli.knowledge_base()?;
+    let load = || check::load_rules_with(&args.paths, &cli.rule_options());
+    let mut ruleset = cli.with_progress("loading rules", load);
+    if args.fix {
+        let (done, changed) = fix(cli, args, &ruleset, &kb)?;
+        if let Some(outcome) = done {
+            exit_without_freeing((kb, ruleset));
+            return Ok(outcome);
+        }
+        if changed {
+            ruleset = load();
+        }
+    }
+    let telemetry = Telemetry::embedded();
+    let mut report = check::run(&CheckInput {
+        kb: &kb,
+        telemetry,
+        rules: &ruleset,
+        settings: &settings,
+    });
+    if baseline.is_some() || !minimums.is_empty() {
+        let baseline = baseline.as_ref().map(|(p, b)| (*p, b));
+        let extra = pipeline::coverage_gate(&kb, telemetry, &ruleset, baseline, &minimums)?;
+        report.extend(extra, &settings);
+    }
+    let out = format_report(args, &report, &cwd);
+    match &args.output {
+        Some(path) => write_file(path, out.as_bytes())?,
+        None => emit(out)?,
+    }
+    if (args.format != CheckFormat::Text || args.output.is_some()) && !cli.quiet {
+        output::to_stderr(render::check::summary(&report).trim_end());
+    }
+    let outcome = Outcome::findings_if(report.failed());
+    exit_without_freeing((kb, ruleset, report));
+    Ok(outcome)
+}

@@ -1,0 +1,222 @@
+//! `attacktrace coverage`: ATT&CK coverage of a rule set in six formats, with baseline diff.
+
+use super::{emit, read_input, write_file, Cli, CliError, Outcome};
+use crate::coverage::{self, Baseline, CoverageInput, CoverageReport, Profile, ScopeOptions};
+use crate::link::LinkIndex;
+use crate::output;
+use crate::render::{self, navigator};
+use crate::telemetry::Telemetry;
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CoverageFormat {
+    Text,
+    Markdown,
+    Json,
+    Csv,
+    Navigator,
+    Html,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ScoreArg {
+    Count,
+    MaxLevel,
+    LevelWeighted,
+    Tier,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct CoverageArgs {
+    /// Sigma rules: files, directories (recursive) or globs.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Format for stdout. Default: text, or nothing when `--output` is given.
+    #[arg(long, value_enum)]
+    format: Option<CoverageFormat>,
+    /// Also write FORMAT to PATH (atomically), e.g. `navigator:layer.json`. Repeatable.
+    #[arg(long = "output", short = 'o', value_name = "FORMAT:PATH")]
+    outputs: Vec<String>,
+    /// Telemetry profile (YAML list of collected Sigma logsources) for the runnable tier.
+    #[arg(long, value_name = "FILE")]
+    profile: Option<PathBuf>,
+    /// Previous JSON coverage output to diff against.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Exit 1 when a technique lost coverage or tier against `--baseline`.
+    #[arg(long, requires = "baseline")]
+    fail_on_loss: bool,
+    /// Keep techniques of these platforms (repeatable or comma-separated).
+    #[arg(long = "platform", value_delimiter = ',')]
+    platforms: Vec<String>,
+    /// Keep these tactics: shortname, TA ID or name (repeatable or comma-separated).
+    #[arg(long = "tactic", value_delimiter = ',')]
+    tactics: Vec<String>,
+    /// Keep only techniques matching: technique ID, ID prefix, tactic shortname or TA ID.
+    #[arg(long, value_delimiter = ',')]
+    include: Vec<String>,
+    /// Drop techniques matching: technique ID, ID prefix, tactic shortname or TA ID.
+    #[arg(long, value_delimiter = ',')]
+    ignore: Vec<String>,
+    /// Count only rules with these statuses (e.g. `stable,test`).
+    #[arg(long = "status", value_delimiter = ',')]
+    statuses: Vec<String>,
+    /// Count only rules with these levels (e.g. `high,critical`).
+    #[arg(long = "level", value_delimiter = ',')]
+    levels: Vec<String>,
+    /// Restrict scope to the techniques an ATT&CK group uses (ID such as G0016, or name).
+    #[arg(long)]
+    group: Option<String>,
+    /// Navigator score.
+    #[arg(long, value_enum, default_value_t = ScoreArg::Count)]
+    score: ScoreArg,
+    /// Base URL for the rule links in the Navigator layer (rule paths are appended).
+    #[arg(long, value_name = "URL")]
+    link_base: Option<String>,
+    /// Saved `attacktrace test --save FILE` result: fills the validated tier.
+    #[arg(long, value_name = "FILE")]
+    tests: Option<PathBuf>,
+}
+
+impl CoverageArgs {
+    /// Every `--output FORMAT:PATH`, checked before the (slow) load so a typo fails fast.
+    fn outputs(&self) -> Result<Vec<(CoverageFormat, PathBuf)>, CliError> {
+        let bad = |o: &str, why: String| CliError::Input(format!("--output `{o}`: {why}"));
+        let mut out = Vec::new();
+        for o in &self.outputs {
+            let (f, path) = o
+                .split_once(':')
+                .ok_or_else(|| bad(o, "expected FORMAT:PATH, e.g. html:report.html".into()))?;
+            let format = <CoverageFormat as ValueEnum>::from_str(f, true).map_err(|_| {
+                bad(
+                    o,
+                    format!("unknown format `{f}` (text, markdown, json, csv, navigator, html)"),
+                )
+            })?;
+            if path.is_empty() {
+                return Err(bad(o, "empty path".into()));
+            }
+            out.push((format, PathBuf::from(path)));
+        }
+        Ok(out)
+    }
+
+    fn scope(&self) -> ScopeOptions {
+        ScopeOptions {
+            platforms: self.platforms.clone(),
+            tactics: self.tactics.clone(),
+            include: self.include.clone(),
+            ignore: self.ignore.clone(),
+            statuses: self.statuses.clone(),
+            levels: self.levels.clone(),
+            group: self.group.clone(),
+        }
+    }
+
+    fn navigator(&self) -> navigator::NavigatorOptions {
+        navigator::NavigatorOptions {
+            score: match self.score {
+                ScoreArg::Count => navigator::Score::Count,
+                ScoreArg::MaxLevel => navigator::Score::MaxLevel,
+                ScoreArg::LevelWeighted => navigator::Score::LevelWeighted,
+                ScoreArg::Tier => navigator::Score::Tier,
+            },
+            link_base: self.link_base.clone(),
+        }
+    }
+}
+
+fn render_coverage(
+    report: &CoverageReport,
+    format: CoverageFormat,
+    nav: &navigator::NavigatorOptions,
+) -> String {
+    match format {
+        CoverageFormat::Text => render::text::coverage(report),
+        CoverageFormat::Markdown => render::markdown::coverage(report),
+        CoverageFormat::Json => render::json::to_string(report),
+        CoverageFormat::Csv => render::csv::coverage(report),
+        CoverageFormat::Navigator => navigator::coverage(report, nav),
+        CoverageFormat::Html => render::html::coverage(report),
+    }
+}
+
+pub(super) fn run(cli: &Cli, args: &CoverageArgs) -> Result<Outcome, CliError> {
+    let outputs = args.outputs()?;
+    let telemetry = Telemetry::embedded();
+    let profile = match &args.profile {
+        Some(p) => Some(Profile::parse(
+            &p.display().to_string(),
+            &read_input(p, "profile")?,
+            telemetry,
+        )?),
+        None => None,
+    };
+    let baseline = match &args.baseline {
+        Some(p) => Some(Baseline::parse(
+            &p.display().to_string(),
+            &read_input(p, "baseline")?,
+        )?),
+        None => None,
+    };
+    let kb = cli.knowledge_base()?;
+    let load = crate::rules::LoadOptions {
+        compile: false,
+        ..cli.rule_options()
+    };
+    let ruleset = cli.with_progress("loading rules", || {
+        crate::rules::load::load(&args.paths, &load)
+    });
+    cli.note_unloaded(&ruleset);
+    let links = LinkIndex::build(&kb, &ruleset);
+    let validated = match &args.tests {
+        Some(p) => Some(
+            crate::evidence::saved::validated_rules(&ruleset, &read_input(p, "test result")?)
+                .map_err(|source| CliError::TestResult {
+                    path: p.clone(),
+                    source,
+                })?,
+        ),
+        None => None,
+    };
+    let report = coverage::build(&CoverageInput {
+        kb: &kb,
+        telemetry,
+        rules: &ruleset,
+        links: &links,
+        scope: &args.scope(),
+        profile: profile.as_ref(),
+        validated: validated.as_ref(),
+        baseline: baseline.as_ref(),
+    })?;
+    let nav = args.navigator();
+    for (format, path) in &outputs {
+        write_file(path, render_coverage(&report, *format, &nav).as_bytes())?;
+    }
+    let stdout_format = args
+        .format
+        .or(outputs.is_empty().then_some(CoverageFormat::Text));
+    if let Some(f) = stdout_format {
+        emit(render_coverage(&report, f, &nav))?;
+    }
+    if !(args.fail_on_loss && report.losses() > 0) {
+        return Ok(Outcome::Clean);
+    }
+    if stdout_format.is_none() {
+        for c in report.baseline.iter().flat_map(|b| &b.lost) {
+            output::to_stderr(&format!(
+                "lost: {} {} ({} -> {})",
+                c.id,
+                c.name,
+                c.before.as_str(),
+                c.after.as_str()
+            ));
+        }
+    }
+    output::to_stderr(&format!(
+        "error: {} technique(s) lost coverage or tier against the baseline",
+        report.losses()
+    ));
+    Ok(Outcome::Findings)
+}

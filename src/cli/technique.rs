@@ -1,0 +1,51 @@
+//! `attacktrace technique`: the card of one technique.
+
+use super::{emit, exit_without_freeing, CardFormat, Cli, CliError, Outcome};
+use crate::card::{self, RuleContext};
+use crate::link::LinkIndex;
+use crate::render;
+use crate::telemetry::Telemetry;
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub(super) struct TechniqueArgs {
+    /// Technique ID (`T1059.001`, any case) or an exact or unambiguous partial name.
+    query: String,
+    /// Sigma rules: files, directories (recursive) or globs. Repeatable.
+    #[arg(long = "rules", value_name = "PATH")]
+    rules: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = CardFormat::Text)]
+    format: CardFormat,
+}
+
+pub(super) fn run(cli: &Cli, args: &TechniqueArgs) -> Result<Outcome, CliError> {
+    let kb = cli.knowledge_base()?;
+    let resolution = crate::attack::lookup::resolve(&kb, &args.query)?;
+    for n in &resolution.notices {
+        cli.notice(n);
+    }
+    let ruleset = (!args.rules.is_empty()).then(|| cli.load_rules(&args.rules));
+    let links = ruleset.as_ref().map(|r| LinkIndex::build(&kb, r));
+    if let Some(r) = &ruleset {
+        cli.note_unloaded(r);
+    }
+    let ctx = match (&ruleset, &links) {
+        (Some(rules), Some(links)) => Some(RuleContext { rules, links }),
+        _ => None,
+    };
+    let card = card::build(
+        &kb,
+        Telemetry::embedded(),
+        resolution.technique,
+        resolution.notices.clone(),
+        ctx,
+    );
+    emit(match args.format {
+        CardFormat::Text => render::text::card(&card),
+        CardFormat::Markdown => render::markdown::card(&card),
+        CardFormat::Json => render::json::to_string(&card),
+    })?;
+    exit_without_freeing((kb, ruleset, links));
+    Ok(Outcome::Clean)
+}

@@ -1,0 +1,102 @@
+//! `attacktrace test`: run rules against their own tests and given events.
+
+use super::{emit, exit_without_freeing, write_file, Cli, CliError, Outcome};
+use crate::evidence::{self, FieldMap, ReadLimits, TestInputs, TestOptions};
+use crate::render;
+use crate::telemetry::Telemetry;
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TestFormat {
+    Text,
+    Json,
+    Junit,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct TestArgs {
+    /// Sigma rules: files, directories (recursive) or globs.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Event files or directories (JSON, JSON Lines, arrays, concatenated documents); report
+    /// which rules match which events. Repeatable.
+    #[arg(long = "events", value_name = "PATH")]
+    events: Vec<PathBuf>,
+    /// Benign event files or directories: every match is a false positive (exit 1). Repeatable.
+    #[arg(long = "benign", value_name = "PATH")]
+    benign: Vec<PathBuf>,
+    /// Evaluate every rule on every event instead of only rules whose logsource can apply.
+    #[arg(long)]
+    no_routing: bool,
+    /// Skip the rules' own tests (`name.tests/`, `regression_tests_path`).
+    #[arg(long)]
+    no_own_tests: bool,
+    /// Evaluate every routed rule with the engine, without the literal prefilter (for comparison).
+    #[arg(long)]
+    no_prefilter: bool,
+    #[arg(long, value_enum, default_value_t = TestFormat::Text)]
+    format: TestFormat,
+    /// Also write the JSON result to FILE (atomically), for `coverage --tests FILE`.
+    #[arg(long, value_name = "FILE")]
+    save: Option<PathBuf>,
+    /// Events read from one file at most; more is a finding.
+    #[arg(long, value_name = "N", default_value_t = ReadLimits::default().max_events)]
+    max_events: usize,
+    /// Bytes per line at most; a longer line is a finding.
+    #[arg(long, value_name = "BYTES", default_value_t = ReadLimits::default().max_line_bytes)]
+    max_line_bytes: usize,
+}
+
+impl TestArgs {
+    fn options(&self) -> TestOptions {
+        TestOptions {
+            routing: !self.no_routing,
+            limits: ReadLimits {
+                max_events: self.max_events,
+                max_line_bytes: self.max_line_bytes,
+                max_event_bytes: ReadLimits::default()
+                    .max_event_bytes
+                    .max(self.max_line_bytes),
+            },
+            own_tests: !self.no_own_tests,
+            prefilter: !self.no_prefilter,
+        }
+    }
+}
+
+pub(super) fn run(cli: &Cli, args: &TestArgs) -> Result<Outcome, CliError> {
+    // The raw detection is kept for the evaluation prefilter (`evidence::prefilter`).
+    let load = crate::rules::LoadOptions {
+        keep_source: true,
+        ..cli.rule_options()
+    };
+    let ruleset = cli.with_progress("loading rules", || {
+        crate::rules::load::load(&args.paths, &load)
+    });
+    cli.note_unloaded(&ruleset);
+    let inputs = TestInputs {
+        events: args.events.clone(),
+        benign: args.benign.clone(),
+    };
+    let report = cli.with_progress("evaluating", || {
+        evidence::run(
+            &ruleset,
+            Telemetry::embedded(),
+            FieldMap::embedded(),
+            &inputs,
+            &args.options(),
+        )
+    });
+    if let Some(path) = &args.save {
+        write_file(path, render::json::to_string(&report).as_bytes())?;
+    }
+    emit(match args.format {
+        TestFormat::Text => render::test_report::text(&report),
+        TestFormat::Json => render::json::to_string(&report),
+        TestFormat::Junit => render::test_report::junit(&report),
+    })?;
+    let outcome = Outcome::findings_if(report.failed());
+    exit_without_freeing((ruleset, report));
+    Ok(outcome)
+}

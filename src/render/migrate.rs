@@ -1,0 +1,60 @@
+//! `migrate` report for people: what changed per rule, the questions for a person, and the files
+//! that could not be edited. JSON is [`crate::migrate::Report`]'s serde form.
+
+use crate::migrate::{FileEdit, Plan};
+use crate::output::term_safe;
+use std::fmt::Write as _;
+
+/// Human report: what changed per rule, then the questions for a person.
+pub fn text(plan: &Plan, edits: &[FileEdit], dry_run: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "migrate: {} {} -> {} {}; {} rules checked, {} to change, {} questions",
+        plan.from.domain,
+        plan.from.version,
+        plan.to.domain,
+        plan.to.version,
+        plan.rules_checked,
+        plan.changed_rules(),
+        plan.questions()
+    );
+    for r in &plan.rules {
+        let _ = writeln!(out, "\n{}:{} {}", r.path.display(), r.line, r.title);
+        for c in &r.changes {
+            let _ = writeln!(out, "  {} -> {}  ({})", c.from, c.to.join(", "), c.reason);
+        }
+        for q in &r.questions {
+            let cands = if q.candidates.is_empty() {
+                "no candidates in the data".to_string()
+            } else {
+                format!("candidates: {}", q.candidates.join(", "))
+            };
+            let _ = writeln!(out, "  NEEDS A PERSON: {}: {} ({cands})", q.tag, q.reason);
+        }
+    }
+    let failed: Vec<&FileEdit> = edits.iter().filter(|e| e.error.is_some()).collect();
+    for e in &failed {
+        let _ = writeln!(
+            out,
+            "\nnot edited: {}: {}",
+            e.path.display(),
+            e.error.as_deref().unwrap_or_default()
+        );
+    }
+    let ok = edits
+        .iter()
+        .filter(|e| e.error.is_none() && !e.diff.is_empty())
+        .count();
+    let _ = writeln!(
+        out,
+        "\n{} {ok} file(s){}",
+        if dry_run { "would edit" } else { "edited" },
+        if failed.is_empty() {
+            String::new()
+        } else {
+            format!(", {} could not be edited", failed.len())
+        }
+    );
+    term_safe(&out).into_owned()
+}
