@@ -36,7 +36,7 @@ pub fn active(flag: Option<&Path>, attack_version: Option<&str>) -> Result<Activ
     let mut notices = Vec::new();
     if let Some(path) = flag {
         let kb = load_path(path, &opts)?;
-        if kb.source.version_from == "file-name" {
+        if kb.source.version_from == crate::attack::VersionFrom::FileName {
             notices.push(format!(
                 "ATT&CK version {} taken from the file name (the bundle does not state it; use --attack-version to set it)",
                 kb.source.version

@@ -33,10 +33,9 @@ pub enum PipelineError {
     },
     #[error(transparent)]
     Coverage(#[from] CoverageError),
-    /// A coverage gate argument the data cannot satisfy (an unknown tactic). Built from the
-    /// message so it compiles whether `coverage_findings` returns a String or its own error.
-    #[error("{0}")]
-    Gate(String),
+    /// A coverage gate argument the data cannot satisfy (an unknown tactic).
+    #[error(transparent)]
+    Gate(#[from] gate::GateError),
 }
 
 /// What `--fix` did to one file, in file order.
@@ -150,6 +149,9 @@ pub fn coverage_gate(
         validated: None,
         baseline: baseline.map(|(_, b)| b),
     })?;
-    gate::coverage_findings(&cov, baseline.map(|(p, _)| p), minimums)
-        .map_err(|e| PipelineError::Gate(e.to_string()))
+    Ok(gate::coverage_findings(
+        &cov,
+        baseline.map(|(p, _)| p),
+        minimums,
+    )?)
 }
