@@ -507,6 +507,34 @@ pub static CODES: &[CodeInfo] = &[
             events; the rest of the file is still read.\nFix: remove or wrap the value.",
     },
     CodeInfo {
+        code: "event_number_out_of_range",
+        severity: Severity::Error,
+        summary: "An event holds a number outside the 64-bit float range; that event was skipped.",
+        explanation: "What it checks: numbers such as `1e400` have no finite value, so the event \
+            holding one cannot be evaluated faithfully; the rest of the file is still read.\n\
+            Why it matters: the skipped event may be a match or a false positive.\nFix: write \
+            the value as a string, or correct it.",
+    },
+    CodeInfo {
+        code: "event_duplicate_key",
+        severity: Severity::Warning,
+        summary: "An event object repeats a key; the last value was used.",
+        explanation: "What it checks: keys of every object in an event are unique (the first \
+            duplicate is named).\nWhy it matters: JSON parsers disagree on which value wins, so \
+            the event may mean one thing here and another in the SIEM.\nFix: keep one value.",
+    },
+    CodeInfo {
+        code: "windash_expansion_capped",
+        severity: Severity::Warning,
+        summary: "A rule's `windash` values would expand to too many variants; the rest were left \
+            to sigma-rust's own dash handling.",
+        explanation: "What it checks: `windash` values are expanded into every dash spelling of \
+            their flags (up to 5 per flag); a rule may produce at most a fixed number of \
+            variants in all.\nWhy it matters: the values beyond the cap only match dashes at \
+            the start of a word, so some spellings are missed; a huge expansion would also \
+            make loading slow.\nFix: shorten the value list or split the rule.",
+    },
+    CodeInfo {
         code: "regression_path_refused",
         severity: Severity::Error,
         summary: "A regression test path leaves the repository root and was not read.",
