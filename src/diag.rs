@@ -526,8 +526,8 @@ pub static CODES: &[CodeInfo] = &[
     CodeInfo {
         code: "windash_expansion_capped",
         severity: Severity::Warning,
-        summary: "A rule's `windash` values would expand to too many variants; the rest were left \
-            to sigma-rust's own dash handling.",
+        summary: "A rule's `windash` values would expand to too many variants; they were left \
+            to sigma-rust's narrower dash handling.",
         explanation: "What it checks: `windash` values are expanded into every dash spelling of \
             their flags (up to 5 per flag); a rule may produce at most a fixed number of \
             variants in all.\nWhy it matters: the values beyond the cap only match dashes at \
