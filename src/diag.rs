@@ -140,6 +140,9 @@ pub enum Code {
     EventSyntax,
     EventLimit,
     EventNotObject,
+    EventNumberOutOfRange,
+    EventDuplicateKey,
+    WindashExpansionCapped,
     RegressionPathRefused,
     RegressionDataError,
 }
@@ -659,6 +662,37 @@ static CODE_INFO: [CodeInfo; Code::COUNT] = [
         explanation: "What it checks: every event must be a JSON object (flat Sigma fields or the \
             nested EVTX-to-JSON shape).\nWhy it matters: numbers, strings and nested arrays are not \
             events; the rest of the file is still read.\nFix: remove or wrap the value.",
+    },
+    CodeInfo {
+        code: Code::EventNumberOutOfRange,
+        severity: Severity::Error,
+        family: Family::Evidence,
+        summary: "An event holds a number outside the 64-bit float range; that event was skipped.",
+        explanation: "What it checks: numbers such as `1e400` have no finite value, so the event \
+            holding one cannot be evaluated faithfully; the rest of the file is still read.\n\
+            Why it matters: the skipped event may be a match or a false positive.\nFix: write \
+            the value as a string, or correct it.",
+    },
+    CodeInfo {
+        code: Code::EventDuplicateKey,
+        severity: Severity::Warning,
+        family: Family::Evidence,
+        summary: "An event object repeats a key; the last value was used.",
+        explanation: "What it checks: keys of every object in an event are unique (the first \
+            duplicate is named).\nWhy it matters: JSON parsers disagree on which value wins, so \
+            the event may mean one thing here and another in the SIEM.\nFix: keep one value.",
+    },
+    CodeInfo {
+        code: Code::WindashExpansionCapped,
+        severity: Severity::Warning,
+        family: Family::Engine,
+        summary: "A rule's `windash` values would expand to too many variants; they were left \
+            to sigma-rust's narrower dash handling.",
+        explanation: "What it checks: `windash` values are expanded into every dash spelling of \
+            their flags (up to 5 per flag); a rule may produce at most a fixed number of \
+            variants in all.\nWhy it matters: the values beyond the cap only match dashes at \
+            the start of a word, so some spellings are missed; a huge expansion would also \
+            make loading slow.\nFix: shorten the value list or split the rule.",
     },
     CodeInfo {
         code: Code::RegressionPathRefused,

@@ -503,6 +503,60 @@ fn generated_cases() -> Vec<Generated> {
             args: &["--attack", "absent.json", "technique", "T1059"],
             tail: None,
         },
+        Generated {
+            name: "g_event_pretty_big",
+            prepare: |d| {
+                // One pretty-printed event of ~500 KB (20,000 lines), then a matching one: the
+                // reader used to re-parse the whole event at every line (minutes for this file).
+                fs::write(d.join("r.yml"), RULE).unwrap();
+                let fields: Vec<String> = (0..20_000)
+                    .map(|i| format!("  \"Field{i}\": \"value number {i}\""))
+                    .collect();
+                let text = format!(
+                    "{{\n  \"Image\": \"y\",\n{}\n}}\n{{\"Image\": \"x\"}}\n",
+                    fields.join(",\n")
+                );
+                fs::write(d.join("big.json"), text).unwrap();
+            },
+            args: &["test", "r.yml", "--events", "big.json", "--no-own-tests"],
+            tail: None,
+        },
+        Generated {
+            name: "g_windash_1000_values",
+            prepare: |d| {
+                // 1,000 values with two flags each would expand to 25,000 dash variants.
+                let values: String = (0..1000)
+                    .map(|i| format!("      - ' -opt{i} /x{i} '\n"))
+                    .collect();
+                let rule = format!(
+                    "title: windash list\nlogsource:\n  product: windows\n  category: process_creation\ndetection:\n  sel:\n    CommandLine|contains|windash:\n{values}  condition: sel\n"
+                );
+                fs::write(d.join("r.yml"), rule).unwrap();
+            },
+            args: &["check", "r.yml"],
+            tail: None,
+        },
+        Generated {
+            name: "g_event_number_out_of_range",
+            prepare: |d| {
+                fs::write(d.join("r.yml"), RULE).unwrap();
+                let events = "{\"Image\": \"x\"}\n{\"Image\": \"x\", \"Size\": 1e400}\n{\"Image\": \"x\", \"Size\": -1e999}\n{\"Image\": \"x\"}\n";
+                fs::write(d.join("ev.jsonl"), events).unwrap();
+            },
+            args: &["test", "r.yml", "--events", "ev.jsonl", "--no-own-tests"],
+            tail: None,
+        },
+        Generated {
+            name: "g_event_duplicate_key",
+            prepare: |d| {
+                // Which `Image` wins differs between JSON parsers; the reader says so.
+                fs::write(d.join("r.yml"), RULE).unwrap();
+                let events = "{\"Image\": \"y\"}\n{\"Image\": \"y\", \"Image\": \"x\"}\n";
+                fs::write(d.join("ev.jsonl"), events).unwrap();
+            },
+            args: &["test", "r.yml", "--events", "ev.jsonl", "--no-own-tests"],
+            tail: None,
+        },
     ]
 }
 

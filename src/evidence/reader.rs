@@ -1,14 +1,24 @@
 //! Streaming reader for event files: JSON Lines, one JSON object, a JSON array of objects, or
 //! several JSON documents one after another (pretty-printed or not), all read the same way.
 //!
-//! Text is read line by line into a small buffer that is parsed as soon as it holds complete
-//! values, so memory stays bounded by the largest single event, whatever the file size. A top-level
-//! array is entered rather than parsed whole, for the same reason. Every event keeps the 1-based
-//! line where it starts, so a finding can point at it. Limits (events per file, bytes per line,
-//! bytes per event) turn runaway input into a finding instead of exhausting memory.
+//! Reading is one pass: lines are read one at a time and each byte goes through a small framing
+//! state machine (bracket depth, inside a string or not) that only finds where a document ends; a
+//! complete document is then parsed once. Re-parsing a growing buffer at every line made
+//! pretty-printed input quadratic (a 700 KB event took minutes). Memory stays bounded by the
+//! largest single event, whatever the file size, and a top-level array is entered rather than
+//! parsed whole. Every event keeps the 1-based line where it starts, so a finding can point at it.
+//! Limits (events per file, bytes per line, bytes per event) turn runaway input into a finding
+//! instead of exhausting memory.
+//!
+//! Two problems only affect their own event and reading goes on: a number out of the `f64` range
+//! (`1e400`) skips that event, since no finite value represents it and inventing one would change
+//! what the rule sees; a duplicate key is reported and the last value kept, as every JSON parser
+//! the events may come from does not agree on which one wins.
 
 use crate::diag::Code;
-use serde_json::Value;
+use serde::de::{Deserialize, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Number, Value};
+use std::collections::VecDeque;
 use std::io::BufRead;
 
 /// Limits on one event file; hitting one ends the file with a [`ReadProblem`].
@@ -40,32 +50,51 @@ pub struct RawEvent {
     pub value: Value,
 }
 
-/// Why reading a file stopped early.
+/// A problem in an event file: fatal ones end the file, the others concern one event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadProblem {
     /// 1-based line of the problem.
     pub line: usize,
-    /// `event_syntax` (not JSON), `event_limit` (a limit was hit) or `io_error`.
+    /// Fatal: `event_syntax` (not JSON), `event_limit` (a limit was hit) or `io_error`. Not fatal:
+    /// `event_number_out_of_range` (the event is skipped) or `event_duplicate_key` (the event
+    /// follows, with the last value of the key).
     pub code: Code,
     pub message: String,
+    /// Reading of the file stopped here.
+    pub fatal: bool,
 }
 
-/// Iterator over the events of one reader; yields at most one `Err`, then ends.
+/// Where the framing state machine is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Frame {
+    /// Between documents.
+    Idle,
+    /// Inside an object or array; the closing brackets due are in `EventReader::closers`.
+    Nested { in_string: bool, escaped: bool },
+    /// Inside a top-level string.
+    Text { escaped: bool },
+    /// Inside a top-level number or word, which ends at whitespace or punctuation.
+    Bare,
+}
+
+/// Iterator over the events of one reader; yields problems in place, and after a fatal one ends.
 pub struct EventReader<R> {
     input: R,
     limits: ReadLimits,
-    /// Unparsed text; starts at line `buf_line`.
-    buf: String,
-    buf_line: usize,
+    frame: Frame,
+    /// The document being framed; it starts at line `doc_line`.
+    doc: Vec<u8>,
+    doc_line: usize,
+    /// Closing brackets due in the document, innermost last.
+    closers: Vec<u8>,
     /// Next line number to read.
     next_line: usize,
     in_array: bool,
     /// Inside an array, a value was read and its `,` or `]` is still due.
     expect_separator: bool,
     events: usize,
-    pending: std::collections::VecDeque<RawEvent>,
+    pending: VecDeque<Result<RawEvent, ReadProblem>>,
     done: bool,
-    eof: bool,
     line_buf: Vec<u8>,
 }
 
@@ -74,189 +103,376 @@ impl<R: BufRead> EventReader<R> {
         EventReader {
             input,
             limits,
-            buf: String::new(),
-            buf_line: 1,
+            frame: Frame::Idle,
+            doc: Vec::new(),
+            doc_line: 1,
+            closers: Vec::new(),
             next_line: 1,
             in_array: false,
             expect_separator: false,
             events: 0,
-            pending: std::collections::VecDeque::new(),
+            pending: VecDeque::new(),
             done: false,
-            eof: false,
             line_buf: Vec::new(),
         }
     }
 
-    fn problem(&mut self, line: usize, code: Code, message: String) -> ReadProblem {
+    /// Queues a fatal problem after the events already read, and stops reading.
+    fn fail(&mut self, line: usize, code: Code, message: String) {
         self.done = true;
-        self.pending.clear();
-        ReadProblem {
+        self.pending.push_back(Err(ReadProblem {
             line,
             code,
             message,
-        }
+            fatal: true,
+        }));
     }
 
-    /// Appends the next line to the buffer; false at end of input.
-    fn read_line(&mut self) -> Result<bool, ReadProblem> {
-        self.line_buf.clear();
+    /// Reads and frames the next line; false at end of input.
+    fn read_line(&mut self) -> bool {
+        let mut line_buf = std::mem::take(&mut self.line_buf);
+        line_buf.clear();
         // Read at most one byte past the limit so an endless line cannot fill memory.
         let cap = self.limits.max_line_bytes as u64 + 1;
-        let n = std::io::Read::take(&mut self.input, cap)
-            .read_until(b'\n', &mut self.line_buf)
-            .map_err(|e| {
-                let line = self.next_line;
-                self.problem(line, Code::IoError, format!("cannot read: {e}"))
-            })?;
+        let line = self.next_line;
+        let n = match std::io::Read::take(&mut self.input, cap).read_until(b'\n', &mut line_buf) {
+            Ok(n) => n,
+            Err(e) => {
+                self.fail(line, Code::IoError, format!("cannot read: {e}"));
+                return false;
+            }
+        };
         if n == 0 {
-            return Ok(false);
+            self.line_buf = line_buf;
+            return false;
         }
-        let content = self.line_buf.strip_suffix(b"\n").unwrap_or(&self.line_buf);
+        let content = line_buf.strip_suffix(b"\n").unwrap_or(&line_buf);
         let content = content.strip_suffix(b"\r").unwrap_or(content);
         if content.len() > self.limits.max_line_bytes {
-            let line = self.next_line;
             let max = self.limits.max_line_bytes;
-            return Err(self.problem(
-                line,
-                Code::EventLimit,
-                format!("line longer than {max} bytes; reading of this file stopped"),
-            ));
-        }
-        let text = match std::str::from_utf8(&self.line_buf) {
-            Ok(t) => t,
-            Err(_) => {
-                let line = self.next_line;
-                return Err(self.problem(line, Code::EventSyntax, "not valid UTF-8".into()));
-            }
-        };
-        let text = if self.next_line == 1 {
-            text.strip_prefix('\u{feff}').unwrap_or(text)
+            let msg = format!("line longer than {max} bytes; reading of this file stopped");
+            self.fail(line, Code::EventLimit, msg);
+        } else if std::str::from_utf8(&line_buf).is_err() {
+            self.fail(line, Code::EventSyntax, "not valid UTF-8".into());
         } else {
-            text
-        };
-        if self.buf.trim().is_empty() {
-            self.buf.clear();
-            self.buf_line = self.next_line;
+            let skip = if line == 1 && line_buf.starts_with("\u{feff}".as_bytes()) {
+                3
+            } else {
+                0
+            };
+            self.frame_bytes(&line_buf[skip..], line);
         }
-        self.buf.push_str(text);
         self.next_line += 1;
-        if self.buf.len() > self.limits.max_event_bytes {
-            let line = self.buf_line;
-            let max = self.limits.max_event_bytes;
-            return Err(self.problem(
+        self.line_buf = line_buf;
+        true
+    }
+
+    /// Runs the framing state machine over one line's bytes.
+    fn frame_bytes(&mut self, bytes: &[u8], line: usize) {
+        for &b in bytes {
+            if self.done {
+                return;
+            }
+            match self.frame {
+                Frame::Idle => self.idle_byte(b, line),
+                Frame::Nested { in_string, escaped } => {
+                    self.doc.push(b);
+                    self.frame = self.nested_step(in_string, escaped, b);
+                    if self.frame == Frame::Idle {
+                        self.finish_doc();
+                    }
+                }
+                Frame::Text { escaped } => {
+                    self.doc.push(b);
+                    if escaped {
+                        self.frame = Frame::Text { escaped: false };
+                    } else if b == b'\\' {
+                        self.frame = Frame::Text { escaped: true };
+                    } else if b == b'"' {
+                        self.finish_doc();
+                    }
+                }
+                Frame::Bare if ends_bare(b) => {
+                    self.finish_doc();
+                    if !self.done {
+                        self.idle_byte(b, line);
+                    }
+                }
+                Frame::Bare => self.doc.push(b),
+            }
+            if self.doc.len() > self.limits.max_event_bytes && !self.done {
+                self.too_long();
+            }
+        }
+    }
+
+    /// A byte between documents: array punctuation, whitespace, or the start of a document.
+    fn idle_byte(&mut self, b: u8, line: usize) {
+        match b {
+            b' ' | b'\t' | b'\r' | b'\n' => return,
+            b'[' if !self.in_array => {
+                self.in_array = true;
+                self.expect_separator = false;
+                return;
+            }
+            b',' if self.in_array && self.expect_separator => {
+                self.expect_separator = false;
+                return;
+            }
+            b']' if self.in_array => {
+                self.in_array = false;
+                self.expect_separator = false;
+                return;
+            }
+            _ => {}
+        }
+        if self.in_array && self.expect_separator {
+            let msg = "expected `,` or `]` between array elements".into();
+            return self.fail(line, Code::EventSyntax, msg);
+        }
+        self.doc.clear();
+        self.doc.push(b);
+        self.doc_line = line;
+        self.frame = match b {
+            b'{' | b'[' => {
+                self.closers.clear();
+                self.closers.push(if b == b'{' { b'}' } else { b']' });
+                Frame::Nested {
+                    in_string: false,
+                    escaped: false,
+                }
+            }
+            b'"' => Frame::Text { escaped: false },
+            _ if ends_bare(b) => {
+                // Stray punctuation: a one-byte document the parser rejects with a clear message.
+                self.finish_doc();
+                return;
+            }
+            _ => Frame::Bare,
+        };
+    }
+
+    /// Parses the framed document and queues the event or the problem.
+    fn finish_doc(&mut self) {
+        self.frame = Frame::Idle;
+        let line = self.doc_line;
+        let mut duplicate = None;
+        let mut de = serde_json::Deserializer::from_slice(&self.doc);
+        let parsed = Checked {
+            duplicate: &mut duplicate,
+        }
+        .deserialize(&mut de)
+        .and_then(|v| de.end().map(|()| v));
+        let value = match parsed {
+            Ok(v) => v,
+            Err(e) => return self.parse_error(&e),
+        };
+        if self.events >= self.limits.max_events {
+            let max = self.limits.max_events;
+            let msg = format!("more than {max} events; reading of this file stopped");
+            return self.fail(line, Code::EventLimit, msg);
+        }
+        self.events += 1;
+        self.expect_separator = self.in_array;
+        if let Some(key) = duplicate {
+            self.pending.push_back(Err(ReadProblem {
                 line,
-                Code::EventLimit,
-                format!("event longer than {max} bytes; reading of this file stopped"),
-            ));
+                code: Code::EventDuplicateKey,
+                message: format!(
+                    "duplicate key \"{}\" in this event; the last value is used",
+                    shorten(&key)
+                ),
+                fatal: false,
+            }));
         }
-        Ok(true)
+        self.pending.push_back(Ok(RawEvent { line, value }));
     }
 
-    /// Parses every complete value in the buffer into `pending`; keeps an incomplete tail.
-    fn drain_buffer(&mut self) -> Result<(), ReadProblem> {
-        let mut pos = 0usize;
-        let bytes = self.buf.as_bytes();
-        let mut line = self.buf_line;
-        loop {
-            // Skip whitespace and array punctuation, counting lines.
-            while pos < bytes.len() {
-                match bytes[pos] {
-                    b'\n' => line += 1,
-                    b' ' | b'\t' | b'\r' => {}
-                    b'[' if !self.in_array => {
-                        self.in_array = true;
-                        self.expect_separator = false;
-                    }
-                    b',' if self.in_array && self.expect_separator => self.expect_separator = false,
-                    b']' if self.in_array => {
-                        self.in_array = false;
-                        self.expect_separator = false;
-                    }
-                    _ => break,
-                }
-                pos += 1;
-            }
-            if pos >= bytes.len() {
-                self.buf.clear();
-                self.buf_line = line;
-                return Ok(());
-            }
-            if self.in_array && self.expect_separator {
-                return Err(self.problem(
-                    line,
-                    Code::EventSyntax,
-                    "expected `,` or `]` between array elements".into(),
-                ));
-            }
-            let rest = &self.buf[pos..];
-            let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<Value>();
-            match stream.next() {
-                Some(Ok(value)) => {
-                    let end = stream.byte_offset();
-                    // A bare number or word at the end of the buffer may continue on the next
-                    // line; wait for more input unless the file ended.
-                    if pos + end == bytes.len()
-                        && !value.is_object()
-                        && !value.is_array()
-                        && !self.eof
-                    {
-                        self.keep_tail(pos, line);
-                        return Ok(());
-                    }
-                    if self.events >= self.limits.max_events {
-                        let max = self.limits.max_events;
-                        return Err(self.problem(
-                            line,
-                            Code::EventLimit,
-                            format!("more than {max} events; reading of this file stopped"),
-                        ));
-                    }
-                    self.events += 1;
-                    self.pending.push_back(RawEvent { line, value });
-                    line += rest.as_bytes()[..end]
-                        .iter()
-                        .filter(|&&b| b == b'\n')
-                        .count();
-                    pos += end;
-                    self.expect_separator = self.in_array;
-                }
-                Some(Err(e)) if e.is_eof() && !self.eof => {
-                    self.keep_tail(pos, line);
-                    return Ok(());
-                }
-                Some(Err(e)) if e.is_eof() => {
-                    return Err(self.problem(
-                        line,
-                        Code::EventSyntax,
-                        "the file ends inside the event that starts here".into(),
-                    ));
-                }
-                Some(Err(e)) => {
-                    let at = line + e.line().saturating_sub(1);
-                    let text = e.to_string();
-                    let what = text
-                        .rsplit_once(" at line ")
-                        .map_or(text.as_str(), |(w, _)| w);
-                    return Err(self.problem(
-                        at,
-                        Code::EventSyntax,
-                        format!(
-                            "not JSON: {what} (column {}); reading of this file stopped",
-                            e.column()
-                        ),
-                    ));
-                }
-                None => {
-                    self.buf.clear();
-                    return Ok(());
-                }
+    fn parse_error(&mut self, e: &serde_json::Error) {
+        let at = self.doc_line + e.line().saturating_sub(1);
+        let text = e.to_string();
+        let what = text
+            .rsplit_once(" at line ")
+            .map_or(text.as_str(), |(w, _)| w);
+        if e.is_eof() {
+            let msg = "the file ends inside the event that starts here".into();
+            return self.fail(self.doc_line, Code::EventSyntax, msg);
+        }
+        if is_out_of_range(e) {
+            // Only this event is lost: the framing already knows where the next one starts.
+            self.expect_separator = self.in_array;
+            self.pending.push_back(Err(ReadProblem {
+                line: at,
+                code: Code::EventNumberOutOfRange,
+                message: format!(
+                    "number out of range (column {}); this event was skipped",
+                    e.column()
+                ),
+                fatal: false,
+            }));
+            return;
+        }
+        let msg = format!(
+            "not JSON: {what} (column {}); reading of this file stopped",
+            e.column()
+        );
+        self.fail(at, Code::EventSyntax, msg);
+    }
+
+    /// The event limit is hit: a syntax error already in the document is the better report.
+    fn too_long(&mut self) {
+        let mut de = serde_json::Deserializer::from_slice(&self.doc);
+        match serde::de::IgnoredAny::deserialize(&mut de) {
+            Err(e) if !e.is_eof() && !is_out_of_range(&e) => self.parse_error(&e),
+            _ => {
+                let max = self.limits.max_event_bytes;
+                let msg = format!("event longer than {max} bytes; reading of this file stopped");
+                self.fail(self.doc_line, Code::EventLimit, msg);
             }
         }
     }
 
-    fn keep_tail(&mut self, pos: usize, line: usize) {
-        self.buf.drain(..pos);
-        self.buf_line = line;
+    /// End of input: finishes a pending document, then checks the array was closed.
+    fn finish_input(&mut self) {
+        if self.frame != Frame::Idle {
+            self.finish_doc();
+        }
+        if self.done {
+            return;
+        }
+        self.done = true;
+        if self.in_array {
+            let line = self.next_line.saturating_sub(1).max(1);
+            let msg = "the JSON array is not closed (missing `]`)".into();
+            self.fail(line, Code::EventSyntax, msg);
+        }
+    }
+}
+
+impl<R> EventReader<R> {
+    /// The framing state after byte `b` inside an object or array: `Idle` once the last bracket
+    /// closes, or at a mismatched one, which the parser then reports.
+    fn nested_step(&mut self, in_string: bool, escaped: bool, b: u8) -> Frame {
+        let (mut in_string, mut escaped) = (in_string, escaped);
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+        } else {
+            match b {
+                b'"' => in_string = true,
+                b'{' => self.closers.push(b'}'),
+                b'[' => self.closers.push(b']'),
+                b'}' | b']' if self.closers.pop() != Some(b) => return Frame::Idle,
+                _ => {}
+            }
+            if self.closers.is_empty() {
+                return Frame::Idle;
+            }
+        }
+        Frame::Nested { in_string, escaped }
+    }
+}
+
+/// serde_json rejects `1e400` with this error; it has no code of its own to match.
+fn is_out_of_range(e: &serde_json::Error) -> bool {
+    e.to_string().starts_with("number out of range")
+}
+
+/// Whitespace or punctuation: the end of a bare number or word.
+fn ends_bare(b: u8) -> bool {
+    matches!(
+        b,
+        b' ' | b'\t' | b'\r' | b'\n' | b',' | b'[' | b']' | b'{' | b'}' | b'"' | b':'
+    )
+}
+
+/// A key for a message: at most 80 characters, control characters escaped.
+fn shorten(key: &str) -> String {
+    let mut s: String = key
+        .chars()
+        .take(80)
+        .collect::<String>()
+        .escape_debug()
+        .collect();
+    if key.chars().nth(80).is_some() {
+        s.push_str("...");
+    }
+    s
+}
+
+/// Builds a [`Value`] like serde_json does, noting the first duplicate key of any object.
+struct Checked<'a> {
+    duplicate: &'a mut Option<String>,
+}
+
+impl<'de> DeserializeSeed<'de> for Checked<'_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Checked<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(v) = seq.next_element_seed(Checked {
+            duplicate: &mut *self.duplicate,
+        })? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value_seed(Checked {
+                duplicate: &mut *self.duplicate,
+            })?;
+            match out.entry(key) {
+                serde_json::map::Entry::Vacant(e) => {
+                    e.insert(value);
+                }
+                serde_json::map::Entry::Occupied(mut e) => {
+                    if self.duplicate.is_none() {
+                        *self.duplicate = Some(e.key().clone());
+                    }
+                    e.insert(value);
+                }
+            }
+        }
+        Ok(Value::Object(out))
     }
 }
 
@@ -265,42 +481,14 @@ impl<R: BufRead> Iterator for EventReader<R> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some(e) = self.pending.pop_front() {
-                return Some(Ok(e));
+            if let Some(item) = self.pending.pop_front() {
+                return Some(item);
             }
             if self.done {
                 return None;
             }
-            match self.read_line() {
-                Ok(true) => {}
-                Ok(false) => {
-                    self.eof = true;
-                    if let Err(p) = self.drain_buffer() {
-                        return Some(Err(p));
-                    }
-                    self.done = true;
-                    if self.in_array {
-                        let line = self.next_line.saturating_sub(1).max(1);
-                        return Some(Err(self.problem(
-                            line,
-                            Code::EventSyntax,
-                            "the JSON array is not closed (missing `]`)".into(),
-                        )));
-                    }
-                    continue;
-                }
-                Err(p) => return Some(Err(p)),
-            }
-            // Only a line that may end a value is worth parsing (pretty-printed events span many
-            // lines); a top-level array element ends with `}` too.
-            let t = self.buf.trim_end();
-            if t.ends_with(['}', ']', '"', ','])
-                || t.ends_with(|c: char| c.is_ascii_alphanumeric())
-                || t.is_empty()
-            {
-                if let Err(p) = self.drain_buffer() {
-                    return Some(Err(p));
-                }
+            if !self.read_line() && !self.done {
+                self.finish_input();
             }
         }
     }
@@ -403,5 +591,105 @@ mod tests {
     fn scalars_are_read_for_the_caller_to_reject() {
         let e = ok("1\n\"x\"\n");
         assert_eq!(e, vec![(1, json!(1)), (2, json!("x"))]);
+    }
+
+    #[test]
+    fn a_big_pretty_printed_event_is_read_in_one_pass() {
+        // 20,000 lines: re-parsing the buffer at every line would take minutes here.
+        let fields: Vec<String> = (0..20_000)
+            .map(|i| format!("  \"F{i}\": \"value {i}\""))
+            .collect();
+        let text = format!("{{\n{}\n}}\n{{\"after\": true}}\n", fields.join(",\n"));
+        let e = ok(&text);
+        assert_eq!(e.len(), 2);
+        assert_eq!(e[0].1.as_object().map(|o| o.len()), Some(20_000));
+        assert_eq!(e[1], (20_003, json!({"after": true})));
+    }
+
+    #[test]
+    fn strings_may_hold_brackets_and_escaped_quotes() {
+        let e = ok("{\"a\": \"}]\\\"{\"}\n\"x}\\\"\" {\"b\": [1,\n[2]]}\n");
+        assert_eq!(
+            e,
+            vec![
+                (1, json!({"a": "}]\"{"})),
+                (2, json!("x}\"")),
+                (2, json!({"b": [1, [2]]}))
+            ]
+        );
+    }
+
+    #[test]
+    fn mismatched_brackets_are_reported_where_they_are() {
+        let (e, p) = read(
+            "{\"a\": 1}\n{\"a\": [1}\n{\"a\": 2}\n",
+            ReadLimits::default(),
+        );
+        assert_eq!(e.len(), 1);
+        assert_eq!(p.map(|p| (p.code, p.line)), Some((Code::EventSyntax, 2)));
+        let limits = ReadLimits {
+            max_event_bytes: 30,
+            ..ReadLimits::default()
+        };
+        let (_, p) = read(
+            "{\n\"a\": oops,\n\"b\": \"xxxxxxxxxxxxxxxxxxxxxxxxxxxx\"\n",
+            limits,
+        );
+        let p = p.expect("problem");
+        assert_eq!((p.code, p.line), (Code::EventSyntax, 2), "{}", p.message);
+    }
+
+    #[test]
+    fn an_out_of_range_number_skips_only_its_event() {
+        let items: Vec<_> = EventReader::new(
+            "{\"a\": 1}\n{\"a\":\n 1e400}\n[{\"b\": -1e999}, {\"a\": 3}]\n".as_bytes(),
+            ReadLimits::default(),
+        )
+        .collect();
+        assert_eq!(items.len(), 4);
+        assert_eq!(
+            items[0],
+            Ok(RawEvent {
+                line: 1,
+                value: json!({"a": 1})
+            })
+        );
+        let p = items[1].clone().expect_err("out of range");
+        assert_eq!(
+            (p.code, p.line, p.fatal),
+            (Code::EventNumberOutOfRange, 3, false)
+        );
+        let p = items[2].clone().expect_err("out of range");
+        assert_eq!((p.code, p.line), (Code::EventNumberOutOfRange, 4));
+        assert_eq!(
+            items[3],
+            Ok(RawEvent {
+                line: 4,
+                value: json!({"a": 3})
+            })
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_are_reported_and_the_last_value_kept() {
+        let items: Vec<_> = EventReader::new(
+            "{\"a\": 1}\n{\"x\": {\"k\": 1, \"k\": 2}, \"b\": 1}\n".as_bytes(),
+            ReadLimits::default(),
+        )
+        .collect();
+        assert_eq!(items.len(), 3);
+        let p = items[1].clone().expect_err("duplicate");
+        assert_eq!(
+            (p.code, p.line, p.fatal),
+            (Code::EventDuplicateKey, 2, false)
+        );
+        assert!(p.message.contains("\"k\""), "{}", p.message);
+        assert_eq!(
+            items[2],
+            Ok(RawEvent {
+                line: 2,
+                value: json!({"x": {"k": 2}, "b": 1})
+            })
+        );
     }
 }

@@ -11,7 +11,7 @@ use super::model::{
 };
 use super::normalise::{FieldMap, RouteKey};
 use super::prefilter::{self, Marks, Prefilter, Program};
-use super::reader::{EventReader, ReadLimits};
+use super::reader::{EventReader, ReadLimits, ReadProblem};
 use super::route::Router;
 use crate::diag::{Code, Diagnostic};
 use crate::rules::{RuleRecord, RuleSet};
@@ -361,17 +361,17 @@ fn expand_paths(paths: &[PathBuf], findings: &mut Vec<Diagnostic>) -> Vec<PathBu
     out
 }
 
-/// Up to [`CHUNK`] events, and the problem that ended the file, if one did.
+/// Up to [`CHUNK`] events, and the problem that ended the file, if one did. Problems of single
+/// events go to `notes`.
 fn read_chunk<R: std::io::BufRead>(
     reader: &mut EventReader<R>,
-) -> (
-    Vec<super::reader::RawEvent>,
-    Option<super::reader::ReadProblem>,
-) {
+    notes: &mut Vec<ReadProblem>,
+) -> (Vec<super::reader::RawEvent>, Option<ReadProblem>) {
     let mut chunk = Vec::with_capacity(CHUNK);
     for item in reader.by_ref() {
         match item {
             Ok(raw) => chunk.push(raw),
+            Err(p) if !p.fatal => notes.push(p),
             Err(p) => return (chunk, Some(p)),
         }
         if chunk.len() == CHUNK {
@@ -461,10 +461,12 @@ impl Scanner<'_> {
         };
         let mut reader = EventReader::new(BufReader::with_capacity(1 << 16, file), self.limits);
         let mut bad_events: Vec<(usize, String)> = Vec::new();
-        let (mut chunk, mut stop) = read_chunk(&mut reader);
+        let mut notes = Vec::new();
+        let (mut chunk, mut stop) = read_chunk(&mut reader, &mut notes);
         while !chunk.is_empty() || stop.is_some() {
             // The next batch is read (and parsed) while this one is evaluated.
             let more = stop.is_none();
+            let mut next_notes = Vec::new();
             let (outcomes, (next, next_stop)): (Vec<EventOutcome>, _) = rayon::join(
                 || {
                     chunk
@@ -474,7 +476,7 @@ impl Scanner<'_> {
                 },
                 || {
                     if more {
-                        read_chunk(&mut reader)
+                        read_chunk(&mut reader, &mut next_notes)
                     } else {
                         (Vec::new(), None)
                     }
@@ -498,7 +500,9 @@ impl Scanner<'_> {
                 break;
             }
             (chunk, stop) = (next, next_stop);
+            notes.append(&mut next_notes);
         }
+        report_notes(path, &notes, findings);
         if let Some((line, msg)) = bad_events.first() {
             let more = match bad_events.len() {
                 1 => String::new(),
@@ -559,6 +563,25 @@ impl Scanner<'_> {
             }
         }
         o
+    }
+}
+
+/// One finding per kind of single-event problem: the first, with the number of others.
+fn report_notes(path: &Path, notes: &[ReadProblem], findings: &mut Vec<Diagnostic>) {
+    let mut by_code: BTreeMap<Code, (&ReadProblem, usize)> = BTreeMap::new();
+    for n in notes {
+        by_code.entry(n.code).or_insert((n, 0)).1 += 1;
+    }
+    for (code, (first, count)) in by_code {
+        let more = match count {
+            1 => String::new(),
+            n => format!(" ({} more such events in this file)", n - 1),
+        };
+        findings.push(
+            Diagnostic::new(code, format!("{}{more}", first.message))
+                .at(path)
+                .line(Some(first.line), None),
+        );
     }
 }
 

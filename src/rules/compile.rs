@@ -8,15 +8,22 @@ use serde_norway::{Mapping, Value};
 use std::sync::Arc;
 
 /// Compiles `detection` (the value of the rule's `detection` attribute) or says in one line why not.
-pub fn compile_detection(
+pub fn compile_detection(title: &str, detection: Value) -> Result<Arc<sigma_rust::Rule>, String> {
+    compile_detection_noted(title, detection, &mut Vec::new())
+}
+
+/// [`compile_detection`], with what the rule loses at compile time (`windash` values over
+/// [`MAX_WINDASH_VARIANTS`]) added to `capped`, one line per key.
+pub fn compile_detection_noted(
     title: &str,
     mut detection: Value,
+    capped: &mut Vec<String>,
 ) -> Result<Arc<sigma_rust::Rule>, String> {
     if let Value::Mapping(m) = &mut detection {
         if let Some(reason) = unsupported_reason(m) {
             return Err(reason);
         }
-        expand_windash(m);
+        capped.extend(expand_windash(m));
     }
     // Only what sigma-rust requires; the metadata lives in `RuleRecord` already. (Building
     // `sigma_rust::Rule` field by field to skip its flattened `custom_fields` buffering was measured:
@@ -181,6 +188,11 @@ fn condition_reason(condition: &str) -> Option<String> {
 /// The dash characters the Sigma `windash` modifier stands for, the ASCII ones first.
 const WINDASH: [char; 5] = ['-', '/', '\u{2013}', '\u{2014}', '\u{2015}'];
 
+/// `windash` variants one rule may expand to in all. A value has up to 625 (four flags); SigmaHQ's
+/// largest rule needs a few hundred, while a hostile list of thousands of values would make loading
+/// and matching crawl.
+pub const MAX_WINDASH_VARIANTS: usize = 10_000;
+
 /// Rewrites `field|windash` values into the explicit list of their dash variants and drops the
 /// modifier, because sigma-rust 0.7 only varies dashes at the start of a space-separated word, so a
 /// value such as `dir*-s` never matches `dir /s`.
@@ -188,21 +200,25 @@ const WINDASH: [char; 5] = ['-', '/', '\u{2013}', '\u{2014}', '\u{2015}'];
 /// The variants follow the Sigma specification (pySigma): a `-` or `/` that does not follow a word
 /// character and is followed by one is a command-line flag and can be written with any of the five
 /// dashes. With the `all` modifier every value must match, which a flat list of variants cannot
-/// express, so such keys are left to sigma-rust.
-pub fn expand_windash(detection: &mut Mapping) {
+/// express, so such keys are left to sigma-rust. So are keys whose expansion would pass
+/// [`MAX_WINDASH_VARIANTS`] for the rule; each is named in the returned notes.
+pub fn expand_windash(detection: &mut Mapping) -> Vec<String> {
+    let mut budget = MAX_WINDASH_VARIANTS;
+    let mut notes = Vec::new();
     for (_, selection) in detection.iter_mut() {
         match selection {
-            Value::Mapping(m) => expand_windash_in(m),
+            Value::Mapping(m) => expand_windash_in(m, &mut budget, &mut notes),
             Value::Sequence(items) => items
                 .iter_mut()
                 .filter_map(Value::as_mapping_mut)
-                .for_each(expand_windash_in),
+                .for_each(|m| expand_windash_in(m, &mut budget, &mut notes)),
             _ => {}
         }
     }
+    notes
 }
 
-fn expand_windash_in(selection: &mut Mapping) {
+fn expand_windash_in(selection: &mut Mapping, budget: &mut usize, notes: &mut Vec<String>) {
     let keys: Vec<String> = selection
         .keys()
         .filter_map(Value::as_str)
@@ -218,28 +234,66 @@ fn expand_windash_in(selection: &mut Mapping) {
         let Some(new_key) = free_key(selection, &key) else {
             continue;
         };
+        let Some(value) = selection.get(key.as_str()) else {
+            continue;
+        };
+        // Counted before anything is built, so a capped key costs no expansion.
+        let needed = match value {
+            Value::Sequence(items) => items.iter().map(variant_count).sum(),
+            other => variant_count(other),
+        };
+        if needed > *budget {
+            notes.push(format!(
+                "the `windash` values of `{}` would expand to {needed} dash variants, over \
+                 the {MAX_WINDASH_VARIANTS} a rule may have; sigma-rust's own, narrower dash \
+                 handling is used for them",
+                key.chars().take(100).collect::<String>().escape_debug()
+            ));
+            continue;
+        }
+        *budget -= needed;
         let Some(value) = selection.shift_remove(key.as_str()) else {
             continue;
         };
-        let values = match value {
-            Value::Sequence(items) => items,
-            other => vec![other],
-        };
-        let mut out = Vec::new();
-        for v in values {
-            match v {
-                Value::String(s) => {
-                    for variant in windash_variants(&s) {
-                        let v = Value::String(variant);
-                        if !out.contains(&v) {
-                            out.push(v);
-                        }
+        selection.insert(
+            Value::String(new_key),
+            Value::Sequence(expand_values(value)),
+        );
+    }
+}
+
+/// The variants of every string value, in order, each once; other values are kept as they are.
+fn expand_values(value: Value) -> Vec<Value> {
+    let values = match value {
+        Value::Sequence(items) => items,
+        other => vec![other],
+    };
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for v in values {
+        match v {
+            Value::String(s) => {
+                for variant in windash_variants(&s) {
+                    if seen.insert(variant.clone()) {
+                        out.push(Value::String(variant));
                     }
                 }
-                other => out.push(other),
             }
+            other => out.push(other),
         }
-        selection.insert(Value::String(new_key), Value::Sequence(out));
+    }
+    out
+}
+
+/// How many variants [`windash_variants`] makes of a value, without making them.
+fn variant_count(value: &Value) -> usize {
+    match value {
+        Value::String(s) => match flag_positions(s).len() {
+            0 => 1,
+            n if n > MAX_FLAGS => 1,
+            n => WINDASH.len().pow(n as u32),
+        },
+        _ => 1,
     }
 }
 
@@ -277,16 +331,8 @@ fn free_key(selection: &Mapping, key: &str) -> Option<String> {
 /// Every spelling of `s` with its flag dashes replaced by each of the [`WINDASH`] characters.
 pub fn windash_variants(s: &str) -> Vec<String> {
     let chars: Vec<char> = s.chars().collect();
-    let is_word = |c: char| c.is_alphanumeric() || c == '_';
-    let flags: Vec<usize> = (0..chars.len())
-        .filter(|&i| {
-            (chars[i] == '-' || chars[i] == '/')
-                && (i == 0 || !is_word(chars[i - 1]))
-                && chars.get(i + 1).is_some_and(|&c| is_word(c))
-        })
-        .collect();
-    // Five spellings per flag; four flags (625 variants) is far beyond any real rule value.
-    if flags.is_empty() || flags.len() > 4 {
+    let flags = flag_positions(s);
+    if flags.is_empty() || flags.len() > MAX_FLAGS {
         return vec![s.to_string()];
     }
     let mut out = vec![chars];
@@ -303,6 +349,23 @@ pub fn windash_variants(s: &str) -> Vec<String> {
             .collect();
     }
     out.into_iter().map(|v| v.into_iter().collect()).collect()
+}
+
+/// Five spellings per flag; four flags (625 variants) is far beyond any real rule value, so a value
+/// with more is left as it is.
+const MAX_FLAGS: usize = 4;
+
+/// Char positions of the flag dashes in `s`.
+fn flag_positions(s: &str) -> Vec<usize> {
+    let chars: Vec<char> = s.chars().collect();
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    (0..chars.len())
+        .filter(|&i| {
+            (chars[i] == '-' || chars[i] == '/')
+                && (i == 0 || !is_word(chars[i - 1]))
+                && chars.get(i + 1).is_some_and(|&c| is_word(c))
+        })
+        .collect()
 }
 
 /// Collapses whitespace so multi-line errors (regex syntax errors draw a caret diagram) fit one line.
@@ -425,6 +488,47 @@ mod tests {
         assert!(!both.is_match(&only_one));
         let event = sigma_rust::Event::from([("CommandLine", "schtasks /create /tr svchost")]);
         assert!(both.is_match(&event));
+    }
+
+    /// A `CommandLine|contains|windash` list of `n` values with two flags each (25 variants).
+    fn windash_list(n: usize) -> Value {
+        let values: String = (0..n).map(|i| format!("    - ' -a{i} /b{i} '\n")).collect();
+        det(&format!(
+            "sel:\n  CommandLine|contains|windash:\n{values}condition: sel\n"
+        ))
+    }
+
+    #[test]
+    fn windash_under_the_cap_matches_every_variant() {
+        let mut notes = Vec::new();
+        let rule = compile_detection_noted("t", windash_list(40), &mut notes).expect("compiles");
+        assert!(notes.is_empty(), "{notes:?}");
+        for (i, a) in WINDASH.iter().enumerate() {
+            for b in WINDASH {
+                let cmd = format!("x {a}a{i} {b}b{i} y");
+                let event = sigma_rust::Event::from([("CommandLine", cmd.as_str())]);
+                assert!(rule.is_match(&event), "{cmd}");
+            }
+        }
+        let event = sigma_rust::Event::from([("CommandLine", "x +a1 /b1 y")]);
+        assert!(!rule.is_match(&event));
+    }
+
+    #[test]
+    fn windash_over_the_cap_is_noted_and_still_compiles() {
+        // 1,000 values with two flags each: 25,000 variants, over the cap. Counting them first
+        // keeps this fast; the old expansion deduplicated with a linear search.
+        let mut notes = Vec::new();
+        let rule = compile_detection_noted("t", windash_list(1000), &mut notes).expect("compiles");
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].contains("25000 dash variants"), "{}", notes[0]);
+        // sigma-rust keeps its own windash handling for the capped key; the value as written matches.
+        let event = sigma_rust::Event::from([("CommandLine", "x -a999 /b999 y")]);
+        assert!(rule.is_match(&event));
+        let mut m = windash_list(1000).as_mapping().cloned().expect("mapping");
+        let before = m.clone();
+        assert_eq!(expand_windash(&mut m).len(), 1);
+        assert_eq!(m, before, "a capped key is left as it was");
     }
 
     #[test]

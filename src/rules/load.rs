@@ -6,7 +6,7 @@
 //! files_reported` holds and nothing is skipped silently. Each file is parsed once into YAML values;
 //! metadata, tags and the compiled detection all come from those values.
 
-use super::compile::{compile_detection, one_line, value_kind};
+use super::compile::{compile_detection_noted, one_line, value_kind};
 use super::model::{DetectionState, LogSource, RuleKind, RuleRecord, RuleSet};
 use super::tags::parse_attack_tag;
 use crate::diag::{Code, Diagnostic};
@@ -674,10 +674,11 @@ fn build_record(
         (Some(_), Some(v)) => Some(v.clone()),
         _ => None,
     };
+    let mut capped = Vec::new();
     let (detection, compiled) = match detection_value {
         None => (DetectionState::NotApplicable, None),
         Some(_) if !opts.compile => (DetectionState::NotCompiled, None),
-        Some(value) => match compile_detection(&title, value) {
+        Some(value) => match compile_detection_noted(&title, value, &mut capped) {
             Ok(rule) => (DetectionState::Compiled, Some(rule)),
             Err(reason) => {
                 diagnostics.push(doc.report(
@@ -689,6 +690,9 @@ fn build_record(
             }
         },
     };
+    for note in capped {
+        diagnostics.push(doc.report(Code::WindashExpansionCapped, "detection", note));
+    }
 
     Ok(RuleRecord {
         path: doc.path.to_path_buf(),
