@@ -1,7 +1,7 @@
 //! End-to-end `technique` and `attack info` runs on the real bundles and SigmaHQ in `../shared`
 //! (moved from the CLI tests so every test that reads `../shared` is in this binary).
 
-use crate::common::{run, shared, Run};
+use crate::common::{run, scratch, shared, Run};
 
 const FIXTURE_RULES: &str = "tests/fixtures/rules/valid";
 
@@ -74,9 +74,8 @@ fn v17_bundle_card() {
     assert_eq!(v["observability"]["basis"], "v17 data components");
 
     // The same card from a prose-free v17 catalog compiled by the tool itself: snapshotted.
-    let dir = std::env::temp_dir().join(format!("attacktrace-v17-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let catalog = dir.join("enterprise-attack-17.1.json");
+    let dir = scratch();
+    let catalog = dir.path().join("enterprise-attack-17.1.json");
     let c = run(&[
         "attack",
         "compile",
@@ -106,7 +105,6 @@ fn v17_bundle_card() {
         "t1059_001_v17_text",
         t.stdout.replace(cat, "enterprise-attack-17.1.json")
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
