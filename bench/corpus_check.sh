@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# Whole-binary checks on the real corpora in ../shared (skipped with a notice when absent):
+# Whole-binary checks on the real corpora in ../shared (ATTACKTRACE_SHARED overrides the path):
 # every SigmaHQ rule file is accounted for, and the main commands run on every ATT&CK bundle.
+# Skipped with a notice when the corpora are absent, except under CI (`CI` set, not 0/false), where
+# that is an error: a CI run must not pass by skipping (same rule as tests/common `shared()`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-shared=../shared
+shared=${ATTACKTRACE_SHARED:-../shared}
 if [ ! -d "$shared/sigmahq/rules" ] || [ ! -d "$shared/attack" ]; then
+  case "${CI:-}" in
+  "" | 0 | false) ;;
+  *)
+    echo "error: CI is set but the corpora are missing at $shared" >&2
+    exit 1
+    ;;
+  esac
   echo "skipping corpus checks: $shared not found"
   exit 0
 fi
@@ -15,11 +24,11 @@ trap 'rm -rf "$out"' EXIT
 
 # Exit 1 is allowed: it means some files were reported, which the counts below must explain.
 "$bin" rules "$shared/sigmahq/rules" --format json >"$out/rules.json" || [ $? -eq 1 ]
-python3 - "$out/rules.json" <<'PY'
+python3 - "$out/rules.json" "$shared/sigmahq/rules" <<'PY'
 import json, sys, pathlib
 d = json.load(open(sys.argv[1]))
 s = d["summary"]
-files = sum(1 for p in pathlib.Path("../shared/sigmahq/rules").rglob("*") if p.suffix in (".yml", ".yaml"))
+files = sum(1 for p in pathlib.Path(sys.argv[2]).rglob("*") if p.suffix in (".yml", ".yaml"))
 assert s["files_seen"] == files, (s["files_seen"], files)
 assert s["files_seen"] == s["files_loaded"] + s["files_reported"], s
 techs = {t for r in d["rules"] for t in r["techniques"]}

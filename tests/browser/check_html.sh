@@ -4,4 +4,4 @@
 # (install: apt-get install -y chromium).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-cargo test --test coverage_browser -- --nocapture
+cargo test --test browser -- --nocapture

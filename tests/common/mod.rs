@@ -1,10 +1,12 @@
-//! Shared helpers for the end-to-end tests: run the binary from the checkout, isolated from the
-//! developer's environment (no `ATTACKTRACE_ATTACK`, no `attack update` cache), and capture exit
-//! code, stdout and stderr together.
+//! Shared harness of the four test binaries (cli, library, corpus, browser): run the binary from
+//! the checkout, isolated from the developer's environment (no `ATTACKTRACE_ATTACK`, no `attack
+//! update` cache), capture exit code, stdout and stderr together, hand out scratch directories that
+//! clean themselves up, and find the real corpora in `../shared`.
 #![allow(dead_code, clippy::print_stderr)] // each test binary uses a subset; skip notices print
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use tempfile::TempDir;
 
 pub struct Run {
     pub code: i32,
@@ -24,6 +26,7 @@ pub fn command(dir: &Path) -> Command {
         .env_remove("ATTACKTRACE_ATTACK")
         .env_remove("ATTACKTRACE_INJECT_PANIC")
         // Never pick up a user's `attack update` cache: the embedded catalog is the baseline.
+        // The directory is never created (no test writes a cache through this command).
         .env(
             "XDG_CACHE_HOME",
             std::env::temp_dir().join("attacktrace-tests-no-cache"),
@@ -44,21 +47,41 @@ pub fn run(args: &[&str]) -> Run {
     run_in(&root(), args)
 }
 
-/// A fresh, empty directory under the system temp dir, unique to this process and `name`.
-pub fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("attacktrace-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A fresh, empty directory, unique per call and removed when the handle drops (also when the
+/// test panics), so parallel tests and repeated runs never see each other's files.
+pub fn scratch() -> TempDir {
+    tempfile::Builder::new()
+        .prefix("attacktrace-test-")
+        .tempdir()
+        .expect("scratch directory")
 }
 
-/// `../shared` (the real corpora) when present; otherwise prints a skip notice.
+/// True when running in CI (`CI` set to anything but empty, `0` or `false`): missing corpora
+/// are then a broken setup, not a reason to skip.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+}
+
+/// Where the real corpora are: `ATTACKTRACE_SHARED` when set (to check the CI failure without
+/// touching the checkout), otherwise `../shared` next to the checkout.
+pub fn shared_dir() -> PathBuf {
+    std::env::var_os("ATTACKTRACE_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared"))
+}
+
+/// The real corpora (ATT&CK bundles and SigmaHQ) when present. Otherwise prints a skip notice and
+/// returns `None`, except under CI, where it panics: a corpus test must never pass by skipping.
 pub fn shared() -> Option<PathBuf> {
-    let p = root().join("../shared");
+    let p = shared_dir();
     if p.join("attack").is_dir() && p.join("sigmahq/rules").is_dir() {
-        Some(p)
-    } else {
-        eprintln!("skipping: ../shared not found");
-        None
+        return Some(p);
     }
+    assert!(
+        !in_ci(),
+        "CI is set but the corpora are missing at {} (expected attack/ and sigmahq/rules/)",
+        p.display()
+    );
+    eprintln!("skipping: ../shared not found ({})", p.display());
+    None
 }

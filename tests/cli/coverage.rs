@@ -1,0 +1,183 @@
+//! End-to-end runs of `attacktrace coverage`: exit codes, stdout and stderr together, `--output`
+//! files (atomic, byte-identical across runs), the baseline gate and usage errors.
+
+use crate::common::{run, scratch};
+
+const RULES: &str = "tests/fixtures/coverage/rules";
+
+#[test]
+fn text_to_stdout_with_load_notice() {
+    let r = run(&["coverage", RULES, "--include", "T1059"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r
+        .stdout
+        .starts_with("ATT&CK coverage: enterprise-attack v18.1"));
+    assert!(
+        r.stdout.contains("Gaps: 11 techniques without a rule"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        r.stderr,
+        "note: 1 of 8 rule files could not be loaded; `attacktrace rules PATH` lists them\n"
+    );
+    let q = run(&["--quiet", "coverage", RULES, "--format", "markdown"]);
+    assert_eq!(q.code, 0);
+    assert_eq!(q.stderr, "");
+    assert!(q.stdout.starts_with("## ATT&CK coverage"));
+}
+
+#[test]
+fn outputs_are_written_and_identical_across_runs() {
+    let tmp = scratch();
+    let d = tmp.path().to_path_buf();
+    let formats = ["text", "markdown", "json", "csv", "navigator", "html"];
+    let mut paths = Vec::new();
+    for round in 0..2 {
+        let mut args: Vec<String> = vec!["-q".into(), "coverage".into(), RULES.into()];
+        for f in formats {
+            let p = d.join(format!("{round}.{f}"));
+            args.push("--output".into());
+            args.push(format!("{f}:{}", p.display()));
+            paths.push(p);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let r = run(&args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(r.stdout, "", "no stdout when only --output is given");
+    }
+    for f in formats {
+        let a = std::fs::read(d.join(format!("0.{f}"))).unwrap();
+        let b = std::fs::read(d.join(format!("1.{f}"))).unwrap();
+        assert!(!a.is_empty(), "{f} empty");
+        assert!(a == b, "{f} differs between runs");
+    }
+    // No temporary files left behind.
+    assert_eq!(std::fs::read_dir(&d).unwrap().count(), 12);
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("0.json")).unwrap()).unwrap();
+    assert_eq!(json["schema"], "attacktrace.coverage/1");
+}
+
+#[test]
+fn baseline_gate_fails_on_loss() {
+    let tmp = scratch();
+    let d = tmp.path().to_path_buf();
+    let base = d.join("base.json");
+    let r = run(&[
+        "-q",
+        "coverage",
+        RULES,
+        "--output",
+        &format!("json:{}", base.display()),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // Same rules: clean.
+    let same = run(&[
+        "-q",
+        "coverage",
+        RULES,
+        "--baseline",
+        base.to_str().unwrap(),
+        "--fail-on-loss",
+    ]);
+    assert_eq!(same.code, 0, "{}", same.stderr);
+    assert!(same
+        .stdout
+        .contains("Baseline: 0 gained, 0 lost, 0 changed, 0 left scope"));
+    // Drop every rule but one: losses, exit 1, the losses named on stderr when stdout is unused.
+    let d2 = d.join("out.json");
+    let lost = run(&[
+        "-q",
+        "coverage",
+        "tests/fixtures/coverage/rules/powershell_encoded.yml",
+        "--baseline",
+        base.to_str().unwrap(),
+        "--fail-on-loss",
+        "--output",
+        &format!("json:{}", d2.display()),
+    ]);
+    assert_eq!(lost.code, 1);
+    assert!(
+        lost.stderr
+            .contains("lost: T1003.001 LSASS Memory (tagged -> none)"),
+        "{}",
+        lost.stderr
+    );
+    assert!(lost
+        .stderr
+        .ends_with("error: 7 technique(s) lost coverage or tier against the baseline\n"));
+    // Without --fail-on-loss the same diff is a report, not a failure.
+    let report = run(&[
+        "-q",
+        "coverage",
+        "tests/fixtures/coverage/rules/powershell_encoded.yml",
+        "--baseline",
+        base.to_str().unwrap(),
+    ]);
+    assert_eq!(report.code, 0);
+    assert!(report
+        .stdout
+        .contains("  lost    T1003.001  tagged -> none"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for (args, msg) in [
+        (
+            vec!["coverage", RULES, "--output", "pdf:x.pdf"],
+            "unknown format `pdf`",
+        ),
+        (
+            vec!["coverage", RULES, "--output", "report.html"],
+            "expected FORMAT:PATH",
+        ),
+        (
+            vec!["coverage", RULES, "--tactic", "execusion"],
+            "--tactic `execusion`",
+        ),
+        (
+            vec!["coverage", RULES, "--group", "NoSuchGroup"],
+            "unknown group",
+        ),
+        (vec!["coverage", RULES, "--include", "T9"], "--include `T9`"),
+        (
+            vec![
+                "coverage",
+                RULES,
+                "--baseline",
+                "tests/fixtures/coverage/profile.yml",
+            ],
+            "not an attacktrace coverage JSON file",
+        ),
+        (
+            vec![
+                "coverage",
+                RULES,
+                "--profile",
+                "tests/fixtures/coverage/rules/broken.yml",
+            ],
+            "profile",
+        ),
+        (vec!["coverage", RULES, "--fail-on-loss"], "--baseline"),
+    ] {
+        let r = run(&args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains(msg), "{args:?}: {}", r.stderr);
+        assert_eq!(r.stdout, "");
+    }
+}
+
+#[test]
+fn group_scope_from_cli() {
+    let r = run(&[
+        "-q", "coverage", RULES, "--group", "APT29", "--format", "json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["scope"]["group"]["id"], "G0016");
+    assert!(v["scope"]["description"]
+        .as_str()
+        .unwrap()
+        .starts_with("techniques used by G0016"));
+}

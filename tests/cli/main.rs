@@ -1,0 +1,16 @@
+//! End-to-end runs of the binary, one module per command or concern (one test binary, so the
+//! crate is linked once).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod check;
+mod coverage;
+mod evidence;
+mod help;
+mod hostile;
+mod robustness;
+mod rule_pack;
+mod technique;
+mod update;
+mod versions;

@@ -1,0 +1,131 @@
+//! End-to-end `technique` and `attack info` runs on the real bundles and SigmaHQ in `../shared`
+//! (moved from the CLI tests so every test that reads `../shared` is in this binary).
+
+use crate::common::{run, scratch, shared, Run};
+
+const FIXTURE_RULES: &str = "tests/fixtures/rules/valid";
+
+fn json(r: &Run) -> serde_json::Value {
+    serde_json::from_str(&r.stdout).expect("valid JSON on stdout")
+}
+
+#[test]
+fn full_bundle_adds_prose_with_numbered_citations() {
+    let Some(shared) = shared() else { return };
+    let bundle = shared.join("attack/enterprise-attack-18.1.json");
+    let b = bundle.to_str().unwrap();
+    let r = run(&["--attack", b, "technique", "T1595"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("Description"));
+    assert!(!r.stdout.contains("(Citation:"));
+    assert!(r.stdout.contains("[1] "), "numbered references");
+    let j = run(&["--attack", b, "technique", "T1595", "--format", "json"]);
+    let v = json(&j);
+    assert!(v["detection"]["strategies"][0]["analytics"][0]["description"].is_string());
+    assert_eq!(v["observability"]["class"], "no-portable-rule");
+}
+
+#[test]
+fn t1059_001_with_sigmahq() {
+    let Some(shared) = shared() else { return };
+    let rules = shared.join("sigmahq/rules");
+    let r = run(&[
+        "technique",
+        "T1059.001",
+        "--rules",
+        rules.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = json(&r);
+    let tagged = v["rules"]["tagged"].as_array().unwrap().len();
+    assert!(
+        tagged >= 150,
+        "SigmaHQ tags T1059.001 on ~179 rules, got {tagged}"
+    );
+    assert_eq!(v["rules"]["covered"], true);
+    // Paths differ per checkout, so the snapshot keeps counts and the first rules only.
+    let summary = format!(
+        "tagged: {}\ncandidates_total: {}\ncandidate_logsources: {}\nfirst: {}\n",
+        tagged,
+        v["rules"]["candidates_total"],
+        v["rules"]["candidate_logsources"],
+        v["rules"]["tagged"][0]["title"]
+    );
+    insta::assert_snapshot!("t1059_001_sigmahq_summary", summary);
+}
+
+#[test]
+fn v17_bundle_card() {
+    let Some(shared) = shared() else { return };
+    let bundle = shared.join("attack/enterprise-attack-17.1.json");
+    let b = bundle.to_str().unwrap();
+    // Full bundle: the v17 model with MITRE's prose (asserted, never snapshotted: the repository
+    // must not hold MITRE prose).
+    let full = run(&["--attack", b, "technique", "T1595", "--format", "json"]);
+    assert_eq!(full.code, 0, "{}", full.stderr);
+    let v = json(&full);
+    assert_eq!(v["attack"]["version"], "17.1");
+    assert_eq!(v["detection"]["model"], "v17");
+    assert!(v["detection"]["v17_text"]["text"].is_string());
+    assert!(!full.stdout.contains("(Citation:"));
+    assert_eq!(v["observability"]["class"], "no-portable-rule");
+    assert_eq!(v["observability"]["basis"], "v17 data components");
+
+    // The same card from a prose-free v17 catalog compiled by the tool itself: snapshotted.
+    let dir = scratch();
+    let catalog = dir.path().join("enterprise-attack-17.1.json");
+    let c = run(&[
+        "attack",
+        "compile",
+        b,
+        "-o",
+        catalog.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(c.code, 0, "{}", c.stderr);
+    let cat = catalog.to_str().unwrap();
+    let j = run(&["--attack", cat, "technique", "T1595", "--format", "json"]);
+    assert_eq!(j.code, 0, "{}", j.stderr);
+    insta::assert_snapshot!(
+        "t1595_v17_json",
+        j.stdout.replace(cat, "enterprise-attack-17.1.json")
+    );
+    let t = run(&[
+        "--attack",
+        cat,
+        "technique",
+        "T1059.001",
+        "--rules",
+        FIXTURE_RULES,
+    ]);
+    assert_eq!(t.code, 0, "{}", t.stderr);
+    insta::assert_snapshot!(
+        "t1059_001_v17_text",
+        t.stdout.replace(cat, "enterprise-attack-17.1.json")
+    );
+}
+
+#[test]
+fn other_domains_load() {
+    let Some(shared) = shared() else { return };
+    for (file, technique) in [
+        ("mobile-attack-18.1.json", "T1404"),
+        ("ics-attack-18.1.json", "T0800"),
+    ] {
+        let b = shared.join("attack").join(file);
+        let r = run(&["--attack", b.to_str().unwrap(), "technique", technique]);
+        assert_eq!(r.code, 0, "{file}: {}", r.stderr);
+        let i = run(&[
+            "--attack",
+            b.to_str().unwrap(),
+            "attack",
+            "info",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(i.code, 0, "{file}: {}", i.stderr);
+        assert_eq!(json(&i)["source"]["version"], "18.1", "{file}");
+    }
+}

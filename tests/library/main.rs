@@ -1,0 +1,9 @@
+//! Library API tests on the fixtures (no binary run, no `../shared`).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod check_codes;
+mod check_sarif;
+mod coverage_model;
+mod rules_loader;
