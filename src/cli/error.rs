@@ -59,13 +59,28 @@ fn error_lines(e: &dyn std::error::Error) -> Vec<String> {
     let mut cause = e.source();
     while let Some(c) = cause {
         let msg = c.to_string();
-        if !shown.contains(&msg) {
+        if !shown.contains(without_position(&msg)) {
             lines.push(format!("  caused by: {msg}"));
             shown.push_str(&msg);
         }
         cause = c.source();
     }
     lines
+}
+
+/// A parser's message without the ` at line L column C` that serde_json and serde_norway append:
+/// a message that already names the position in its own way still quotes the same cause.
+fn without_position(msg: &str) -> &str {
+    match msg.rfind(" at line ") {
+        Some(i)
+            if msg[i + 9..]
+                .split_once(" column ")
+                .is_some_and(|(l, c)| l.parse::<u64>().is_ok() && c.parse::<u64>().is_ok()) =>
+        {
+            &msg[..i]
+        }
+        _ => msg,
+    }
 }
 
 #[cfg(test)]
@@ -90,5 +105,14 @@ mod tests {
         let quoted = CliError::io("reading x")(gone());
         assert_eq!(error_lines(&quoted), ["error: reading x: gone"]);
         assert_eq!(error_lines(&CliError::Input("bad".into())), ["error: bad"]);
+    }
+
+    #[test]
+    fn a_parser_position_suffix_does_not_repeat_the_cause() {
+        assert_eq!(without_position("EOF at line 1 column 118"), "EOF");
+        assert_eq!(
+            without_position("at line 3 of a poem"),
+            "at line 3 of a poem"
+        );
     }
 }
