@@ -11,8 +11,9 @@
 //!   [`coverage`], [`listing`], [`check`], [`evidence`], [`migrate`]), the tag editor
 //!   ([`tagedit`]), the repository config ([`config`]) and the diagnostic codes ([`diag`]). Core
 //!   modules never import `cli` or `render`.
-//! - [`output`]: bytes to the outside (stdout, stderr, atomic file writes, terminal-safe text);
-//!   imports nothing from the crate.
+//! - [`output`] and [`input`], at the bottom: bytes to the outside (stdout, stderr, atomic file
+//!   writes, terminal-safe text) and from it (capped reads of regular files only); they import
+//!   nothing from the crate. Shared report types live in [`report`].
 
 pub mod attack;
 pub mod card;

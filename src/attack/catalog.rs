@@ -2,7 +2,7 @@
 //!
 //! The binary embeds `mappings/attack/enterprise-attack-18.1.json` so every command works offline with a
 //! pinned ATT&CK version. The file is the serde form of [`KnowledgeBase`] with every prose field
-//! emptied; `attacktrace attack compile` regenerates it and `tests/attack_catalog.rs` checks that the
+//! emptied; `attacktrace attack compile` regenerates it and `tests/corpus/attack_catalog.rs` checks that the
 //! committed copy matches a fresh compile.
 
 use super::model::KnowledgeBase;

@@ -12,7 +12,7 @@
 //! and `all` strings (between dashes for `windash`), plain integers and booleans, the encodings of
 //! `base64` and `base64offset` values, and the prefix literals of `re` values. What is not
 //! understood (`not`, nested field names, keywords with wildcards only) constrains nothing, so a
-//! rule without any check is always evaluated. `tests/evidence_fastpath.rs` compares the result
+//! rule without any check is always evaluated. `tests/corpus/evidence_fastpath.rs` compares the result
 //! with sigma-rust evaluating every rule.
 //!
 //! [`Index`] holds every rule's checks: one Aho-Corasick automaton per field finds all fragments in
