@@ -30,11 +30,14 @@ pub(super) enum AttackCommand {
     /// What changed between two ATT&CK releases. OLD and NEW: a STIX bundle or catalog file,
     /// `embedded`, `cache` (enterprise) or `cache:mobile` / `cache:ics`.
     Diff {
+        /// The older release: a bundle file, `embedded`, `cache` or `cache:DOMAIN`.
         old: String,
+        /// The newer release, in the same forms.
         new: String,
         /// Sigma rules: list the rules each change affects. Repeatable.
         #[arg(long = "rules", value_name = "PATH")]
         rules: Vec<PathBuf>,
+        /// Output format.
         #[arg(long, value_enum, default_value_t = CardFormat::Text)]
         format: CardFormat,
     },
