@@ -384,7 +384,10 @@ impl Settings {
         }
         out.push_str(&format!("fail-level: {}\n", self.fail_level.as_str()));
         if let Some(a) = &self.attack {
-            out.push_str(&format!("attack: {}\n", a.display()));
+            out.push_str(&format!(
+                "attack: {}\n",
+                yaml_scalar(&a.display().to_string())
+            ));
         }
         if !self.severity.is_empty() {
             out.push_str("severity:\n");
@@ -396,17 +399,43 @@ impl Settings {
             out.push_str("exclusions:\n");
             for (id, codes) in &self.exclusions {
                 let list: Vec<&str> = codes.iter().map(|c| c.as_str()).collect();
-                out.push_str(&format!("  {id}: [{}]\n", list.join(", ")));
+                out.push_str(&format!("  {}: [{}]\n", yaml_scalar(id), list.join(", ")));
             }
         }
         if !self.allowed_attributes.is_empty() {
-            let list: Vec<&str> = self.allowed_attributes.iter().map(String::as_str).collect();
+            let list: Vec<String> = self
+                .allowed_attributes
+                .iter()
+                .map(|a| yaml_scalar(a))
+                .collect();
             out.push_str(&format!(
                 "config:\n  custom_attributes:\n    allowed: [{}]\n",
                 list.join(", ")
             ));
         }
         out
+    }
+}
+
+/// `s` as a YAML scalar that reads back as `s`: plain when it is a simple name, else a JSON string
+/// (valid YAML), so `--show-config` output always parses again.
+fn yaml_scalar(s: &str) -> String {
+    let plain = s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_-./".contains(c))
+        && (s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_' || c == '/')
+            // A rule UUID; never a number.
+            || (s.starts_with(|c: char| c.is_ascii_digit())
+                && s.contains('-')
+                && s.parse::<f64>().is_err()))
+        && !matches!(
+            s.to_ascii_lowercase().as_str(),
+            "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "y" | "n"
+        );
+    if plain {
+        s.to_string()
+    } else {
+        serde_json::to_string(s).unwrap_or_default()
     }
 }
 

@@ -1,0 +1,27 @@
+//! The repository config (`.attacktrace.yml`) on arbitrary bytes: never panics, and what it says
+//! about a file it rejects never quotes a long run of that file (the config may be a symlink to a
+//! secret, and the message lands in a CI log). A config it accepts round-trips through
+//! `--show-config`'s YAML.
+#![no_main]
+
+use attacktrace::config::Settings;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let said = match Settings::parse("c", text) {
+        Ok(s) => {
+            let again = Settings::parse("r", &s.to_yaml()).expect("--show-config output parses");
+            assert_eq!(again.enabled, s.enabled);
+            assert_eq!(again.fail_level, s.fail_level);
+            s.notices.join("\n")
+        }
+        Err(e) => e.to_string(),
+    };
+    // Echoed names are plain identifiers of at most 32 bytes: no 33-byte line of the input shows.
+    for line in text.lines().map(str::trim).filter(|l| l.len() > 32) {
+        assert!(!said.contains(line), "echoed input: {said}");
+    }
+});
