@@ -55,9 +55,9 @@ fn plain_name(name: &str) -> Option<&str> {
     ok.then_some(name)
 }
 
-/// `` `name` `` when it is safe to echo, else `a name` (not shown).
+/// `` `name` `` when it is safe to echo, else `(name not shown)`.
 fn shown(name: &str) -> String {
-    plain_name(name).map_or_else(|| "a name (not shown)".to_string(), |n| format!("`{n}`"))
+    plain_name(name).map_or_else(|| "(name not shown)".to_string(), |n| format!("`{n}`"))
 }
 
 /// Text between the first pair of backticks in `msg` after `prefix`.

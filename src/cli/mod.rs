@@ -196,7 +196,8 @@ impl Cli {
             None => {
                 let cwd = std::env::current_dir().map_err(CliError::io("working directory"))?;
                 match crate::config::discover(&cwd)? {
-                    Some(p) => p,
+                    // Relative to the working directory when below it: reports name it so.
+                    Some(p) => p.strip_prefix(&cwd).map(Path::to_path_buf).unwrap_or(p),
                     None => return Ok(None),
                 }
             }
