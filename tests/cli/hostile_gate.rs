@@ -224,3 +224,30 @@ fn file_options_refuse_devices_and_fifos() {
     }
     insta::assert_snapshot!("gate_devices_and_fifos", transcripts);
 }
+
+/// Item 7: a FIFO as a regression test's `info.yml` is reported at once, not waited on.
+#[test]
+fn regression_info_fifo_is_reported() {
+    let d = scratch();
+    let repo = repo(d.path());
+    fs::create_dir_all(repo.join("rules")).unwrap();
+    fs::create_dir_all(repo.join("regression_data/x")).unwrap();
+    let rule = RULE.replace(
+        "logsource:",
+        "regression_tests_path: regression_data/x/info.yml\nlogsource:",
+    );
+    fs::write(repo.join("rules/r.yml"), rule).unwrap();
+    let fifo = repo.join("regression_data/x/info.yml");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path; mkfifo only creates a node.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let start = Instant::now();
+    let o = run_in(&repo, &["test", "rules/r.yml"]);
+    assert!(start.elapsed() < Duration::from_secs(10));
+    assert!(
+        o.stdout.contains("not a regular file (a FIFO)"),
+        "{}",
+        o.stdout
+    );
+    insta::assert_snapshot!("gate_regression_info_fifo", transcript(&o));
+}
