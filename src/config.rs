@@ -219,9 +219,7 @@ impl Settings {
             ..Settings::default()
         };
         let mut errors = Vec::new();
-        let mut unknown = BTreeSet::new();
-        let mut hidden = 0usize;
-        let mut locked = BTreeSet::new();
+        let mut ignored = Ignored::default();
         if let Some(list) = &file.validators {
             s.enabled.clear();
             for (i, item) in list.iter().enumerate() {
@@ -244,7 +242,7 @@ impl Settings {
                 }
                 match Code::parse(name) {
                     Some(code) if remove && code.locked() => {
-                        locked.insert(code);
+                        ignored.locked.insert(code);
                         s.enabled.remove(&code);
                     }
                     Some(code) if remove => {
@@ -253,12 +251,7 @@ impl Settings {
                     Some(code) => {
                         s.enabled.insert(code);
                     }
-                    None => match plain_name(name) {
-                        Some(n) => {
-                            unknown.insert(n.to_string());
-                        }
-                        None => hidden += 1,
-                    },
+                    None => ignored.name(name),
                 }
             }
         }
@@ -270,7 +263,7 @@ impl Settings {
             for name in names {
                 match Code::parse(name.trim()) {
                     Some(code) if code.locked() => {
-                        locked.insert(code);
+                        ignored.locked.insert(code);
                     }
                     Some(code) => {
                         s.exclusions
@@ -278,19 +271,14 @@ impl Settings {
                             .or_default()
                             .insert(code);
                     }
-                    None => match plain_name(name.trim()) {
-                        Some(n) => {
-                            unknown.insert(n.to_string());
-                        }
-                        None => hidden += 1,
-                    },
+                    None => ignored.name(name.trim()),
                 }
             }
         }
         for (name, sev) in file.severity.into_iter().flatten() {
             match Code::parse(&name) {
                 Some(code) if code.locked() => {
-                    locked.insert(code);
+                    ignored.locked.insert(code);
                 }
                 Some(code) => {
                     s.severity.insert(code, sev);
@@ -322,35 +310,13 @@ impl Settings {
                     ),
                 }
             } else {
-                match plain_name(&name) {
-                    Some(n) => {
-                        unknown.insert(format!("config.{n}"));
-                    }
-                    None => hidden += 1,
-                }
+                ignored.name(&format!("config.{name}"));
             }
         }
         if let Some(level) = file.fail_level {
             s.fail_level = level;
         }
-        if !unknown.is_empty() || hidden > 0 {
-            let mut names: Vec<String> = unknown.iter().cloned().collect();
-            if hidden > 0 {
-                names.push(format!("{hidden} not shown"));
-            }
-            s.notices.push(format!(
-                "{label}: ignored {} name(s) with no attacktrace counterpart: {}",
-                unknown.len() + hidden,
-                names.join(", ")
-            ));
-        }
-        if !locked.is_empty() {
-            let list: Vec<&str> = locked.iter().map(|c| c.as_str()).collect();
-            s.notices.push(format!(
-                "{label}: a file that cannot be read or loaded always fails the run; ignored the setting for {}",
-                list.join(", ")
-            ));
-        }
+        s.notices = ignored.notices(label);
         if errors.is_empty() {
             Ok(s)
         } else {
@@ -414,6 +380,51 @@ impl Settings {
             ));
         }
         out
+    }
+}
+
+/// Names in a config that mean nothing here, and settings a config may not make.
+#[derive(Default)]
+struct Ignored {
+    /// Plain names, shown in the notice.
+    unknown: BTreeSet<String>,
+    /// Names not safe to echo, only counted.
+    hidden: usize,
+    /// Locked codes a setting tried to disable, exclude or re-grade.
+    locked: BTreeSet<Code>,
+}
+
+impl Ignored {
+    fn name(&mut self, name: &str) {
+        match plain_name(name) {
+            Some(n) => {
+                self.unknown.insert(n.to_string());
+            }
+            None => self.hidden += 1,
+        }
+    }
+
+    fn notices(self, label: &str) -> Vec<String> {
+        let mut notices = Vec::new();
+        let count = self.unknown.len() + self.hidden;
+        if count > 0 {
+            let mut names: Vec<String> = self.unknown.into_iter().collect();
+            if self.hidden > 0 {
+                names.push(format!("{} not shown", self.hidden));
+            }
+            notices.push(format!(
+                "{label}: ignored {count} name(s) with no attacktrace counterpart: {}",
+                names.join(", ")
+            ));
+        }
+        if !self.locked.is_empty() {
+            let list: Vec<&str> = self.locked.iter().map(|c| c.as_str()).collect();
+            notices.push(format!(
+                "{label}: a file that cannot be read or loaded always fails the run; ignored the setting for {}",
+                list.join(", ")
+            ));
+        }
+        notices
     }
 }
 
