@@ -365,7 +365,11 @@ impl Settings {
             out.push_str("exclusions:\n");
             for (id, codes) in &self.exclusions {
                 let list: Vec<&str> = codes.iter().map(|c| c.as_str()).collect();
-                out.push_str(&format!("  {}: [{}]\n", yaml_scalar(id), list.join(", ")));
+                let key = yaml_scalar(id);
+                // YAML limits an implicit key to 1024 characters; a longer one needs `? key`.
+                let sep = if key.len() > 1000 { "\n  " } else { "" };
+                let q = if sep.is_empty() { "" } else { "? " };
+                out.push_str(&format!("  {q}{key}{sep}: [{}]\n", list.join(", ")));
             }
         }
         if !self.allowed_attributes.is_empty() {
@@ -622,6 +626,15 @@ mod tests {
             .unwrap()
             .enabled
             .is_empty());
+        let long = format!(
+            "exclusions:\n  ? '{}'\n  : [tag_order]\n",
+            "\"".repeat(1200)
+        );
+        let l = Settings::parse("l", &long).unwrap();
+        assert_eq!(
+            Settings::parse("r", &l.to_yaml()).unwrap().exclusions,
+            l.exclusions
+        );
         let round = Settings::parse("r", &s.to_yaml()).unwrap();
         assert_eq!(round.enabled, s.enabled);
     }
