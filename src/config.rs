@@ -8,6 +8,7 @@
 //! giving up.
 
 use crate::diag::{Code, Severity};
+use crate::input::{self, ReadError};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -15,21 +16,25 @@ use std::path::{Path, PathBuf};
 /// Name of the configuration file discovered at the repository root.
 pub const CONFIG_FILE_NAME: &str = ".attacktrace.yml";
 
-/// A configuration problem (exit code 2).
+/// A configuration problem (exit code 2). No variant ever holds the file's text: a config may be a
+/// symlink to a secret, and the message lands in a CI log.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("reading {}: {source}", path.display())]
+    /// The read error names the file.
+    #[error("configuration: {source}")]
     Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        #[from]
+        source: ReadError,
     },
-    /// The parser's message already carries the line and column.
-    #[error("{label}: {source}")]
+    #[error("{} leads outside the repository {}; not read", path.display(), root.display())]
+    OutsideRepository { path: PathBuf, root: PathBuf },
+    /// Built from the parser error's location and kind only: the parser's own message quotes the
+    /// offending value, so it is not kept as a source.
+    #[error("{label}: {}{problem}", location.map(|(l, c)| format!("line {l} column {c}: ")).unwrap_or_default())]
     Syntax {
         label: String,
-        #[source]
-        source: serde_norway::Error,
+        location: Option<(usize, usize)>,
+        problem: String,
     },
     /// Every problem found, collected before giving up.
     #[error("{label}: {}", problems.join("; "))]
@@ -37,6 +42,79 @@ pub enum ConfigError {
         label: String,
         problems: Vec<String>,
     },
+}
+
+/// `name` when it is a short plain identifier, safe to echo (a key of a secret file could be one
+/// line of it).
+fn plain_name(name: &str) -> Option<&str> {
+    let ok = !name.is_empty()
+        && name.len() <= 32
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.');
+    ok.then_some(name)
+}
+
+/// `` `name` `` when it is safe to echo, else `(name not shown)`.
+fn shown(name: &str) -> String {
+    plain_name(name).map_or_else(|| "(name not shown)".to_string(), |n| format!("`{n}`"))
+}
+
+/// Text between the first pair of backticks in `msg` after `prefix`.
+fn quoted_after<'a>(msg: &'a str, prefix: &str) -> Option<&'a str> {
+    let rest = msg.strip_prefix(prefix)?.strip_prefix('`')?;
+    rest.find('`').map(|i| &rest[..i])
+}
+
+/// What the parser expected, when the message's tail states it in words only our types produce.
+fn expected(msg: &str) -> String {
+    let tail = msg.rsplit_once(", expected ").map(|(_, t)| t);
+    match tail {
+        Some(t) if t.starts_with("struct ConfigFile") => ", expected a mapping of settings".into(),
+        Some(t)
+            if t.len() <= 160
+                && t.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || " `,_-.".contains(c)) =>
+        {
+            format!(", expected {t}")
+        }
+        _ => String::new(),
+    }
+}
+
+/// A parser error as a message that quotes no value from the file.
+fn syntax_error(label: &str, e: &serde_norway::Error) -> ConfigError {
+    let full = e.to_string();
+    let msg = full.split(" at line ").next().unwrap_or_default();
+    let problem = if let Some(name) = quoted_after(msg, "unknown field ") {
+        format!("unknown key {}{}", shown(name), expected(msg))
+    } else if let Some(name) = quoted_after(msg, "duplicate field ") {
+        format!("duplicate key {}", shown(name))
+    } else if msg.starts_with("unknown variant ") {
+        format!("unknown value{}", expected(msg))
+    } else if msg.starts_with("invalid type") || msg.starts_with("invalid value") {
+        format!("wrong type{}", expected(msg))
+    } else if msg.starts_with("invalid length") {
+        format!("wrong length{}", expected(msg))
+    } else if msg.contains("untagged enum OneOrMany") {
+        "wrong type, expected a code name or a list of code names".into()
+    } else if msg.starts_with("duplicate entry") {
+        "duplicate key".into()
+    } else if msg.len() <= 100
+        && msg
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || " ,'[]{}:-".contains(c))
+    {
+        // libyaml's scanner and parser messages are fixed phrases.
+        format!("not valid YAML: {msg}")
+    } else {
+        "not valid YAML".into()
+    };
+    ConfigError::Syntax {
+        label: label.to_string(),
+        location: e.location().map(|l| (l.line(), l.column())),
+        problem,
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -66,6 +144,9 @@ struct ConfigFile {
 pub struct Settings {
     /// Where the settings came from (`default` or a path).
     pub origin: String,
+    /// The file read, if any: what every report names as the config it used.
+    #[serde(skip)]
+    pub file: Option<PathBuf>,
     /// Enabled codes, sorted.
     pub enabled: BTreeSet<Code>,
     /// Rule id (lower case) -> codes not reported for that rule.
@@ -88,6 +169,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             origin: "default".into(),
+            file: None,
             enabled: Code::all().collect(),
             exclusions: BTreeMap::new(),
             severity: BTreeMap::new(),
@@ -101,21 +183,27 @@ impl Default for Settings {
 
 impl Settings {
     /// Severity of `code` after overrides.
+    /// Severity of `code` after overrides; a locked code ([`Code::locked`]) keeps its own.
     pub fn severity_of(&self, code: Code, registered: Severity) -> Severity {
+        if code.locked() {
+            return registered;
+        }
         self.severity.get(&code).copied().unwrap_or(registered)
     }
 
-    /// Input and suppression codes are always on (see [`crate::diag::Family::always_on`]).
+    /// Input, loading and suppression codes are always on (see [`crate::diag::Family::always_on`]).
     pub fn is_enabled(&self, code: Code) -> bool {
         code.family().always_on() || self.enabled.contains(&code)
     }
 
+    /// A locked code ([`Code::locked`]) is never excluded.
     pub fn is_excluded(&self, rule_id: Option<&str>, code: Code) -> bool {
-        rule_id.is_some_and(|id| {
-            self.exclusions
-                .get(&id.to_ascii_lowercase())
-                .is_some_and(|codes| codes.contains(&code))
-        })
+        !code.locked()
+            && rule_id.is_some_and(|id| {
+                self.exclusions
+                    .get(&id.to_ascii_lowercase())
+                    .is_some_and(|codes| codes.contains(&code))
+            })
     }
 
     /// Parses and validates a config text; `label` names it in errors.
@@ -123,10 +211,7 @@ impl Settings {
         let file: ConfigFile = if text.trim().is_empty() {
             ConfigFile::default()
         } else {
-            serde_norway::from_str(text).map_err(|source| ConfigError::Syntax {
-                label: label.to_string(),
-                source,
-            })?
+            serde_norway::from_str(text).map_err(|e| syntax_error(label, &e))?
         };
         let mut s = Settings {
             origin: label.to_string(),
@@ -134,7 +219,7 @@ impl Settings {
             ..Settings::default()
         };
         let mut errors = Vec::new();
-        let mut unknown = BTreeSet::new();
+        let mut ignored = Ignored::default();
         if let Some(list) = &file.validators {
             s.enabled.clear();
             for (i, item) in list.iter().enumerate() {
@@ -156,15 +241,17 @@ impl Settings {
                     s.enabled.extend(Code::all());
                 }
                 match Code::parse(name) {
+                    Some(code) if remove && code.locked() => {
+                        ignored.locked.insert(code);
+                        s.enabled.remove(&code);
+                    }
                     Some(code) if remove => {
                         s.enabled.remove(&code);
                     }
                     Some(code) => {
                         s.enabled.insert(code);
                     }
-                    None => {
-                        unknown.insert(name.to_string());
-                    }
+                    None => ignored.name(name),
                 }
             }
         }
@@ -175,25 +262,30 @@ impl Settings {
             };
             for name in names {
                 match Code::parse(name.trim()) {
+                    Some(code) if code.locked() => {
+                        ignored.locked.insert(code);
+                    }
                     Some(code) => {
                         s.exclusions
                             .entry(id.trim().to_ascii_lowercase())
                             .or_default()
                             .insert(code);
                     }
-                    None => {
-                        unknown.insert(name.trim().to_string());
-                    }
+                    None => ignored.name(name.trim()),
                 }
             }
         }
         for (name, sev) in file.severity.into_iter().flatten() {
             match Code::parse(&name) {
+                Some(code) if code.locked() => {
+                    ignored.locked.insert(code);
+                }
                 Some(code) => {
                     s.severity.insert(code, sev);
                 }
                 None => errors.push(format!(
-                    "severity: unknown code `{name}` (`attacktrace explain` lists them)"
+                    "severity: unknown code {} (`attacktrace explain` lists them)",
+                    shown(&name)
                 )),
             }
         }
@@ -218,19 +310,13 @@ impl Settings {
                     ),
                 }
             } else {
-                unknown.insert(format!("config.{name}"));
+                ignored.name(&format!("config.{name}"));
             }
         }
         if let Some(level) = file.fail_level {
             s.fail_level = level;
         }
-        if !unknown.is_empty() {
-            s.notices.push(format!(
-                "{label}: ignored {} name(s) with no attacktrace counterpart: {}",
-                unknown.len(),
-                unknown.into_iter().collect::<Vec<_>>().join(", ")
-            ));
-        }
+        s.notices = ignored.notices(label);
         if errors.is_empty() {
             Ok(s)
         } else {
@@ -241,13 +327,11 @@ impl Settings {
         }
     }
 
-    /// Reads a config file.
+    /// Reads a config file (size-capped, regular files only).
     pub fn load(path: &Path) -> Result<Settings, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = input::read_text_capped(path, input::DEFAULT_CAP)?;
         let mut s = Settings::parse(&path.display().to_string(), &text)?;
+        s.file = Some(path.to_path_buf());
         if let (Some(attack), Some(dir)) = (&s.attack, path.parent()) {
             if attack.is_relative() {
                 s.attack = Some(dir.join(attack));
@@ -261,12 +345,15 @@ impl Settings {
         let mut out = format!("# effective configuration (from {})\n", self.origin);
         let all: BTreeSet<Code> = Code::all().collect();
         out.push_str("validators:\n  - all\n");
-        for code in all.difference(&self.enabled) {
+        for code in all.difference(&self.enabled).filter(|c| !c.locked()) {
             out.push_str(&format!("  - -{code}\n"));
         }
         out.push_str(&format!("fail-level: {}\n", self.fail_level.as_str()));
         if let Some(a) = &self.attack {
-            out.push_str(&format!("attack: {}\n", a.display()));
+            out.push_str(&format!(
+                "attack: {}\n",
+                yaml_scalar(&a.display().to_string())
+            ));
         }
         if !self.severity.is_empty() {
             out.push_str("severity:\n");
@@ -278,11 +365,19 @@ impl Settings {
             out.push_str("exclusions:\n");
             for (id, codes) in &self.exclusions {
                 let list: Vec<&str> = codes.iter().map(|c| c.as_str()).collect();
-                out.push_str(&format!("  {id}: [{}]\n", list.join(", ")));
+                let key = yaml_scalar(id);
+                // YAML limits an implicit key to 1024 characters; a longer one needs `? key`.
+                let sep = if key.len() > 1000 { "\n  " } else { "" };
+                let q = if sep.is_empty() { "" } else { "? " };
+                out.push_str(&format!("  {q}{key}{sep}: [{}]\n", list.join(", ")));
             }
         }
         if !self.allowed_attributes.is_empty() {
-            let list: Vec<&str> = self.allowed_attributes.iter().map(String::as_str).collect();
+            let list: Vec<String> = self
+                .allowed_attributes
+                .iter()
+                .map(|a| yaml_scalar(a))
+                .collect();
             out.push_str(&format!(
                 "config:\n  custom_attributes:\n    allowed: [{}]\n",
                 list.join(", ")
@@ -292,21 +387,95 @@ impl Settings {
     }
 }
 
-/// Finds `.attacktrace.yml` from `start` upwards, stopping at the repository root (a directory
-/// holding `.git`).
-pub fn discover(start: &Path) -> Option<PathBuf> {
-    let mut dir = Some(start);
-    while let Some(d) = dir {
-        let candidate = d.join(CONFIG_FILE_NAME);
-        if candidate.is_file() {
-            return Some(candidate);
+/// Names in a config that mean nothing here, and settings a config may not make.
+#[derive(Default)]
+struct Ignored {
+    /// Plain names, shown in the notice.
+    unknown: BTreeSet<String>,
+    /// Names not safe to echo, only counted.
+    hidden: usize,
+    /// Locked codes a setting tried to disable, exclude or re-grade.
+    locked: BTreeSet<Code>,
+}
+
+impl Ignored {
+    fn name(&mut self, name: &str) {
+        match plain_name(name) {
+            Some(n) => {
+                self.unknown.insert(n.to_string());
+            }
+            None => self.hidden += 1,
         }
-        if d.join(".git").exists() {
-            return None;
-        }
-        dir = d.parent();
     }
-    None
+
+    fn notices(self, label: &str) -> Vec<String> {
+        let mut notices = Vec::new();
+        let count = self.unknown.len() + self.hidden;
+        if count > 0 {
+            let mut names: Vec<String> = self.unknown.into_iter().collect();
+            if self.hidden > 0 {
+                names.push(format!("{} not shown", self.hidden));
+            }
+            notices.push(format!(
+                "{label}: ignored {count} name(s) with no attacktrace counterpart: {}",
+                names.join(", ")
+            ));
+        }
+        if !self.locked.is_empty() {
+            let list: Vec<&str> = self.locked.iter().map(|c| c.as_str()).collect();
+            notices.push(format!(
+                "{label}: a file that cannot be read or loaded always fails the run; ignored the setting for {}",
+                list.join(", ")
+            ));
+        }
+        notices
+    }
+}
+
+/// `s` as a YAML scalar that reads back as `s`: plain when it is a simple name, else a JSON string
+/// (valid YAML), so `--show-config` output always parses again.
+fn yaml_scalar(s: &str) -> String {
+    let plain = s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_-./".contains(c))
+        && (s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_' || c == '/')
+            // A rule UUID; never a number.
+            || (s.starts_with(|c: char| c.is_ascii_digit())
+                && s.contains('-')
+                && s.parse::<f64>().is_err()))
+        && !matches!(
+            s.to_ascii_lowercase().as_str(),
+            "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "y" | "n"
+        );
+    if plain {
+        s.to_string()
+    } else {
+        serde_json::to_string(s).unwrap_or_default()
+    }
+}
+
+/// Finds `.attacktrace.yml` from `start` upwards, stopping at the repository root (the nearest
+/// directory holding `.git`); outside any repository only `start` itself is looked at, so a
+/// config planted higher up (`/tmp`, a home directory) is never picked up. A config that is a
+/// symlink leading outside the repository is refused, not read: it could point at a secret.
+pub fn discover(start: &Path) -> Result<Option<PathBuf>, ConfigError> {
+    let root = repository_root(start);
+    for d in start.ancestors() {
+        let candidate = d.join(CONFIG_FILE_NAME);
+        if candidate.symlink_metadata().is_ok() {
+            if !input::is_within(&root, &candidate) {
+                return Err(ConfigError::OutsideRepository {
+                    path: candidate,
+                    root,
+                });
+            }
+            return Ok(Some(candidate));
+        }
+        if d == root {
+            break;
+        }
+    }
+    Ok(None)
 }
 
 /// Nearest ancestor of `dir` holding `.git`, else `dir`: where repository-relative paths (SARIF
@@ -385,11 +554,66 @@ mod tests {
         );
         assert!(s.allowed_attributes.contains("foo"));
         let e = Settings::parse("c", "fail-levle: error\n").unwrap_err();
-        assert!(e.to_string().contains("unknown field `fail-levle`"), "{e}");
+        assert!(e.to_string().contains("unknown key `fail-levle`"), "{e}");
         let e = Settings::parse("c", "severity: {nope: error}\nfail-level: bad\n").unwrap_err();
         assert!(e.to_string().starts_with("c:"), "{e}");
         let e = Settings::parse("c", "severity: {nope: error}\n").unwrap_err();
         assert!(e.to_string().contains("unknown code `nope`"), "{e}");
+    }
+
+    /// A config symlinked to a secret: no error or notice quotes its content.
+    #[test]
+    fn errors_never_echo_content() {
+        let key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n-----END OPENSSH PRIVATE KEY-----\n";
+        let cases = [
+            key.to_string(),
+            format!(
+                "validators: [\"{}\"]\n",
+                "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ"
+            ),
+            "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ: 1\n".to_string(),
+            "fail-level: b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n".to_string(),
+            "severity: {b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ: error}\n".to_string(),
+            "validators: b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n".to_string(),
+            "exclusions: {x: {b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ: 1}}\n".to_string(),
+            "attack: [b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ]\n".to_string(),
+            "\"b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n".to_string(),
+        ];
+        for text in cases {
+            let said = match Settings::parse("c", &text) {
+                Ok(s) => s.notices.join("\n"),
+                Err(e) => e.to_string(),
+            };
+            assert!(!said.contains("b3BlbnNz"), "{said}");
+            assert!(!said.contains("BEGIN"), "{said}");
+        }
+        let e = Settings::parse("c", key).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "c: line 1 column 1: wrong type, expected a mapping of settings"
+        );
+    }
+
+    /// Loading and input codes stay on, unexcluded and at their severity whatever the config says.
+    #[test]
+    fn loading_errors_cannot_be_silenced() {
+        let s = Settings::parse(
+            "c",
+            "validators: [-yaml_error, -io_error]\nseverity: {yaml_error: info, not_a_mapping: info}\nexclusions: {abc: [yaml_error]}\n",
+        )
+        .unwrap();
+        for code in [Code::YamlError, Code::IoError, Code::NotAMapping] {
+            assert!(s.is_enabled(code));
+            assert!(!s.is_excluded(Some("abc"), code));
+            assert_eq!(s.severity_of(code, Severity::Error), Severity::Error);
+        }
+        assert!(
+            s.notices[0].contains("io_error, not_a_mapping, yaml_error"),
+            "{:?}",
+            s.notices
+        );
+        let s = Settings::parse("c", "validators: []\n").unwrap();
+        assert!(s.is_enabled(Code::YamlError) && !s.is_enabled(Code::DuplicateTitle));
     }
 
     #[test]
@@ -402,6 +626,15 @@ mod tests {
             .unwrap()
             .enabled
             .is_empty());
+        let long = format!(
+            "exclusions:\n  ? '{}'\n  : [tag_order]\n",
+            "\"".repeat(1200)
+        );
+        let l = Settings::parse("l", &long).unwrap();
+        assert_eq!(
+            Settings::parse("r", &l.to_yaml()).unwrap().exclusions,
+            l.exclusions
+        );
         let round = Settings::parse("r", &s.to_yaml()).unwrap();
         assert_eq!(round.enabled, s.enabled);
     }

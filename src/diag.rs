@@ -61,10 +61,16 @@ pub enum Family {
 }
 
 impl Family {
-    /// Input and suppression problems cannot be turned off: they say the run itself is incomplete
-    /// or a suppression is unreviewable.
+    /// Input, loading and suppression problems cannot be turned off: they say the run itself is
+    /// incomplete or a suppression is unreviewable.
     pub fn always_on(self) -> bool {
-        matches!(self, Family::Input | Family::Suppression)
+        self.locked() || self == Family::Suppression
+    }
+
+    /// Input and loading problems cannot be turned off, excluded or re-graded by a config: a pull
+    /// request could otherwise pass the gate by breaking a rule's YAML and silencing the error.
+    pub fn locked(self) -> bool {
+        matches!(self, Family::Input | Family::Loading)
     }
 
     /// Families whose codes `check` lists as its own (one fixture each, the code-list snapshot).
@@ -181,6 +187,11 @@ impl Code {
 
     pub fn family(self) -> Family {
         self.info().family
+    }
+
+    /// Whether no config can disable, exclude or re-grade this code ([`Family::locked`]).
+    pub fn locked(self) -> bool {
+        self.family().locked()
     }
 
     /// Severity, family, summary and explanation: the one list.

@@ -12,6 +12,9 @@ pub struct AttackSource {
     pub version: String,
     pub version_from: VersionFrom,
     pub origin: String,
+    /// SHA-256 of the file read; absent for the embedded catalog.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 impl AttackSource {
@@ -21,6 +24,17 @@ impl AttackSource {
             version: source.version.clone(),
             version_from: source.version_from,
             origin: source.origin.clone(),
+            sha256: source.sha256.clone(),
+        }
+    }
+
+    /// `embedded catalog`, or the file and its SHA-256 (unescaped: renderers escape it), so a
+    /// modified bundle never passes for the release it names.
+    pub fn label(&self) -> String {
+        match (&self.sha256, self.origin.as_str()) {
+            (_, "embedded") => "embedded catalog".to_string(),
+            (Some(sha), origin) => format!("{origin}, sha256 {sha}"),
+            (None, origin) => origin.to_string(),
         }
     }
 }

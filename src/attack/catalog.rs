@@ -18,6 +18,8 @@ pub const EMBEDDED_CATALOG: &str =
 pub fn strip_prose(kb: &KnowledgeBase) -> KnowledgeBase {
     let mut kb = kb.clone();
     kb.source.has_prose = false;
+    // The hash names the bundle a run read, not something a catalog carries.
+    kb.source.sha256 = None;
     // Only the file name: the catalog must not depend on where the bundle was on the build machine.
     if let Some(name) = std::path::Path::new(&kb.source.origin).file_name() {
         kb.source.origin = name.to_string_lossy().into_owned();
@@ -73,6 +75,10 @@ pub fn embedded() -> KnowledgeBase {
         "embedded",
         &LoadOptions::default(),
     )
+    .map(|mut kb| {
+        kb.source.sha256 = None;
+        kb
+    })
     .unwrap_or_else(|_| KnowledgeBase {
         source: super::model::SourceInfo {
             origin: "embedded".into(),

@@ -23,6 +23,10 @@ pub struct SourceInfo {
     pub stix_version: String,
     /// True when descriptions and other MITRE prose are present (full bundle, not the catalog).
     pub has_prose: bool,
+    /// SHA-256 of the file the data was read from, so a report names the exact bytes it used;
+    /// `None` for the embedded catalog.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 /// How the ATT&CK version of a knowledge base was established; serialised as the kebab-case name

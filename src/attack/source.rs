@@ -1,11 +1,11 @@
-//! Which ATT&CK data a run uses. Precedence: `--attack` / `ATTACKTRACE_ATTACK`, then the
-//! repository config's `attack:` key, then the cache of `attack update`, then the embedded catalog.
-//! Commands that compare releases name theirs with a spec (`embedded`, `cache[:domain]`, a file).
+//! Which ATT&CK data a run uses. Precedence: `--attack` / `ATTACKTRACE_ATTACK`, then the `attack:`
+//! key of the config in use (`--config`, else the repository's), then the cache of `attack update`,
+//! then the embedded catalog. `--attack` and the commands that compare releases take a spec:
+//! `embedded`, `cache[:domain]` or a file.
 
 use super::model::KnowledgeBase;
 use super::{catalog, update};
 use super::{load_path, AttackError, LoadOptions};
-use crate::config::{self, ConfigError};
 use std::path::{Path, PathBuf};
 
 /// Why the requested ATT&CK data could not be loaded.
@@ -13,8 +13,6 @@ use std::path::{Path, PathBuf};
 pub enum SourceError {
     #[error(transparent)]
     Load(#[from] AttackError),
-    #[error(transparent)]
-    Config(#[from] ConfigError),
     #[error(transparent)]
     Update(#[from] update::UpdateError),
     #[error("no cached {domain} bundle in {}; run `attacktrace attack update`", dir.display())]
@@ -28,14 +26,20 @@ pub struct Active {
     pub notices: Vec<String>,
 }
 
-/// The active ATT&CK data: `flag` is `--attack` (or its environment variable).
-pub fn active(flag: Option<&Path>, attack_version: Option<&str>) -> Result<Active, SourceError> {
+/// The active ATT&CK data: `flag` is `--attack` (or its environment variable), a spec as in
+/// [`from_spec`]; `configured` is the `attack:` key of the config in use (already resolved against
+/// its directory), read by the caller so that a pinned `--config` or `--no-config` decides it.
+pub fn active(
+    flag: Option<&Path>,
+    attack_version: Option<&str>,
+    configured: Option<&Path>,
+) -> Result<Active, SourceError> {
     let opts = LoadOptions {
         attack_version: attack_version.map(str::to_string),
     };
     let mut notices = Vec::new();
-    if let Some(path) = flag {
-        let kb = load_path(path, &opts)?;
+    if let Some(spec) = flag {
+        let kb = spec_with(spec, &opts)?;
         if kb.source.version_from == crate::attack::VersionFrom::FileName {
             notices.push(format!(
                 "ATT&CK version {} taken from the file name (the bundle does not state it; use --attack-version to set it)",
@@ -44,8 +48,8 @@ pub fn active(flag: Option<&Path>, attack_version: Option<&str>) -> Result<Activ
         }
         return Ok(Active { kb, notices });
     }
-    if let Some(path) = configured()? {
-        let kb = load_path(&path, &opts)?;
+    if let Some(path) = configured {
+        let kb = load_path(path, &opts)?;
         return Ok(Active { kb, notices });
     }
     // A broken cache is not fatal.
@@ -64,19 +68,13 @@ pub fn active(flag: Option<&Path>, attack_version: Option<&str>) -> Result<Activ
     Ok(Active { kb, notices })
 }
 
-/// The `attack:` key of the `.attacktrace.yml` found from the working directory, if any.
-pub fn configured() -> Result<Option<PathBuf>, ConfigError> {
-    let Ok(cwd) = std::env::current_dir() else {
-        return Ok(None);
-    };
-    match config::discover(&cwd) {
-        Some(file) => Ok(config::Settings::load(&file)?.attack),
-        None => Ok(None),
-    }
-}
-
 /// ATT&CK data named on the command line: a file, `embedded`, `cache` or `cache:<domain>`.
 pub fn from_spec(spec: &str) -> Result<KnowledgeBase, SourceError> {
+    spec_with(Path::new(spec), &Default::default())
+}
+
+fn spec_with(path: &Path, opts: &LoadOptions) -> Result<KnowledgeBase, SourceError> {
+    let spec = path.to_str().unwrap_or_default();
     if spec == "embedded" {
         return Ok(catalog::embedded());
     }
@@ -84,11 +82,11 @@ pub fn from_spec(spec: &str) -> Result<KnowledgeBase, SourceError> {
         if rest.is_empty() || rest.starts_with(':') {
             let domain = update::domain_name(rest.strip_prefix(':').unwrap_or("enterprise"))?;
             let dir = update::cache_dir().ok_or(update::UpdateError::NoCacheDir)?;
-            return match update::load_cached(&dir, &domain, &Default::default()) {
+            return match update::load_cached(&dir, &domain, opts) {
                 Some(kb) => Ok(kb?),
                 None => Err(SourceError::NotCached { domain, dir }),
             };
         }
     }
-    Ok(load_path(Path::new(spec), &Default::default())?)
+    Ok(load_path(path, opts)?)
 }

@@ -42,6 +42,9 @@ pub enum AttackError {
         #[source]
         source: std::io::Error,
     },
+    /// Not a regular file, or larger than [`crate::input::BUNDLE_CAP`].
+    #[error(transparent)]
+    Read(crate::input::ReadError),
     /// Malformed JSON or a value of the wrong type; `line`/`column` as reported by serde_json, and
     /// `message` its text without the position (which the fields carry).
     #[error("{origin}:{line}:{column}: invalid ATT&CK JSON: {message}")]
@@ -228,16 +231,19 @@ fn non_empty(s: &Option<String>) -> Option<String> {
 
 /// Loads a file: a STIX bundle or a compiled catalog (the serde form of [`KnowledgeBase`]).
 pub fn load_path(path: &Path, opts: &LoadOptions) -> Result<KnowledgeBase, AttackError> {
-    let bytes = std::fs::read(path).map_err(|source| AttackError::Io {
-        path: path.to_path_buf(),
-        source,
+    use crate::input::{read_capped, ReadError, BUNDLE_CAP};
+    let bytes = read_capped(path, BUNDLE_CAP).map_err(|e| match e {
+        ReadError::Io { path, source } => AttackError::Io { path, source },
+        e => AttackError::Read(e),
     })?;
     let origin = path.display().to_string();
-    if first_key(&bytes).as_deref() == Some("source") {
-        load_catalog(&bytes, &origin, opts)
+    let mut kb = if first_key(&bytes).as_deref() == Some("source") {
+        load_catalog(&bytes, &origin, opts)?
     } else {
-        load_bundle(&bytes, &origin, opts)
-    }
+        load_bundle(&bytes, &origin, opts)?
+    };
+    kb.source.sha256 = Some(super::update::sha256_hex(&bytes));
+    Ok(kb)
 }
 
 /// The first key of the top-level JSON object, read without parsing the rest. A compiled catalog starts
@@ -485,6 +491,7 @@ impl Builder {
             version_from,
             stix_version,
             has_prose: true,
+            sha256: None,
         }
     }
 

@@ -179,8 +179,9 @@ pub fn update(url: &str, domain: &str, dir: &Path) -> Result<CacheMeta, UpdateEr
 /// The cached bundle of `domain` and its metadata, when both exist and the metadata parses.
 pub fn cached(dir: &Path, domain: &str) -> Option<(PathBuf, CacheMeta)> {
     let bundle = bundle_path(dir, domain);
-    let meta: CacheMeta =
-        serde_json::from_slice(&std::fs::read(meta_path(dir, domain)).ok()?).ok()?;
+    let bytes =
+        crate::input::read_capped(&meta_path(dir, domain), crate::input::DEFAULT_CAP).ok()?;
+    let meta: CacheMeta = serde_json::from_slice(&bytes).ok()?;
     bundle.is_file().then_some((bundle, meta))
 }
 
@@ -196,7 +197,7 @@ pub fn load_cached(
         kb.source.origin = format!(
             "cache {} (sha256 {})",
             bundle.display(),
-            &meta.sha256[..12.min(meta.sha256.len())]
+            meta.sha256.get(..12).unwrap_or(&meta.sha256)
         );
         kb
     }))

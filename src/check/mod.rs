@@ -138,6 +138,13 @@ pub struct CheckReport {
     pub schema: &'static str,
     /// `domain version` of the ATT&CK data the tags were checked against.
     pub attack: String,
+    /// Where that data came from: `embedded`, a file, the cache.
+    pub attack_origin: String,
+    /// SHA-256 of the ATT&CK file read; absent for the embedded catalog.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attack_sha256: Option<String>,
+    /// The config file used; `None` for the built-in defaults.
+    pub config: Option<PathBuf>,
     pub files_seen: usize,
     pub files_loaded: usize,
     pub files_reported: usize,
@@ -228,6 +235,9 @@ pub fn run(input: &CheckInput<'_>) -> CheckReport {
     let mut report = CheckReport {
         schema: "attacktrace.check/1",
         attack: format!("{} {}", input.kb.source.domain, input.kb.source.version),
+        attack_origin: input.kb.source.origin.clone(),
+        attack_sha256: input.kb.source.sha256.clone(),
+        config: settings.file.clone(),
         files_seen: input.rules.files_seen,
         files_loaded: input.rules.files_loaded,
         files_reported: input.rules.files_reported,
@@ -386,11 +396,7 @@ fn attach_source_lines(findings: &mut [Finding], rules: &[RuleRecord]) {
 
 /// The text of a file that is small and UTF-8, else `None`.
 fn read_small(path: &Path) -> Option<String> {
-    let meta = std::fs::metadata(path).ok()?;
-    if !meta.is_file() || meta.len() > crate::rules::DEFAULT_MAX_FILE_SIZE {
-        return None;
-    }
-    std::fs::read_to_string(path).ok()
+    crate::input::read_text_capped(path, crate::rules::DEFAULT_MAX_FILE_SIZE).ok()
 }
 
 /// Loads rules for `check`: compiled (for `detection_not_evaluable`) and with their source kept.

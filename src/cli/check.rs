@@ -33,10 +33,6 @@ pub(super) struct CheckArgs {
     /// Sigma rules: files, directories (recursive) or globs.
     #[arg(value_name = "PATH", required_unless_present_any = ["init", "show_config"])]
     paths: Vec<PathBuf>,
-    /// Configuration file. Default: `.attacktrace.yml` in the working directory or a parent, up to
-    /// the repository root. A pySigma validation config is accepted as is.
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
     /// Write a commented `.attacktrace.yml` template in the working directory and exit.
     #[arg(long, conflicts_with_all = ["show_config", "fix"])]
     init: bool,
@@ -102,11 +98,9 @@ fn init(cli: &Cli, cwd: &Path) -> Result<Outcome, CliError> {
     Ok(Outcome::Clean)
 }
 
-fn settings(cli: &Cli, args: &CheckArgs, cwd: &Path) -> Result<Settings, CliError> {
-    let mut settings = match args.config.clone().or_else(|| config::discover(cwd)) {
-        Some(p) => Settings::load(&p)?,
-        None => Settings::default(),
-    };
+/// The config in use (`--config`, `--no-config` or the repository's), with `--fail-level` applied.
+fn settings(cli: &Cli, args: &CheckArgs) -> Result<Settings, CliError> {
+    let mut settings = cli.config()?.unwrap_or_default();
     if let Some(level) = args.fail_level {
         settings.fail_level = match level {
             FailLevelArg::Error => Severity::Error,
@@ -175,7 +169,7 @@ pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<Outcome, CliError> {
     if args.init {
         return init(cli, &cwd);
     }
-    let settings = settings(cli, args, &cwd)?;
+    let settings = settings(cli, args)?;
     if args.show_config {
         emit(settings.to_yaml())?;
         return Ok(Outcome::Clean);
@@ -188,7 +182,7 @@ pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<Outcome, CliError> {
         )),
         None => None,
     };
-    let kb = cli.knowledge_base()?;
+    let kb = cli.knowledge_base_with(settings.attack.as_deref())?;
     let load = || check::load_rules_with(&args.paths, &cli.rule_options());
     let mut ruleset = cli.with_progress("loading rules", load);
     if args.fix {

@@ -16,6 +16,14 @@ pub(super) enum CliError {
         #[source]
         source: std::io::Error,
     },
+    /// A file named on the command line that is not a regular file or is too large; the read error
+    /// names it.
+    #[error("{what}: {source}")]
+    Read {
+        what: String,
+        #[source]
+        source: crate::input::ReadError,
+    },
     #[error(transparent)]
     Source(#[from] crate::attack::source::SourceError),
     #[error(transparent)]

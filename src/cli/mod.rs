@@ -14,6 +14,7 @@ mod technique;
 mod test;
 
 use crate::attack::KnowledgeBase;
+use crate::config::Settings;
 use crate::output;
 use crate::rules::RuleSet;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -29,10 +30,19 @@ use std::process::ExitCode;
     after_help = "Exit codes: 0 clean, 1 findings, 2 usage or input error."
 )]
 struct Cli {
-    /// ATT&CK data to use: a STIX bundle (2.0 or 2.1; enterprise, mobile or ICS) or a compiled
-    /// catalog. Default: the embedded enterprise v18.1 catalog.
+    /// ATT&CK data to use: a STIX bundle (2.0 or 2.1; enterprise, mobile or ICS), a compiled
+    /// catalog, `embedded` or `cache[:DOMAIN]`. Default: the config's `attack:`, the cache of
+    /// `attack update`, else the embedded enterprise v18.1 catalog.
     #[arg(long, global = true, value_name = "FILE", env = "ATTACKTRACE_ATTACK")]
     attack: Option<PathBuf>,
+    /// Configuration file to use; the repository's `.attacktrace.yml` is then not read at all (its
+    /// `attack:` key included). Default: `.attacktrace.yml` in the working directory or a parent,
+    /// up to the repository root. A pySigma validation config is accepted as is.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Read no configuration file: built-in defaults only.
+    #[arg(long, global = true, conflicts_with = "config")]
+    no_config: bool,
     /// ATT&CK version of a bundle that does not state it (STIX 2.0 bundles carry no version).
     #[arg(long, global = true, value_name = "VERSION")]
     attack_version: Option<String>,
@@ -175,10 +185,43 @@ fn run(cli: Cli) -> Result<Outcome, CliError> {
 }
 
 impl Cli {
-    /// The active ATT&CK data (`--attack`, the repository config, the cache, else embedded).
+    /// The config in use: `--config FILE`, none with `--no-config`, else the repository's
+    /// `.attacktrace.yml` (see [`crate::config::discover`]). Only commands that need it call this.
+    fn config(&self) -> Result<Option<Settings>, CliError> {
+        if self.no_config {
+            return Ok(None);
+        }
+        let path = match &self.config {
+            Some(p) => p.clone(),
+            None => {
+                let cwd = std::env::current_dir().map_err(CliError::io("working directory"))?;
+                match crate::config::discover(&cwd)? {
+                    // Relative to the working directory when below it: reports name it so.
+                    Some(p) => p.strip_prefix(&cwd).map(Path::to_path_buf).unwrap_or(p),
+                    None => return Ok(None),
+                }
+            }
+        };
+        Ok(Some(Settings::load(&path)?))
+    }
+
+    /// The active ATT&CK data (`--attack`, the config's `attack:`, the cache, else embedded). The
+    /// config is read only when `--attack` does not decide.
     fn knowledge_base(&self) -> Result<KnowledgeBase, CliError> {
-        let active =
-            crate::attack::source::active(self.attack.as_deref(), self.attack_version.as_deref())?;
+        let configured = match &self.attack {
+            Some(_) => None,
+            None => self.config()?.and_then(|s| s.attack),
+        };
+        self.knowledge_base_with(configured.as_deref())
+    }
+
+    /// [`Cli::knowledge_base`] when the caller has read the config already.
+    fn knowledge_base_with(&self, configured: Option<&Path>) -> Result<KnowledgeBase, CliError> {
+        let active = crate::attack::source::active(
+            self.attack.as_deref(),
+            self.attack_version.as_deref(),
+            configured,
+        )?;
         for n in &active.notices {
             self.notice(n);
         }
@@ -236,8 +279,18 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     output::write_atomic(path, bytes).map_err(CliError::io(format!("writing {}", path.display())))
 }
 
-/// Reads a whole input file named on the command line; `what` names it in the error.
+/// Reads a whole input file named on the command line (size-capped, regular files only); `what`
+/// names it in the error.
 fn read_input(path: &Path, what: &str) -> Result<String, CliError> {
-    std::fs::read_to_string(path)
-        .map_err(CliError::io(format!("reading {what} {}", path.display())))
+    use crate::input::{read_text_capped, ReadError, DEFAULT_CAP};
+    read_text_capped(path, DEFAULT_CAP).map_err(|e| match e {
+        ReadError::Io { source, .. } => CliError::Io {
+            what: format!("reading {what} {}", path.display()),
+            source,
+        },
+        source => CliError::Read {
+            what: what.to_string(),
+            source,
+        },
+    })
 }

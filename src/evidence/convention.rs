@@ -110,7 +110,7 @@ pub fn regression_cases(rule_path: &Path, value: &str) -> Result<Vec<CaseSpec>, 
         ))
     })?;
     let info_path = inside_root(&root, value).map_err(|e| refuse(e.to_string()))?;
-    let text = std::fs::read_to_string(&info_path)
+    let text = crate::input::read_text_capped(&info_path, crate::input::DEFAULT_CAP)
         .map_err(|e| bad(format!("cannot read {}: {e}", info_path.display())))?;
     let info: Value = serde_norway::from_str(&text)
         .map_err(|e| bad(format!("{}: not YAML: {e}", info_path.display())))?;

@@ -49,6 +49,40 @@ pub fn text(r: &CheckReport) -> String {
 }
 
 /// The closing summary (also printed on stderr for machine formats).
+/// `domain version`, with the file and its SHA-256 when the data is not the embedded catalog: a
+/// modified bundle must not pass for the release it claims to be.
+pub fn attack_line(r: &CheckReport) -> String {
+    match &r.attack_sha256 {
+        Some(sha) => format!(
+            "{} ({}, sha256 {sha})",
+            r.attack,
+            one_line(&r.attack_origin)
+        ),
+        None => r.attack.clone(),
+    }
+}
+
+/// The config file used, or `none`.
+pub fn config_name(r: &CheckReport) -> String {
+    r.config.as_ref().map_or_else(
+        || "none".to_string(),
+        |p| one_line(&p.display().to_string()),
+    )
+}
+
+/// What the run used, as name/value pairs (JUnit and SARIF properties).
+pub fn run_properties(r: &CheckReport) -> Vec<(String, String)> {
+    let mut p = vec![
+        ("attack".to_string(), r.attack.clone()),
+        ("attack_origin".to_string(), r.attack_origin.clone()),
+    ];
+    if let Some(sha) = &r.attack_sha256 {
+        p.push(("attack_sha256".to_string(), sha.clone()));
+    }
+    p.push(("config".to_string(), config_name(r)));
+    p
+}
+
 pub fn summary(r: &CheckReport) -> String {
     let mut out = String::new();
     if !r.summary.is_empty() {
@@ -64,7 +98,7 @@ pub fn summary(r: &CheckReport) -> String {
     }
     let verdict = if r.failed() { "FAILED" } else { "passed" };
     out.push_str(&format!(
-        "{} error(s), {} warning(s), {} info; {} suppressed. {} rules from {} files ({} loaded, {} not loaded). ATT&CK {}. Fail level {}: {verdict}.\n",
+        "{} error(s), {} warning(s), {} info; {} suppressed. {} rules from {} files ({} loaded, {} not loaded). ATT&CK {}. Config: {}. Fail level {}: {verdict}.\n",
         r.count(Severity::Error),
         r.count(Severity::Warning),
         r.count(Severity::Info),
@@ -73,7 +107,8 @@ pub fn summary(r: &CheckReport) -> String {
         r.files_seen,
         r.files_loaded,
         r.files_reported,
-        r.attack,
+        attack_line(r),
+        config_name(r),
         r.fail_level.as_str()
     ));
     out
@@ -99,6 +134,7 @@ pub fn junit(r: &CheckReport) -> String {
     let mut report = JUnitReport {
         name: "attacktrace check".into(),
         suites: Vec::new(),
+        properties: run_properties(r),
     };
     if by_code.is_empty() {
         report.suites.push(Suite {

@@ -203,11 +203,7 @@ fn page_header(o: &mut String, r: &CoverageReport) {
          guidance (no portable rule): {} ({} claimed by rules); tiers: tagged {}, runnable {}, validated {}</p>",
         escape(&r.attack.domain),
         escape(&r.attack.version),
-        escape(if r.attack.origin == "embedded" {
-            "embedded catalog"
-        } else {
-            &r.attack.origin
-        }),
+        escape(&r.attack.label()),
         escape(&r.scope.description),
         r.load.rules_loaded,
         r.load.files_seen,

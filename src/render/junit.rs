@@ -8,6 +8,8 @@ pub struct JUnitReport {
     /// Name of the whole run, e.g. `attacktrace check`.
     pub name: String,
     pub suites: Vec<Suite>,
+    /// Run properties (config, ATT&CK data), written in every suite's `<properties>`.
+    pub properties: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -80,6 +82,18 @@ pub fn to_xml(r: &JUnitReport) -> String {
             "  <testsuite name=\"{}\" tests=\"{t}\" failures=\"{f}\" errors=\"0\" skipped=\"{sk}\">",
             xml_escape(&s.name)
         );
+        if !r.properties.is_empty() {
+            o.push_str("    <properties>\n");
+            for (name, value) in &r.properties {
+                let _ = writeln!(
+                    o,
+                    "      <property name=\"{}\" value=\"{}\"/>",
+                    xml_escape(name),
+                    xml_escape(value)
+                );
+            }
+            o.push_str("    </properties>\n");
+        }
         for c in &s.cases {
             let _ = write!(
                 o,
@@ -140,6 +154,7 @@ mod tests {
                     },
                 ],
             }],
+            properties: Vec::new(),
         };
         let x = to_xml(&r);
         assert!(x.contains("tests=\"2\" failures=\"1\""));

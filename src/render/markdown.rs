@@ -69,11 +69,7 @@ fn card_header(o: &mut String, c: &Card) {
         "ATT&CK {} v{} ({})\n",
         e(&c.attack.domain),
         e(&c.attack.version),
-        if c.attack.origin == "embedded" {
-            "embedded catalog".to_string()
-        } else {
-            e(&c.attack.origin)
-        }
+        e(&c.attack.label())
     );
     for n in &c.notices {
         let _ = writeln!(o, "> **Notice:** {}\n", e(n));

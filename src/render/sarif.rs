@@ -171,7 +171,7 @@ pub fn to_sarif(r: &CheckReport, opts: &SarifOptions) -> String {
             "automationDetails": {"id": "attacktrace/check/"},
             "columnKind": "unicodeCodePoints",
             "invocations": [invocation],
-            "properties": {"attack": r.attack},
+            "properties": run_properties(r),
             "results": results
         }]
     });
@@ -180,6 +180,16 @@ pub fn to_sarif(r: &CheckReport, opts: &SarifOptions) -> String {
     let mut s = serde_json::to_string_pretty(&doc).expect("a serde_json::Value always serialises");
     s.push('\n');
     s
+}
+
+/// The run's properties: the ATT&CK data (and its file's SHA-256 when not embedded) and the
+/// config used, so a reviewer sees what the gate ran with.
+fn run_properties(r: &CheckReport) -> serde_json::Value {
+    let mut p = serde_json::Map::new();
+    for (name, value) in super::check::run_properties(r) {
+        p.insert(name, serde_json::Value::String(value));
+    }
+    serde_json::Value::Object(p)
 }
 
 fn result(

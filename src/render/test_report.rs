@@ -152,6 +152,7 @@ pub fn junit(r: &TestReport) -> String {
     let mut report = JUnitReport {
         name: "attacktrace test".into(),
         suites: Vec::new(),
+        properties: Vec::new(),
     };
     for rule in &r.rules {
         let classname = rule.path.display().to_string();

@@ -67,11 +67,7 @@ fn card_header(o: &mut String, c: &Card) {
         "ATT&CK {} v{} ({})",
         c.attack.domain,
         c.attack.version,
-        if c.attack.origin == "embedded" {
-            "embedded catalog".to_string()
-        } else {
-            one_line(&c.attack.origin)
-        }
+        one_line(&c.attack.label())
     );
     for n in &c.notices {
         let _ = writeln!(o, "Notice: {}", one_line(n));
@@ -379,6 +375,9 @@ pub fn attack_info(info: &crate::listing::AttackInfo) -> String {
     let mut o = String::new();
     let s = &info.source;
     let _ = writeln!(o, "source:               {}", one_line(&s.origin));
+    if let Some(sha) = &s.sha256 {
+        let _ = writeln!(o, "sha256:               {sha}");
+    }
     let _ = writeln!(o, "domain:               {}", s.domain);
     let _ = writeln!(
         o,
@@ -454,11 +453,7 @@ fn coverage_header(o: &mut String, r: &CoverageReport) {
         "ATT&CK coverage: {} v{} ({})",
         one_line(&r.attack.domain),
         one_line(&r.attack.version),
-        if r.attack.origin == "embedded" {
-            "embedded catalog".to_string()
-        } else {
-            one_line(&r.attack.origin)
-        }
+        one_line(&r.attack.label())
     );
     let _ = writeln!(o, "Scope: {}", one_line(&r.scope.description));
     let l = &r.load;

@@ -17,7 +17,7 @@ fn clean_rule_exits_0() {
     assert_eq!((r.code, r.stderr.as_str()), (0, ""));
     assert_eq!(
         r.stdout,
-        "0 error(s), 0 warning(s), 0 info; 0 suppressed. 1 rules from 1 files (1 loaded, 0 not loaded). ATT&CK enterprise-attack 18.1. Fail level error: passed.\n"
+        "0 error(s), 0 warning(s), 0 info; 0 suppressed. 1 rules from 1 files (1 loaded, 0 not loaded). ATT&CK enterprise-attack 18.1. Config: none. Fail level error: passed.\n"
     );
 }
 
@@ -120,8 +120,9 @@ fn native_config_show_config_and_errors() {
     assert_eq!(bad.code, 2);
     assert_eq!(bad.stdout, "");
     assert!(
-        bad.stderr
-            .starts_with("error: tests/fixtures/check/config/bad.yml: unknown field `fail-levle`"),
+        bad.stderr.starts_with(
+            "error: tests/fixtures/check/config/bad.yml: line 2 column 1: unknown key `fail-levle`"
+        ),
         "{}",
         bad.stderr
     );
@@ -251,7 +252,7 @@ fn fix_dry_run_then_fix() {
     insta::assert_snapshot!("fix_stderr", fix.stderr);
     assert_eq!(
         fix.stdout,
-        "0 error(s), 0 warning(s), 0 info; 0 suppressed. 5 rules from 5 files (5 loaded, 0 not loaded). ATT&CK enterprise-attack 18.1. Fail level error: passed.\n"
+        "0 error(s), 0 warning(s), 0 info; 0 suppressed. 5 rules from 5 files (5 loaded, 0 not loaded). ATT&CK enterprise-attack 18.1. Config: none. Fail level error: passed.\n"
     );
     let fixed = std::fs::read_to_string(dir.join("attack_revoked.yml")).unwrap();
     assert!(fixed.contains("    - attack.t1059.001\n") && !fixed.contains("t1086"));
