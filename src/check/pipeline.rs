@@ -122,16 +122,23 @@ pub fn fix_files(rules: &RuleSet, kb: &KnowledgeBase, dry_run: bool) -> FixRun {
 /// the writer refuses (a symlink or not a regular file). Other I/O failures stop the run.
 fn per_file(e: &ApplyError) -> bool {
     match e {
-        ApplyError::Edit(_) => true,
+        ApplyError::Edit(_) | ApplyError::Symlink => true,
         ApplyError::Write(io) => io.kind() == std::io::ErrorKind::InvalidInput,
-        ApplyError::Read(_) => false,
+        ApplyError::Read(r) => !matches!(r, crate::input::ReadError::Io { .. }),
     }
 }
 
 fn fatal(path: &Path, error: ApplyError) -> PipelineError {
     let path = path.to_path_buf();
     match error {
-        ApplyError::Read(source) => PipelineError::Read { path, source },
+        ApplyError::Read(crate::input::ReadError::Io { source, .. }) => {
+            PipelineError::Read { path, source }
+        }
+        // Not reached (`per_file`); kept as a typed cause rather than a panic.
+        e @ (ApplyError::Read(_) | ApplyError::Symlink) => PipelineError::Read {
+            path,
+            source: std::io::Error::other(e),
+        },
         ApplyError::Write(source) => PipelineError::Write { path, source },
         ApplyError::Edit(e) => PipelineError::Edit { path, source: e },
     }
