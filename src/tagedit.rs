@@ -1191,7 +1191,8 @@ mod tests {
 
     #[test]
     fn comment_of_a_dropped_duplicate_is_kept() {
-        let text = "tags:\n    - attack.t1059  # why\n    - attack.t1059  # second reason\nlevel: low\n";
+        let text =
+            "tags:\n    - attack.t1059  # why\n    - attack.t1059  # second reason\nlevel: low\n";
         assert_eq!(
             rw(text, 1, &["attack.t1059"]),
             "tags:\n    - attack.t1059  # why\n    # second reason\nlevel: low\n"
@@ -1202,7 +1203,8 @@ mod tests {
 
     #[test]
     fn leading_comment_travels_with_its_item_when_reordered() {
-        let text = "tags:\n  # the technique\n  - attack.t1059\n  # the tactic\n  - attack.execution\n";
+        let text =
+            "tags:\n  # the technique\n  - attack.t1059\n  # the tactic\n  - attack.execution\n";
         assert_eq!(
             rw(text, 1, &["attack.execution", "attack.t1059"]),
             "tags:\n  # the tactic\n  - attack.execution\n  # the technique\n  - attack.t1059\n"
@@ -1220,12 +1222,18 @@ mod tests {
         let link = dir.path().join("link.yml");
         std::os::unix::fs::symlink(&real, &link).unwrap();
         let new = tags(&["attack.t1059"]);
-        let edit = [DocEdit { line: 1, tags: &new }];
+        let edit = [DocEdit {
+            line: 1,
+            tags: &new,
+        }];
         for write in [false, true] {
             let e = apply_edits(&link, &edit, write).unwrap_err();
             assert!(matches!(e, ApplyError::Symlink), "{e:?}");
         }
-        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
         assert!(apply_edits(&real, &edit, true).unwrap().changed());
         assert_eq!(
             std::fs::read_to_string(&real).unwrap(),
