@@ -9,6 +9,7 @@ mod coverage;
 mod evidence;
 mod help;
 mod hostile;
+mod hostile_fix;
 mod robustness;
 mod rule_pack;
 mod technique;
