@@ -68,42 +68,84 @@ pub fn with_progress<T>(enabled: bool, label: &str, f: impl FnOnce() -> T) -> T 
 /// existing `path` must be a regular file: a symlink or a device (`/dev/null` as root) is refused
 /// rather than replaced. An existing file keeps its permissions.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let existing = match fs::symlink_metadata(path) {
-        Ok(meta) => Some(meta),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-        Err(e) => return Err(e),
-    };
-    if let Some(meta) = &existing {
-        if meta.file_type().is_symlink() {
-            return Err(refused("is a symbolic link; not writing through it"));
+    let mut file = AtomicFile::create(path)?;
+    file.write_all(bytes)?;
+    file.commit()
+}
+
+/// [`write_atomic`] for content that arrives in pieces (a download): write to it, then
+/// [`AtomicFile::commit`]. Dropped without a commit, it removes its temporary file and `path` is
+/// left as it was.
+pub struct AtomicFile {
+    tmp: tempfile::NamedTempFile,
+    path: PathBuf,
+}
+
+impl AtomicFile {
+    /// Creates the temporary file beside `path`, with `path`'s permissions when it exists; refuses
+    /// a `path` that is a symlink or not a regular file (see [`write_atomic`]).
+    pub fn create(path: &Path) -> io::Result<AtomicFile> {
+        let existing = match fs::symlink_metadata(path) {
+            Ok(meta) => Some(meta),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        if let Some(meta) = &existing {
+            if meta.file_type().is_symlink() {
+                return Err(refused("is a symbolic link; not writing through it"));
+            }
+            if !meta.is_file() {
+                return Err(refused(
+                    "exists and is not a regular file; not replacing it",
+                ));
+            }
         }
-        if !meta.is_file() {
-            return Err(refused(
-                "exists and is not a regular file; not replacing it",
-            ));
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".tmp");
+        // A new file gets what `File::create` gives (0666 less the umask), not tempfile's 0600.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(fs::Permissions::from_mode(0o666));
         }
+        let tmp = builder.tempfile_in(&dir).map_err(without_temp_name)?;
+        if let Some(meta) = &existing {
+            tmp.as_file().set_permissions(meta.permissions())?;
+        }
+        Ok(AtomicFile {
+            tmp,
+            path: path.to_path_buf(),
+        })
     }
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".tmp");
-    // A new file gets what `File::create` gives (0666 less the umask), not tempfile's 0600.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(fs::Permissions::from_mode(0o666));
+
+    /// Where the bytes are until the commit (to check them before they replace `path`).
+    pub fn temp_path(&self) -> &Path {
+        self.tmp.path()
     }
-    let mut tmp = builder.tempfile_in(&dir).map_err(without_temp_name)?;
-    if let Some(meta) = &existing {
-        tmp.as_file().set_permissions(meta.permissions())?;
+
+    /// Flushes to disk and renames the temporary file over `path`.
+    pub fn commit(self) -> io::Result<()> {
+        self.tmp.as_file().sync_all()?;
+        // On failure the temporary file is removed when the returned error drops it.
+        self.tmp
+            .persist(&self.path)
+            .map_err(|e| without_temp_name(e.error))?;
+        Ok(())
     }
-    tmp.as_file_mut().write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    // On failure the temporary file is removed when the returned error drops it.
-    tmp.persist(path).map_err(|e| without_temp_name(e.error))?;
-    Ok(())
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.tmp.as_file_mut().write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.tmp.as_file_mut().flush()
+    }
 }
 
 /// tempfile appends ` at path "DIR/.tmpXXXXXX"` to its errors: a random name makes output

@@ -31,8 +31,12 @@ pub enum TagEditError {
 /// Why the tag edits of one file were not applied.
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
+    /// A symlinked rule is never edited: writing would replace the link with a copy, and the
+    /// link may lead out of the repository (its content is not even read).
+    #[error("is a symbolic link; not editing through it (edit the file it points to)")]
+    Symlink,
     #[error("reading: {0}")]
-    Read(#[source] std::io::Error),
+    Read(#[source] crate::input::ReadError),
     #[error(transparent)]
     Edit(#[from] TagEditError),
     #[error("writing: {0}")]
@@ -66,10 +70,14 @@ impl Applied {
 
 /// The one way tag edits reach a file (`check --fix`, `migrate`): read it, apply every document's
 /// edit (later documents first, so earlier start lines stay valid), each verified by
-/// [`rewrite_tags`], then, when `write` is set and something changed, write it atomically. Any
-/// failure leaves the file untouched.
+/// [`rewrite_tags`], then, when `write` is set and something changed, write it atomically with the
+/// file's permissions. Any failure leaves the file untouched; a symlink is refused before reading.
 pub fn apply_edits(path: &Path, edits: &[DocEdit<'_>], write: bool) -> Result<Applied, ApplyError> {
-    let old = std::fs::read_to_string(path).map_err(ApplyError::Read)?;
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(ApplyError::Symlink);
+    }
+    let old = crate::input::read_text_capped(path, crate::input::DEFAULT_CAP)
+        .map_err(ApplyError::Read)?;
     let mut sorted = edits.to_vec();
     sorted.sort_by_key(|e| std::cmp::Reverse(e.line));
     let mut new = old.clone();
@@ -102,12 +110,17 @@ const KEYS_BEFORE_TAGS: &[&str] = &[
 
 /// Replaces the `tags:` list of the YAML document starting at `document_line` (1-based, as
 /// `RuleRecord::line`) with `new_tags`, in place. Returns the whole new text (equal to `text` when
-/// nothing changes).
+/// nothing changes). A leading byte-order mark is kept.
 pub fn rewrite_tags(
     text: &str,
     document_line: usize,
     new_tags: &[String],
 ) -> Result<String, TagEditError> {
+    // The YAML parser rejects a BOM before a document that does not start on line 1; edit the
+    // text after it and put it back.
+    if let Some(rest) = text.strip_prefix('\u{feff}') {
+        return rewrite_tags(rest, document_line, new_tags).map(|out| format!("\u{feff}{out}"));
+    }
     let lines = split_lines(text);
     if document_line == 0 || document_line > lines.len().max(1) {
         return Err(TagEditError::NoSuchDocument(document_line));
@@ -254,6 +267,22 @@ struct Item {
 }
 
 impl Item {
+    /// The trailing comment of an item that is removed, as a comment line at the item's
+    /// indentation, so a dropped duplicate does not take its comment with it.
+    fn orphan_comment(&self, default_eol: &str) -> Option<String> {
+        let comment = self.suffix.trim_start();
+        if !comment.starts_with('#') {
+            return None;
+        }
+        let indent: String = self.prefix.chars().take_while(|c| *c == ' ').collect();
+        let eol = if self.eol.is_empty() {
+            default_eol
+        } else {
+            &self.eol
+        };
+        Some(format!("{indent}{}{eol}", comment.trim_end()))
+    }
+
     fn render(&self, value: &str, quote: Quote) -> String {
         format!(
             "{}{}{}",
@@ -616,6 +645,7 @@ fn render_items(
     for (o, it) in items.iter().enumerate() {
         if !reused[o] {
             out.extend(it.leading.iter().cloned());
+            out.extend(it.orphan_comment(eol));
         }
     }
     // The last line of the file may have had no terminator; keep it that way.
@@ -792,6 +822,11 @@ fn render_flow(flow: &Flow, head: &str, bom: &str, new_tags: &[String], eol: &st
             render(c),
             pad_comment(suffix)
         )));
+    }
+    // Items no tag took over (dropped duplicates): their comments stay inside the brackets.
+    for it in spare.map(|o| &flow.items[o]) {
+        out.extend(it.leading.iter().cloned());
+        out.extend(it.orphan_comment(eol));
     }
     out.push(tail_eol(&format!("{}]{}", flow.close_indent, flow.tail)));
     out
@@ -1143,6 +1178,73 @@ mod tests {
         let text = "\u{feff}tags:\n  - a\n  - b";
         let out = rw(text, 1, &["a", "c"]);
         assert_eq!(out, "\u{feff}tags:\n  - a\n  - c");
+    }
+
+    #[test]
+    fn bom_before_a_whole_rule_is_kept() {
+        let text = "\u{feff}title: T\nid: 1\ntags:\n    - attack.T1059\nlevel: low\n";
+        let out = rw(text, 1, &["attack.t1059"]);
+        assert_eq!(out, text.replace("attack.T1059", "attack.t1059"));
+        let added = rw("\u{feff}title: T\nlevel: low\n", 1, &["a"]);
+        assert!(added.starts_with("\u{feff}title: T\ntags:\n"), "{added}");
+    }
+
+    #[test]
+    fn comment_of_a_dropped_duplicate_is_kept() {
+        let text =
+            "tags:\n    - attack.t1059  # why\n    - attack.t1059  # second reason\nlevel: low\n";
+        assert_eq!(
+            rw(text, 1, &["attack.t1059"]),
+            "tags:\n    - attack.t1059  # why\n    # second reason\nlevel: low\n"
+        );
+        let flow = "tags: [\n  a,  # first\n  a,  # dup\n]\n";
+        assert_eq!(rw(flow, 1, &["a"]), "tags: [\n  a,  # first\n  # dup\n]\n");
+    }
+
+    #[test]
+    fn leading_comment_travels_with_its_item_when_reordered() {
+        let text =
+            "tags:\n  # the technique\n  - attack.t1059\n  # the tactic\n  - attack.execution\n";
+        assert_eq!(
+            rw(text, 1, &["attack.execution", "attack.t1059"]),
+            "tags:\n  # the tactic\n  - attack.execution\n  # the technique\n  - attack.t1059\n"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn apply_edits_refuses_symlinks_and_keeps_the_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.yml");
+        std::fs::write(&real, "title: T\ntags:\n  - attack.T1059\n").unwrap();
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let link = dir.path().join("link.yml");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let new = tags(&["attack.t1059"]);
+        let edit = [DocEdit {
+            line: 1,
+            tags: &new,
+        }];
+        for write in [false, true] {
+            let e = apply_edits(&link, &edit, write).unwrap_err();
+            assert!(matches!(e, ApplyError::Symlink), "{e:?}");
+        }
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert!(apply_edits(&real, &edit, true).unwrap().changed());
+        assert_eq!(
+            std::fs::read_to_string(&real).unwrap(),
+            "title: T\ntags:\n  - attack.t1059\n"
+        );
+        let mode = std::fs::metadata(&real).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        // A 250-byte file name: the temporary name must not grow past the limit.
+        let long = dir.path().join("r".repeat(246) + ".yml");
+        std::fs::write(&long, "title: T\ntags:\n  - attack.T1059\n").unwrap();
+        assert!(apply_edits(&long, &edit, true).unwrap().changed());
     }
 
     #[test]

@@ -4,14 +4,16 @@
 //! `<domain>-attack.json` plus `<domain>-attack.meta.json` (URL, version, SHA-256, size). A download
 //! is only installed after it parsed as ATT&CK data of the requested domain, and both files are
 //! written atomically, so an offline run, a server error or a truncated body leaves the previous
-//! cache exactly as it was. Once present, the enterprise cache replaces the embedded catalog
+//! cache exactly as it was. The body is streamed to a temporary file in the cache directory (hashed
+//! and size-capped as it arrives, never held in memory), and redirects are followed here, on
+//! http(s) only. Once present, the enterprise cache replaces the embedded catalog
 //! (see `cli::load_kb` for the precedence).
 
 use super::model::KnowledgeBase;
-use super::stix::{load_bundle, load_path, AttackError, LoadOptions};
+use super::stix::{load_path, AttackError, LoadOptions};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -101,47 +103,160 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-fn fetch(url: &str) -> Result<Vec<u8>, UpdateError> {
-    let err = |message: String| UpdateError::Download {
+/// Redirects followed at most; each must stay on http(s).
+const MAX_REDIRECTS: usize = 5;
+
+fn download_error(url: &str) -> impl Fn(String) -> UpdateError + '_ {
+    move |message| UpdateError::Download {
         url: url.to_string(),
         message,
-    };
+    }
+}
+
+/// GETs `url`, following at most [`MAX_REDIRECTS`] redirects itself: ureq's own redirect handling
+/// panics on a `file://` location, and a location on any other scheme than http(s) is refused.
+fn get(url: &str) -> Result<ureq::Response, UpdateError> {
+    let err = download_error(url);
     let tls = native_tls::TlsConnector::new().map_err(|e| err(format!("TLS setup: {e}")))?;
     let agent = ureq::AgentBuilder::new()
         .tls_connector(std::sync::Arc::new(tls))
+        .redirects(0)
         .timeout_connect(Duration::from_secs(15))
         .timeout(Duration::from_secs(300))
         .build();
-    let resp = agent.get(url).call().map_err(|e| match e {
-        ureq::Error::Status(code, r) => err(format!("HTTP {code} {}", r.status_text())),
-        ureq::Error::Transport(t) => err(t.to_string()),
-    })?;
+    let mut current = url.to_string();
+    for _ in 0..=MAX_REDIRECTS {
+        if !has_http_scheme(&current) {
+            return Err(err(format!(
+                "redirect to `{current}` refused: only http and https are followed"
+            )));
+        }
+        let resp = agent.get(&current).call().map_err(|e| match e {
+            ureq::Error::Status(code, r) => err(format!("HTTP {code} {}", r.status_text())),
+            ureq::Error::Transport(t) => err(t.to_string()),
+        })?;
+        if !(300..400).contains(&resp.status()) {
+            return Ok(resp);
+        }
+        let Some(location) = resp.header("location") else {
+            return Err(err(format!("HTTP {} without a Location", resp.status())));
+        };
+        current = resolve_location(&current, location);
+    }
+    Err(err(format!("more than {MAX_REDIRECTS} redirects")))
+}
+
+fn has_http_scheme(url: &str) -> bool {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}
+
+/// `location` made absolute against `base` (an http(s) URL). A location with a scheme is returned
+/// as it is, whatever the scheme: [`get`] decides whether to follow it.
+fn resolve_location(base: &str, location: &str) -> String {
+    let location = location.trim();
+    let scheme_end = location.find(':').filter(|&i| {
+        i > 0
+            && location[..i]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+            && !location[..i].contains(['/', '?', '#'])
+    });
+    if scheme_end.is_some() {
+        return location.to_string();
+    }
+    let scheme_len = base.find("://").map_or(0, |i| i + 3);
+    let origin_end = base[scheme_len..]
+        .find(['/', '?', '#'])
+        .map_or(base.len(), |i| scheme_len + i);
+    if location.starts_with("//") {
+        return format!("{}{location}", &base[..scheme_len.saturating_sub(2)]);
+    }
+    if location.starts_with('/') {
+        return format!("{}{location}", &base[..origin_end]);
+    }
+    let path_end = base[origin_end..]
+        .find(['?', '#'])
+        .map_or(base.len(), |i| origin_end + i);
+    let dir_end = base[origin_end..path_end]
+        .rfind('/')
+        .map_or(origin_end, |i| origin_end + i);
+    format!("{}/{location}", &base[..dir_end])
+}
+
+/// A body on disk, not yet installed.
+struct Download {
+    file: crate::output::AtomicFile,
+    sha256: String,
+    bytes: u64,
+}
+
+/// Streams the body of `url` into a temporary file beside `dest`, hashing as it goes; more than
+/// [`MAX_BYTES`] (announced or sent) is refused without holding the body in memory.
+fn fetch(url: &str, dest: &Path) -> Result<Download, UpdateError> {
+    let err = download_error(url);
+    let resp = get(url)?;
     let expected: Option<u64> = resp.header("content-length").and_then(|v| v.parse().ok());
-    let mut body = Vec::new();
-    resp.into_reader()
-        .take(MAX_BYTES + 1)
-        .read_to_end(&mut body)
-        .map_err(|e| err(format!("reading the body: {e}")))?;
-    if body.len() as u64 > MAX_BYTES {
-        return Err(err(format!("body larger than {MAX_BYTES} bytes")));
+    let too_large = || err(format!("body larger than {MAX_BYTES} bytes"));
+    if expected.is_some_and(|n| n > MAX_BYTES) {
+        return Err(too_large());
+    }
+    let io = |source| UpdateError::Io {
+        path: dest.to_path_buf(),
+        source,
+    };
+    let mut file = crate::output::AtomicFile::create(dest).map_err(io)?;
+    let mut reader = resp.into_reader().take(MAX_BYTES + 1);
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut total: u64 = 0;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(err(format!("reading the body: {e}"))),
+        };
+        total += n as u64;
+        if total > MAX_BYTES {
+            return Err(too_large());
+        }
+        hasher.update(&buf[..n]);
+        file.write_all(&buf[..n]).map_err(io)?;
     }
     if let Some(n) = expected {
-        if n != body.len() as u64 {
-            return Err(err(format!("truncated body: {} of {n} bytes", body.len())));
+        if n != total {
+            return Err(err(format!("truncated body: {total} of {n} bytes")));
         }
     }
-    Ok(body)
+    let sha256 = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(Download {
+        file,
+        sha256,
+        bytes: total,
+    })
 }
 
 /// Downloads `url`, checks it is a bundle of `domain` (`enterprise-attack`), and installs it in
-/// `dir` with its metadata. Returns the metadata of the installed bundle.
+/// `dir` with its metadata. Returns the metadata of the installed bundle. The body goes straight
+/// to a temporary file in `dir`, renamed over the cache only once it loaded as ATT&CK data.
 pub fn update(url: &str, domain: &str, dir: &Path) -> Result<CacheMeta, UpdateError> {
-    let body = fetch(url)?;
+    let io = |path: &Path, source: std::io::Error| UpdateError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    let bundle = bundle_path(dir, domain);
+    let download = fetch(url, &bundle)?;
     let invalid = |message: String| UpdateError::Invalid {
         url: url.to_string(),
         message,
     };
-    let kb = load_bundle(&body, url, &LoadOptions::default()).map_err(|source| {
+    let kb = load_path(download.file.temp_path(), &LoadOptions::default()).map_err(|source| {
         UpdateError::NotAttack {
             url: url.to_string(),
             source,
@@ -160,16 +275,11 @@ pub fn update(url: &str, domain: &str, dir: &Path) -> Result<CacheMeta, UpdateEr
         domain: domain.to_string(),
         version: kb.source.version.clone(),
         url: url.to_string(),
-        sha256: sha256_hex(&body),
-        bytes: body.len() as u64,
+        sha256: download.sha256,
+        bytes: download.bytes,
     };
-    let io = |path: &Path, source: std::io::Error| UpdateError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-    let bundle = bundle_path(dir, domain);
-    crate::output::write_atomic(&bundle, &body).map_err(|e| io(&bundle, e))?;
+    drop(kb);
+    download.file.commit().map_err(|e| io(&bundle, e))?;
     let meta_file = meta_path(dir, domain);
     let json = serde_json::to_string_pretty(&meta).unwrap_or_default() + "\n";
     crate::output::write_atomic(&meta_file, json.as_bytes()).map_err(|e| io(&meta_file, e))?;
@@ -220,5 +330,21 @@ mod tests {
             sha256_hex(b"abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn redirect_locations_resolve() {
+        let base = "http://h:1/a/b.json?x=1";
+        assert_eq!(resolve_location(base, "https://o/x"), "https://o/x");
+        assert_eq!(
+            resolve_location(base, "file:///etc/passwd"),
+            "file:///etc/passwd"
+        );
+        assert_eq!(resolve_location(base, "//o/x"), "http://o/x");
+        assert_eq!(resolve_location(base, "/c.json"), "http://h:1/c.json");
+        assert_eq!(resolve_location(base, "c.json"), "http://h:1/a/c.json");
+        assert_eq!(resolve_location("http://h", "c.json"), "http://h/c.json");
+        assert!(has_http_scheme("HTTPS://x") && !has_http_scheme("file:///x"));
+        assert!(!has_http_scheme("ftp://x") && !has_http_scheme("x"));
     }
 }

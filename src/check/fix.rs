@@ -2,10 +2,16 @@
 //!
 //! Computes a new tag list per rule (revoked technique -> final replacement, lower-cased tags,
 //! repeated tags dropped, the tactic of a single-tactic technique added when none of its tactics is
-//! tagged, tag groups put in order: tactics, techniques, other tags) and hands it to [`crate::tagedit::rewrite_tags`], which edits only the `tags:` lines and
-//! verifies the result. [`crate::check::pipeline::fix_files`] applies them to the files.
+//! tagged, tag groups put in order: tactics, techniques, other tags) and hands it to
+//! [`crate::tagedit::rewrite_tags`], which edits only the `tags:` lines and verifies the result.
+//! [`crate::check::pipeline::fix_files`] applies them to the files.
+//!
+//! A rule whose tactic tags belong to another ATT&CK release than the active data is never edited:
+//! its tags would be "fixed" towards the wrong matrix (v18's `defense-evasion` added next to v19's
+//! `stealth`). It is reported as [`Skipped`] with `attack_version_mismatch` instead.
 
 use crate::attack::KnowledgeBase;
+use crate::diag::Code;
 use crate::rules::{parse_attack_tag, tag_rank, AttackTag, RuleRecord, RuleSet};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
@@ -21,13 +27,81 @@ pub struct TagFix {
     pub changes: Vec<String>,
 }
 
-/// New tags for a rule, or `None` when nothing is safe to change.
-pub fn plan(rule: &RuleRecord, kb: &KnowledgeBase) -> Option<TagFix> {
+/// A rule `--fix` leaves alone although its tags would change, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    pub path: PathBuf,
+    pub line: usize,
+    pub code: Code,
+    /// The tag that shows the mismatch, as written.
+    pub tag: String,
+    /// The releases (`enterprise 19`) that have the tag's tactic.
+    pub releases: Vec<String>,
+    /// The active data's release (`enterprise-attack 18.1`).
+    pub active: String,
+}
+
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "[{}] `{}` is a tactic of ATT&CK {}, not of the active data (ATT&CK {}); tags left as they are: use matching data (--attack) or `attacktrace migrate`",
+            self.code,
+            self.tag,
+            self.releases.join(", "),
+            self.active
+        )
+    }
+}
+
+/// What `--fix` does with the rules: the fixes per file (documents in line order) and the rules
+/// it refuses to edit.
+#[derive(Debug, Default)]
+pub struct FixPlan {
+    pub by_file: BTreeMap<PathBuf, Vec<TagFix>>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// The first tactic tag of `rule` unknown to `kb` but known to another release, if any.
+fn other_release(rule: &RuleRecord, kb: &KnowledgeBase) -> Option<Skipped> {
+    rule.tags.iter().find_map(|tag| {
+        let Some(AttackTag::Tactic(short)) = parse_attack_tag(tag) else {
+            return None;
+        };
+        if kb.tactic_by_shortname(&short).is_some() {
+            return None;
+        }
+        let releases = super::attack_tags::releases_with_tactic(&short);
+        (!releases.is_empty()).then(|| Skipped {
+            path: rule.path.clone(),
+            line: rule.line,
+            code: Code::AttackVersionMismatch,
+            tag: tag.clone(),
+            releases,
+            active: format!("{} {}", kb.source.domain, kb.source.version),
+        })
+    })
+}
+
+/// New tags for a rule: `Ok(None)` when nothing is safe to change, `Err` when the rule's tags
+/// belong to another ATT&CK release than `kb` and it must not be edited.
+pub fn plan(rule: &RuleRecord, kb: &KnowledgeBase) -> Result<Option<TagFix>, Skipped> {
+    if let Some(skip) = other_release(rule, kb) {
+        return Err(skip);
+    }
+    Ok(plan_tags(rule, kb))
+}
+
+fn plan_tags(rule: &RuleRecord, kb: &KnowledgeBase) -> Option<TagFix> {
     let mut changes = Vec::new();
     let mut out: Vec<String> = Vec::new();
     let mut seen = HashSet::new();
     for tag in &rule.tags {
         let mut new = tag.trim().to_string();
+        if new != *tag {
+            // Other engines may read the spaces as part of the tag: trimming is a visible fix.
+            changes.push(format!("{tag:?} -> {new} (surrounding whitespace)"));
+        }
         let lower = new.to_ascii_lowercase();
         if lower != new && crate::check::schema::is_tag_format(&lower) {
             changes.push(format!("{new} -> {lower} (case)"));
@@ -99,13 +173,15 @@ pub fn plan(rule: &RuleRecord, kb: &KnowledgeBase) -> Option<TagFix> {
     })
 }
 
-/// Fixes for a rule set, grouped by file (documents in line order).
-pub fn plan_all(rules: &RuleSet, kb: &KnowledgeBase) -> BTreeMap<PathBuf, Vec<TagFix>> {
-    let mut by_file: BTreeMap<PathBuf, Vec<TagFix>> = BTreeMap::new();
+/// Fixes for a rule set, grouped by file (documents in line order), and the rules left alone.
+pub fn plan_all(rules: &RuleSet, kb: &KnowledgeBase) -> FixPlan {
+    let mut out = FixPlan::default();
     for rule in &rules.rules {
-        if let Some(fix) = plan(rule, kb) {
-            by_file.entry(fix.path.clone()).or_default().push(fix);
+        match plan(rule, kb) {
+            Ok(Some(fix)) => out.by_file.entry(fix.path.clone()).or_default().push(fix),
+            Ok(None) => {}
+            Err(skip) => out.skipped.push(skip),
         }
     }
-    by_file
+    out
 }

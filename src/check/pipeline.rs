@@ -50,6 +50,8 @@ pub enum FixEvent {
     /// The file's edit did not verify, could not be made safely, or its path is not a regular
     /// file; it is untouched.
     NotFixed { path: PathBuf, error: ApplyError },
+    /// A rule left alone because its tags belong to another ATT&CK release than the data.
+    Skipped(fix::Skipped),
 }
 
 /// The result of `--fix` over a rule set.
@@ -59,6 +61,8 @@ pub struct FixRun {
     /// With `--dry-run`: the unified diff of every file that would change.
     pub diffs: String,
     pub changed_files: usize,
+    /// Rules left alone (`FixEvent::Skipped`).
+    pub skipped: usize,
     /// A read or write failure that stopped the run; the events before it happened.
     pub fatal: Option<PipelineError>,
 }
@@ -67,7 +71,11 @@ pub struct FixRun {
 /// [`tagedit::apply_edits`]; with `dry_run` nothing is written and the diffs are collected.
 pub fn fix_files(rules: &RuleSet, kb: &KnowledgeBase, dry_run: bool) -> FixRun {
     let mut run = FixRun::default();
-    for (path, fixes) in &fix::plan_all(rules, kb) {
+    let plan = fix::plan_all(rules, kb);
+    run.skipped = plan.skipped.len();
+    run.events
+        .extend(plan.skipped.into_iter().map(FixEvent::Skipped));
+    for (path, fixes) in &plan.by_file {
         let edits: Vec<DocEdit<'_>> = fixes
             .iter()
             .map(|f| DocEdit {
@@ -114,16 +122,23 @@ pub fn fix_files(rules: &RuleSet, kb: &KnowledgeBase, dry_run: bool) -> FixRun {
 /// the writer refuses (a symlink or not a regular file). Other I/O failures stop the run.
 fn per_file(e: &ApplyError) -> bool {
     match e {
-        ApplyError::Edit(_) => true,
+        ApplyError::Edit(_) | ApplyError::Symlink => true,
         ApplyError::Write(io) => io.kind() == std::io::ErrorKind::InvalidInput,
-        ApplyError::Read(_) => false,
+        ApplyError::Read(r) => !matches!(r, crate::input::ReadError::Io { .. }),
     }
 }
 
 fn fatal(path: &Path, error: ApplyError) -> PipelineError {
     let path = path.to_path_buf();
     match error {
-        ApplyError::Read(source) => PipelineError::Read { path, source },
+        ApplyError::Read(crate::input::ReadError::Io { source, .. }) => {
+            PipelineError::Read { path, source }
+        }
+        // Not reached (`per_file`); kept as a typed cause rather than a panic.
+        e @ (ApplyError::Read(_) | ApplyError::Symlink) => PipelineError::Read {
+            path,
+            source: std::io::Error::other(e),
+        },
         ApplyError::Write(source) => PipelineError::Write { path, source },
         ApplyError::Edit(e) => PipelineError::Edit { path, source: e },
     }

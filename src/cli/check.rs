@@ -128,6 +128,7 @@ fn fix(
             FixEvent::Fixed { path, line, change } => {
                 format!("fixed {}:{line}: {change}", path.display())
             }
+            FixEvent::Skipped(s) => format!("not fixed: {}:{}: {s}", s.path.display(), s.line),
         });
     }
     if let Some(e) = run.fatal {
@@ -139,7 +140,8 @@ fn fix(
             "--dry-run: {} file(s) would change",
             run.changed_files
         ));
-        return Ok((Some(Outcome::findings_if(run.changed_files > 0)), false));
+        let findings = run.changed_files > 0 || run.skipped > 0;
+        return Ok((Some(Outcome::findings_if(findings)), false));
     }
     if run.changed_files > 0 {
         cli.notice(&format!("fixed {} file(s)", run.changed_files));

@@ -10,6 +10,7 @@ mod evidence;
 mod help;
 mod hostile;
 mod hostile_gate;
+mod hostile_fix;
 mod robustness;
 mod rule_pack;
 mod technique;

@@ -178,3 +178,103 @@ fn update_caches_and_failures_keep_the_previous_cache() {
     assert!(r.stderr.contains("not `ics-attack`"), "{}", r.stderr);
     assert!(!dir.join("ics-attack.json").exists());
 }
+
+/// Serves a response whose body is streamed in 1 MiB pieces, `mib` of them, with no
+/// Content-Length: the size is only known by reading it.
+fn serve_streamed(mib: usize) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        if let Some(Ok(mut s)) = listener.incoming().next() {
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+            let chunk = vec![b' '; 1 << 20];
+            for _ in 0..mib {
+                if s.write_all(&chunk).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    format!("http://{addr}/big.json")
+}
+
+fn redirect_to(location: &str) -> Vec<u8> {
+    format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        .into_bytes()
+}
+
+/// Redirects are followed by the tool itself: http(s) ones (absolute or relative) up to a limit,
+/// any other scheme refused with exit 2 (ureq used to panic on `file://`). An oversize body is
+/// refused while streaming, announced or not; the previous cache stays byte for byte.
+#[test]
+fn update_redirects_and_oversize_bodies() {
+    let tmp = scratch();
+    let cache = tmp.path().to_path_buf();
+    let body = std::fs::read(root().join("tests/fixtures/versions/v19-mini.json")).unwrap();
+    let target = serve(ok_response(&body, body.len()), 1);
+    let url = serve(redirect_to(&target), 1);
+    let r = run(&cache, &["attack", "update", "--url", &url]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let dir = cache.join("attacktrace");
+    assert_eq!(
+        std::fs::read(dir.join("enterprise-attack.json")).unwrap(),
+        body
+    );
+    let good = snapshot(&dir);
+
+    for location in [
+        "file:///etc/passwd",
+        "ftp://127.0.0.1/x.json",
+        "FILE:/etc/passwd",
+    ] {
+        let url = serve(redirect_to(location), 1);
+        let r = run(&cache, &["attack", "update", "--url", &url]);
+        assert_eq!(r.code, 2, "{location}: {}", r.stderr);
+        assert!(
+            r.stderr
+                .contains("refused: only http and https are followed"),
+            "{}",
+            r.stderr
+        );
+        assert!(!r.stderr.contains("panic") && !r.stderr.contains("root:"));
+        assert_eq!(snapshot(&dir), good);
+    }
+    // A redirect loop ends.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(10) {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(&redirect_to("/again.json"));
+        }
+    });
+    let r = run(
+        &cache,
+        &[
+            "attack",
+            "update",
+            "--url",
+            &format!("http://{addr}/x.json"),
+        ],
+    );
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("more than 5 redirects"), "{}", r.stderr);
+
+    // Oversize: announced (refused before reading) and streamed without a length.
+    let claimed =
+        b"HTTP/1.1 200 OK\r\nContent-Length: 600000000\r\nConnection: close\r\n\r\n{".to_vec();
+    for url in [serve(claimed, 1), serve_streamed(513)] {
+        let r = run(&cache, &["attack", "update", "--url", &url]);
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        assert!(
+            r.stderr.contains("body larger than 536870912 bytes"),
+            "{}",
+            r.stderr
+        );
+        assert_eq!(snapshot(&dir), good, "no temporary file is left behind");
+    }
+}

@@ -11,6 +11,7 @@ mod check_sigmahq;
 mod coverage_sigmahq;
 mod evidence_fastpath;
 mod evidence_sigmahq;
+mod fix_other_release;
 mod rules_corpus;
 mod technique;
 mod telemetry_classify;
