@@ -262,4 +262,23 @@ mod tests {
         let kinds: Vec<_> = cases.iter().map(|c| c.kind).collect();
         assert_eq!(kinds, vec![CaseKind::Positive, CaseKind::Negative]);
     }
+
+    #[cfg(unix)]
+    #[test]
+    fn own_test_links_out_of_the_root_are_refused_unless_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let tests = dir.path().join("repo/rules/r.tests");
+        std::fs::create_dir_all(&tests).unwrap();
+        std::fs::write(dir.path().join("secret"), "{}").unwrap();
+        std::fs::write(tests.join("negative.jsonl"), "{}").unwrap();
+        std::os::unix::fs::symlink("../../../secret", tests.join("positive.jsonl")).unwrap();
+        let rule = dir.path().join("repo/rules/r.yml");
+        let (cases, refused) = project_cases(&rule, false);
+        assert_eq!(cases.len(), 2);
+        assert!(cases[0].refused.is_some() && cases[1].refused.is_none());
+        assert_eq!(refused.len(), 1);
+        assert_eq!(refused[0].code, Code::SymlinkOutsideRoot);
+        let (cases, refused) = project_cases(&rule, true);
+        assert!(refused.is_empty() && cases.iter().all(|c| c.refused.is_none()));
+    }
 }

@@ -240,12 +240,15 @@ fn rule_text(r: &RuleRecord) -> Result<Arc<str>, Diagnostic> {
     if let Some(src) = &r.source {
         return Ok(src.text.clone());
     }
-    std::fs::read_to_string(&r.path)
+    crate::input::read_text_capped(&r.path, crate::input::DEFAULT_CAP)
         .map(Arc::from)
         .map_err(|e| {
             Diagnostic::new(
                 Code::RegressionDataError,
-                format!("cannot read the rule file again to find its regression tests: {e}"),
+                format!(
+                    "cannot read the rule file again to find its regression tests: {}",
+                    convention::read_problem(&e)
+                ),
             )
             .at(&r.path)
         })

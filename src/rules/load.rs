@@ -909,4 +909,53 @@ mod tests {
             vec![(Code::DetectionNotEvaluable, Some(6))]
         );
     }
+
+    #[cfg(unix)]
+    #[test]
+    fn fifos_and_links_in_a_folder_are_seen_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let rules = dir.path().join("rules");
+        fs::create_dir_all(rules.join("sub")).unwrap();
+        fs::write(rules.join("sub/ok.yml"), RULE).unwrap();
+        fs::write(dir.path().join("outside.yml"), RULE).unwrap();
+        let fifo = std::ffi::CString::new(rules.join("pipe.yml").to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path; mkfifo only creates a node.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        std::os::unix::fs::symlink("sub/ok.yml", rules.join("inside.yml")).unwrap();
+        std::os::unix::fs::symlink("gone.yml", rules.join("dangling.yml")).unwrap();
+        std::os::unix::fs::symlink("../outside.yml", rules.join("out.yml")).unwrap();
+        let set = load(&[rules.clone()], &LoadOptions::default());
+        // The link inside the root loads (once: it is the same file as sub/ok.yml).
+        assert_eq!(set.rules.len(), 1);
+        assert_eq!(set.rules[0].path, rules.join("inside.yml"));
+        let codes: Vec<_> = set.reports.iter().map(|d| d.code).collect();
+        assert_eq!(
+            codes,
+            vec![Code::IoError, Code::SymlinkOutsideRoot, Code::IoError]
+        );
+        assert_eq!(
+            (set.files_seen, set.files_loaded, set.files_reported),
+            (4, 1, 3)
+        );
+        // Named explicitly, a FIFO is reported and counted too, never waited on.
+        let set = load(&[rules.join("pipe.yml")], &LoadOptions::default());
+        assert_eq!((set.files_seen, set.files_reported), (1, 1));
+        assert!(
+            set.reports[0].message.contains("a FIFO"),
+            "{:?}",
+            set.reports
+        );
+        assert_eq!(unmatched_paths(&set).count(), 0);
+    }
+
+    #[test]
+    fn unmatched_paths_are_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let set = load(
+            &[dir.path().to_path_buf(), dir.path().join("missing")],
+            &LoadOptions::default(),
+        );
+        assert_eq!(unmatched_paths(&set).count(), 2);
+        assert_eq!(set.files_seen, 0);
+    }
 }
