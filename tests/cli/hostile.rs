@@ -685,6 +685,20 @@ fn evidence_cases() -> Vec<Generated> {
             tail: None,
         },
         Generated {
+            name: "g_own_test_and_events_fifo",
+            prepare: |d| {
+                fs::create_dir_all(d.join("rules/r.tests")).unwrap();
+                fs::write(d.join("rules/r.yml"), RULE).unwrap();
+                #[cfg(unix)]
+                {
+                    mkfifo(&d.join("rules/r.tests/positive.jsonl"));
+                    mkfifo(&d.join("ev.jsonl"));
+                }
+            },
+            args: &["test", "rules", "--events", "ev.jsonl"],
+            tail: None,
+        },
+        Generated {
             name: "g_check_fifo_and_links",
             prepare: fifo_and_links,
             args: &["check", "rules"],
