@@ -924,7 +924,7 @@ mod tests {
         std::os::unix::fs::symlink("sub/ok.yml", rules.join("inside.yml")).unwrap();
         std::os::unix::fs::symlink("gone.yml", rules.join("dangling.yml")).unwrap();
         std::os::unix::fs::symlink("../outside.yml", rules.join("out.yml")).unwrap();
-        let set = load(&[rules.clone()], &LoadOptions::default());
+        let set = load(std::slice::from_ref(&rules), &LoadOptions::default());
         // The link inside the root loads (once: it is the same file as sub/ok.yml).
         assert_eq!(set.rules.len(), 1);
         assert_eq!(set.rules[0].path, rules.join("inside.yml"));
