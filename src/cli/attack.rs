@@ -114,7 +114,7 @@ fn diff(
     }
     let mut d = attack::diff::diff(&old_kb, &new_kb);
     if !rules.is_empty() {
-        let ruleset = cli.load_rules(rules);
+        let ruleset = cli.load_rules(rules)?;
         d.attach_rules(&ruleset);
         exit_without_freeing(ruleset);
     }

@@ -187,6 +187,7 @@ pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<Outcome, CliError> {
     let kb = cli.knowledge_base_with(settings.attack.as_deref())?;
     let load = || check::load_rules_with(&args.paths, &cli.rule_options());
     let mut ruleset = cli.with_progress("loading rules", load);
+    super::require_found(&ruleset)?;
     if args.fix {
         let (done, changed) = fix(cli, args, &ruleset, &kb)?;
         if let Some(outcome) = done {

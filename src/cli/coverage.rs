@@ -168,6 +168,7 @@ pub(super) fn run(cli: &Cli, args: &CoverageArgs) -> Result<Outcome, CliError> {
     let ruleset = cli.with_progress("loading rules", || {
         crate::rules::load::load(&args.paths, &load)
     });
+    super::require_found(&ruleset)?;
     cli.note_unloaded(&ruleset);
     let links = LinkIndex::build(&kb, &ruleset);
     let validated = match &args.tests {

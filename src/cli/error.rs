@@ -10,6 +10,9 @@ pub(super) enum CliError {
     /// A bad argument or input named by the command itself.
     #[error("{0}")]
     Input(String),
+    /// A path argument that does not exist or matches nothing (rules, events).
+    #[error("nothing to read: {0}")]
+    NothingToRead(String),
     #[error("{what}: {source}")]
     Io {
         what: String,

@@ -33,7 +33,7 @@ pub(super) fn run(cli: &Cli, args: &MigrateArgs) -> Result<Outcome, CliError> {
         None => cli.knowledge_base()?,
     };
     let to = source::from_spec(&args.to)?;
-    let ruleset = cli.load_rules(&args.paths);
+    let ruleset = cli.load_rules(&args.paths)?;
     if ruleset.files_reported > 0 {
         cli.notice(&format!(
             "{} of {} rule files could not be loaded and are not migrated; `attacktrace rules PATH` lists them",

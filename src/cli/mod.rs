@@ -237,8 +237,11 @@ impl Cli {
         }
     }
 
-    fn load_rules(&self, paths: &[PathBuf]) -> RuleSet {
-        crate::rules::load::load(paths, &self.rule_options())
+    /// Loads rules; a path that does not exist or matches nothing is an input error.
+    fn load_rules(&self, paths: &[PathBuf]) -> Result<RuleSet, CliError> {
+        let set = crate::rules::load::load(paths, &self.rule_options());
+        require_found(&set)?;
+        Ok(set)
     }
 
     fn notice(&self, msg: &str) {
@@ -261,6 +264,29 @@ impl Cli {
     fn with_progress<T>(&self, label: &str, f: impl FnOnce() -> T) -> T {
         output::with_progress(!self.quiet, label, f)
     }
+}
+
+/// Exit 2 when a path argument does not exist or matches no rule file: a run over nothing must
+/// not pass a gate (a typo, or a pull request that moved the rules away).
+fn require_found(set: &RuleSet) -> Result<(), CliError> {
+    nothing_to_read(crate::rules::load::unmatched_paths(set))
+}
+
+/// [`require_found`] for any list of `path_not_found` reports.
+fn nothing_to_read<'a>(
+    unmatched: impl IntoIterator<Item = &'a crate::diag::Diagnostic>,
+) -> Result<(), CliError> {
+    let unmatched: Vec<String> = unmatched
+        .into_iter()
+        .map(|d| match &d.path {
+            Some(p) => format!("{}: {}", p.display(), d.message),
+            None => d.message.clone(),
+        })
+        .collect();
+    if unmatched.is_empty() {
+        return Ok(());
+    }
+    Err(CliError::NothingToRead(unmatched.join("; ")))
 }
 
 /// The process ends right after output: freeing thousands of parsed rules and the knowledge base

@@ -30,7 +30,7 @@ pub(super) struct RulesArgs {
 
 pub(super) fn run(cli: &Cli, args: &RulesArgs) -> Result<Outcome, CliError> {
     let kb = cli.knowledge_base()?;
-    let ruleset = cli.load_rules(&args.paths);
+    let ruleset = cli.load_rules(&args.paths)?;
     let links = LinkIndex::build(&kb, &ruleset);
     let filter = RuleFilter {
         technique: match &args.technique {

@@ -25,7 +25,11 @@ pub(super) fn run(cli: &Cli, args: &TechniqueArgs) -> Result<Outcome, CliError> 
     for n in &resolution.notices {
         cli.notice(n);
     }
-    let ruleset = (!args.rules.is_empty()).then(|| cli.load_rules(&args.rules));
+    let ruleset = if args.rules.is_empty() {
+        None
+    } else {
+        Some(cli.load_rules(&args.rules)?)
+    };
     let links = ruleset.as_ref().map(|r| LinkIndex::build(&kb, r));
     if let Some(r) = &ruleset {
         cli.note_unloaded(r);

@@ -49,7 +49,7 @@ pub(super) struct TestArgs {
 }
 
 impl TestArgs {
-    fn options(&self) -> TestOptions {
+    fn options(&self, cli: &Cli) -> TestOptions {
         TestOptions {
             routing: !self.no_routing,
             limits: ReadLimits {
@@ -61,6 +61,7 @@ impl TestArgs {
             },
             own_tests: !self.no_own_tests,
             prefilter: !self.no_prefilter,
+            follow_symlinks: cli.follow_symlinks,
         }
     }
 }
@@ -74,18 +75,21 @@ pub(super) fn run(cli: &Cli, args: &TestArgs) -> Result<Outcome, CliError> {
     let ruleset = cli.with_progress("loading rules", || {
         crate::rules::load::load(&args.paths, &load)
     });
+    super::require_found(&ruleset)?;
     cli.note_unloaded(&ruleset);
     let inputs = TestInputs {
         events: args.events.clone(),
         benign: args.benign.clone(),
     };
+    let options = args.options(cli);
+    super::nothing_to_read(&evidence::run::unmatched_inputs(&inputs, &options))?;
     let report = cli.with_progress("evaluating", || {
         evidence::run(
             &ruleset,
             Telemetry::embedded(),
             FieldMap::embedded(),
             &inputs,
-            &args.options(),
+            &options,
         )
     });
     if let Some(path) = &args.save {

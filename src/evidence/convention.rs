@@ -20,29 +20,75 @@ pub struct CaseSpec {
     pub file: PathBuf,
     /// Regression `match_count`.
     pub expected: Option<usize>,
+    /// Why the file is not read (a link out of the repository): the case fails without reading,
+    /// so its outcome says nothing about the file it points to.
+    pub refused: Option<String>,
 }
 
-/// The project's `name.tests/` cases of a rule file.
-pub fn project_cases(rule_path: &Path) -> Vec<CaseSpec> {
+/// The project's `name.tests/` cases of a rule file, and a finding for each event file refused.
+///
+/// An event file (or its `name.tests/` directory) that is a symbolic link leading outside the
+/// repository root (see [`confinement_root`]) is refused, unless `follow_symlinks`: its case fails
+/// without the file being opened, and a finding says why. A pull request must not turn PASS/FAIL
+/// lines into an oracle on a file elsewhere on the runner. Any other entry found is a case, even a FIFO or a dangling link, so
+/// reading it reports the problem instead of the case vanishing.
+pub fn project_cases(rule_path: &Path, follow_symlinks: bool) -> (Vec<CaseSpec>, Vec<Diagnostic>) {
+    let mut cases = Vec::new();
+    let mut refused = Vec::new();
     let Some(stem) = rule_path.file_stem() else {
-        return Vec::new();
+        return (cases, refused);
     };
     let mut dir_name = stem.to_os_string();
     dir_name.push(".tests");
     let dir = rule_path.with_file_name(dir_name);
-    [
+    let root = confinement_root(rule_path);
+    for (name, kind) in [
         ("positive.jsonl", CaseKind::Positive),
         ("negative.jsonl", CaseKind::Negative),
-    ]
-    .into_iter()
-    .map(|(name, kind)| (dir.join(name), kind))
-    .filter(|(p, _)| p.is_file())
-    .map(|(file, kind)| CaseSpec {
-        kind,
-        file,
-        expected: None,
+    ] {
+        let file = dir.join(name);
+        if std::fs::symlink_metadata(&file).is_err() {
+            continue;
+        }
+        let finding =
+            (!follow_symlinks && escapes(&root, &file)).then(|| outside_root(&file, &root));
+        cases.push(CaseSpec {
+            kind,
+            refused: finding.as_ref().map(|d| d.message.clone()),
+            file,
+            expected: None,
+        });
+        refused.extend(finding);
+    }
+    (cases, refused)
+}
+
+/// The directory a rule's own test files must stay in: its repository root (the parent of the
+/// `rules/` directory holding it), else the rule file's own directory.
+pub fn confinement_root(rule_path: &Path) -> PathBuf {
+    repository_root(rule_path).unwrap_or_else(|| match rule_path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
     })
-    .collect()
+}
+
+/// Whether `path` resolves (through symbolic links) outside `root`. A path that does not resolve
+/// (dangling link, loop) does not escape: opening it fails and says so.
+pub fn escapes(root: &Path, path: &Path) -> bool {
+    path.canonicalize().is_ok() && !crate::input::is_within(root, path)
+}
+
+/// The finding for a test event file refused because it leads outside `root`.
+pub fn outside_root(path: &Path, root: &Path) -> Diagnostic {
+    Diagnostic::new(
+        Code::SymlinkOutsideRoot,
+        format!(
+            "test events lead outside {} through a symbolic link; not read (pass \
+             --follow-symlinks to read them)",
+            root.display()
+        ),
+    )
+    .at(path)
 }
 
 /// The `regression_tests_path` value of a rule file's text: a top-level attribute or the same in a
@@ -99,6 +145,14 @@ pub fn inside_root(root: &Path, rel: &str) -> Result<PathBuf, PathRefused> {
     Ok(joined)
 }
 
+/// A read error as one message with its I/O cause (never any of the file's content).
+pub(super) fn read_problem(e: &crate::input::ReadError) -> String {
+    match e {
+        crate::input::ReadError::Io { source, .. } => format!("{e}: {source}"),
+        _ => e.to_string(),
+    }
+}
+
 /// Regression cases of a rule, or findings explaining why there are none.
 pub fn regression_cases(rule_path: &Path, value: &str) -> Result<Vec<CaseSpec>, Diagnostic> {
     let refuse = |msg: String| Diagnostic::new(Code::RegressionPathRefused, msg).at(rule_path);
@@ -110,8 +164,9 @@ pub fn regression_cases(rule_path: &Path, value: &str) -> Result<Vec<CaseSpec>, 
         ))
     })?;
     let info_path = inside_root(&root, value).map_err(|e| refuse(e.to_string()))?;
+    // Capped and regular files only: a FIFO planted as `info.yml` must not hang the run.
     let text = crate::input::read_text_capped(&info_path, crate::input::DEFAULT_CAP)
-        .map_err(|e| bad(format!("cannot read {}: {e}", info_path.display())))?;
+        .map_err(|e| bad(read_problem(&e)))?;
     let info: Value = serde_norway::from_str(&text)
         .map_err(|e| bad(format!("{}: not YAML: {e}", info_path.display())))?;
     let Some(Value::Sequence(tests)) = info.get("regression_tests_info") else {
@@ -153,6 +208,7 @@ pub fn regression_cases(rule_path: &Path, value: &str) -> Result<Vec<CaseSpec>, 
             kind: CaseKind::Regression,
             file,
             expected,
+            refused: None,
         });
     }
     Ok(cases)
@@ -201,8 +257,28 @@ mod tests {
     #[test]
     fn project_cases_next_to_rule() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/events/pack");
-        let cases = project_cases(&dir.join("rules/proc_whoami.yml"));
+        let (cases, refused) = project_cases(&dir.join("rules/proc_whoami.yml"), false);
+        assert!(refused.is_empty());
         let kinds: Vec<_> = cases.iter().map(|c| c.kind).collect();
         assert_eq!(kinds, vec![CaseKind::Positive, CaseKind::Negative]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn own_test_links_out_of_the_root_are_refused_unless_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let tests = dir.path().join("repo/rules/r.tests");
+        std::fs::create_dir_all(&tests).unwrap();
+        std::fs::write(dir.path().join("secret"), "{}").unwrap();
+        std::fs::write(tests.join("negative.jsonl"), "{}").unwrap();
+        std::os::unix::fs::symlink("../../../secret", tests.join("positive.jsonl")).unwrap();
+        let rule = dir.path().join("repo/rules/r.yml");
+        let (cases, refused) = project_cases(&rule, false);
+        assert_eq!(cases.len(), 2);
+        assert!(cases[0].refused.is_some() && cases[1].refused.is_none());
+        assert_eq!(refused.len(), 1);
+        assert_eq!(refused[0].code, Code::SymlinkOutsideRoot);
+        let (cases, refused) = project_cases(&rule, true);
+        assert!(refused.is_empty() && cases.iter().all(|c| c.refused.is_none()));
     }
 }

@@ -23,6 +23,10 @@ pub struct TestReport {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Summary {
     pub rules_loaded: usize,
+    /// Rule files that yielded no rule (their reports are among the findings): their tests did not
+    /// run, so the run fails.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rule_files_not_loaded: usize,
     /// Rules with a compiled detection.
     pub rules_evaluable: usize,
     /// Event files read for `--events` and `--benign`.
@@ -43,6 +47,10 @@ pub struct Summary {
     /// Rules that passed a positive test and had no false positive.
     pub rules_validated: usize,
     pub findings: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -36,6 +36,9 @@ pub struct TestOptions {
     pub own_tests: bool,
     /// Skip rules whose literals the event lacks ([`super::prefilter`]); off only to compare.
     pub prefilter: bool,
+    /// Read event files through symbolic links that lead outside the repository root (own tests)
+    /// or the directory given (`--events`, `--benign`). Off: such links are reported, not read.
+    pub follow_symlinks: bool,
 }
 
 impl Default for TestOptions {
@@ -45,6 +48,7 @@ impl Default for TestOptions {
             limits: ReadLimits::default(),
             own_tests: true,
             prefilter: true,
+            follow_symlinks: false,
         }
     }
 }
@@ -78,11 +82,15 @@ pub fn run(
     let mut summary = Summary {
         rules_loaded: rules.rules.len(),
         rules_evaluable: rules.rules.iter().filter(|r| r.compiled.is_some()).count(),
+        rule_files_not_loaded: rules.files_reported,
         ..Summary::default()
     };
+    // A rule that does not load has no tests to run: the run must say so and fail, or breaking a
+    // rule's YAML would switch its failing tests off.
+    findings.extend(rules.reports.iter().cloned());
 
     if opts.own_tests {
-        let specs = discover(&rules.rules, &mut findings);
+        let specs = discover(&rules.rules, opts.follow_symlinks, &mut findings);
         let results: Vec<(usize, CaseResult)> = specs
             .par_iter()
             .map(|(i, spec)| (*i, run_case(&rules.rules[*i], spec, fields, opts.limits)))
@@ -115,7 +123,7 @@ pub fn run(
         cache: RwLock::new(HashMap::new()),
     };
     for (paths, benign) in [(&inputs.events, false), (&inputs.benign, true)] {
-        for file in expand_paths(paths, &mut findings) {
+        for file in expand_paths(paths, opts.follow_symlinks, &mut findings) {
             summary.event_files += 1;
             let scan = scanner.scan(&file, &mut findings);
             summary.events += scan.events;
@@ -186,18 +194,19 @@ pub fn run(
 }
 
 /// (rule index, case) for every rule's own tests, in rule order.
-fn discover(rules: &[RuleRecord], findings: &mut Vec<Diagnostic>) -> Vec<(usize, CaseSpec)> {
+fn discover(
+    rules: &[RuleRecord],
+    follow_symlinks: bool,
+    findings: &mut Vec<Diagnostic>,
+) -> Vec<(usize, CaseSpec)> {
     type Found = (Vec<(usize, CaseSpec)>, Vec<Diagnostic>);
     let found: Vec<Found> = rules
         .par_iter()
         .enumerate()
         .filter(|(_, r)| r.kind == crate::rules::RuleKind::Detection)
         .map(|(i, r)| {
-            let mut specs: Vec<_> = convention::project_cases(&r.path)
-                .into_iter()
-                .map(|c| (i, c))
-                .collect();
-            let mut problems = Vec::new();
+            let (cases, mut problems) = convention::project_cases(&r.path, follow_symlinks);
+            let mut specs: Vec<_> = cases.into_iter().map(|c| (i, c)).collect();
             // Only the first document of a file carries the file's regression attribute.
             if r.document == 0 {
                 let value = match rule_text(r) {
@@ -231,12 +240,15 @@ fn rule_text(r: &RuleRecord) -> Result<Arc<str>, Diagnostic> {
     if let Some(src) = &r.source {
         return Ok(src.text.clone());
     }
-    std::fs::read_to_string(&r.path)
+    crate::input::read_text_capped(&r.path, crate::input::DEFAULT_CAP)
         .map(Arc::from)
         .map_err(|e| {
             Diagnostic::new(
                 Code::RegressionDataError,
-                format!("cannot read the rule file again to find its regression tests: {e}"),
+                format!(
+                    "cannot read the rule file again to find its regression tests: {}",
+                    convention::read_problem(&e)
+                ),
             )
             .at(&r.path)
         })
@@ -266,10 +278,14 @@ fn run_case(
         result.message = Some(format!("the rule cannot be evaluated: {why}"));
         return result;
     };
-    let file = match std::fs::File::open(&spec.file) {
-        Ok(f) => f,
+    if let Some(why) = &spec.refused {
+        result.message = Some(why.clone());
+        return result;
+    }
+    let file = match crate::input::open_regular(&spec.file) {
+        Ok((f, _)) => f,
         Err(e) => {
-            result.message = Some(format!("cannot read {}: {e}", spec.file.display()));
+            result.message = Some(convention::read_problem(&e));
             return result;
         }
     };
@@ -322,43 +338,95 @@ fn run_case(
 }
 
 /// Files named by `--events`/`--benign`: files as given, directories walked for `.json`, `.jsonl`
-/// and `.ndjson` files in path order.
-fn expand_paths(paths: &[PathBuf], findings: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
+/// and `.ndjson` entries in path order.
+///
+/// Unless `follow_symlinks`, a symbolic link met in a walk that leads outside the directory given,
+/// and a path given that is a link leading outside the current directory, are reported
+/// (`symlink_outside_root`) and not read. Entries that are not regular files (a FIFO) are kept:
+/// opening them reports them without blocking.
+fn expand_paths(
+    paths: &[PathBuf],
+    follow_symlinks: bool,
+    findings: &mut Vec<Diagnostic>,
+) -> Vec<PathBuf> {
     let mut out = Vec::new();
+    let cwd = Path::new(".");
     for p in paths {
-        if p.is_dir() {
-            let mut files: Vec<PathBuf> = walkdir::WalkDir::new(p)
-                .follow_links(true)
-                .into_iter()
-                .filter_map(|e| match e {
-                    Ok(e) => Some(e),
-                    Err(err) => {
-                        let at = err.path().unwrap_or(p).to_path_buf();
-                        findings.push(
-                            Diagnostic::new(Code::IoError, format!("cannot read: {err}")).at(at),
-                        );
-                        None
-                    }
-                })
-                .filter(|e| e.file_type().is_file())
-                .map(walkdir::DirEntry::into_path)
-                .filter(|f| {
-                    f.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-                        ["json", "jsonl", "ndjson"]
-                            .iter()
-                            .any(|x| e.eq_ignore_ascii_case(x))
-                    })
-                })
-                .collect();
-            files.sort();
-            out.extend(files);
-        } else if p.exists() {
-            out.push(p.clone());
-        } else {
+        let Ok(meta) = std::fs::symlink_metadata(p) else {
             findings.push(Diagnostic::new(Code::PathNotFound, "no such file or directory").at(p));
+            continue;
+        };
+        if !follow_symlinks && meta.file_type().is_symlink() && convention::escapes(cwd, p) {
+            findings.push(convention::outside_root(p, cwd));
+            continue;
         }
+        if !p.is_dir() {
+            out.push(p.clone());
+            continue;
+        }
+        let files = walk_events(p, follow_symlinks, findings);
+        if files.is_empty() {
+            findings.push(
+                Diagnostic::new(
+                    Code::PathNotFound,
+                    "no .json, .jsonl or .ndjson file found in this directory",
+                )
+                .at(p),
+            );
+        }
+        out.extend(files);
     }
     out
+}
+
+/// The event files under `dir`, sorted; see [`expand_paths`].
+fn walk_events(dir: &Path, follow_symlinks: bool, findings: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
+    let mut outside = Vec::new();
+    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .into_iter()
+        .filter_entry(|e| {
+            let escapes = !follow_symlinks
+                && e.depth() > 0
+                && e.path_is_symlink()
+                && convention::escapes(dir, e.path());
+            if escapes {
+                outside.push(e.path().to_path_buf());
+            }
+            !escapes
+        })
+        .filter_map(|e| match e {
+            Ok(e) => Some(e),
+            Err(err) => {
+                let at = err.path().unwrap_or(dir).to_path_buf();
+                findings.push(Diagnostic::new(Code::IoError, format!("cannot read: {err}")).at(at));
+                None
+            }
+        })
+        .filter(|e| !e.file_type().is_dir())
+        .map(walkdir::DirEntry::into_path)
+        .filter(|f| {
+            f.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                ["json", "jsonl", "ndjson"]
+                    .iter()
+                    .any(|x| e.eq_ignore_ascii_case(x))
+            })
+        })
+        .collect();
+    files.sort();
+    findings.extend(outside.iter().map(|p| convention::outside_root(p, dir)));
+    files
+}
+
+/// The `--events`/`--benign` paths that do not exist or hold no event file: a run over nothing
+/// must not pass, so the command treats these as input errors before reading anything.
+pub fn unmatched_inputs(inputs: &TestInputs, opts: &TestOptions) -> Vec<Diagnostic> {
+    let mut findings = Vec::new();
+    for p in inputs.events.iter().chain(&inputs.benign) {
+        expand_paths(std::slice::from_ref(p), opts.follow_symlinks, &mut findings);
+    }
+    findings.retain(|d| d.code == Code::PathNotFound);
+    findings
 }
 
 /// Up to [`CHUNK`] events, and the problem that ended the file, if one did. Problems of single
@@ -452,10 +520,22 @@ impl Scanner<'_> {
             evaluations: 0,
             hits: Vec::new(),
         };
-        let file = match std::fs::File::open(path) {
-            Ok(f) => f,
+        // Regular files only, opened without blocking: a FIFO must not hang the run.
+        let file = match crate::input::open_regular(path) {
+            Ok((f, _)) => f,
+            Err(crate::input::ReadError::Io { source, .. }) => {
+                findings.push(
+                    Diagnostic::new(Code::IoError, format!("cannot read: {source}")).at(path),
+                );
+                return scan;
+            }
+            Err(crate::input::ReadError::NotRegular { kind, .. }) => {
+                let msg = format!("not a regular file ({kind}); not read");
+                findings.push(Diagnostic::new(Code::IoError, msg).at(path));
+                return scan;
+            }
             Err(e) => {
-                findings.push(Diagnostic::new(Code::IoError, format!("cannot read: {e}")).at(path));
+                findings.push(Diagnostic::new(Code::IoError, e.to_string()).at(path));
                 return scan;
             }
         };

@@ -131,6 +131,13 @@ pub fn text(r: &TestReport) -> String {
         "{} rule(s) loaded, {} evaluable; {tested} tested: {} validated, {failed} failed; {} case(s): {} passed, {} failed",
         s.rules_loaded, s.rules_evaluable, s.rules_validated, s.cases, s.cases_passed, s.cases_failed
     );
+    if s.rule_files_not_loaded > 0 {
+        let _ = writeln!(
+            o,
+            "{} rule file(s) could not be loaded: their tests did not run (see findings)",
+            s.rule_files_not_loaded
+        );
+    }
     if s.event_files > 0 {
         let _ = writeln!(
             o,

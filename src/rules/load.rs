@@ -55,14 +55,23 @@ impl Default for LoadOptions {
 /// thread scheduling: files are processed in path order, rules sorted by (path, document), reports by
 /// (path, line). Never panics on bad input; problems become reports.
 ///
-/// Counting: `files_*` count files (a file reached twice counts once). Reports that concern no
-/// readable file (a path that matches nothing, a symlink loop, a dangling link met in a walk) are
-/// listed in `reports` but not counted as files; a file that fails to open or read is seen and
-/// reported. A file may load and still carry reports (a later document failed).
+/// Counting: `files_*` count files (a file reached twice counts once). Every entry named like a
+/// rule is a file: one that fails to open or read (a dangling link, a FIFO, a device) and a
+/// symlink refused for leading outside the walked directory are seen and reported, so
+/// `files_seen = files_loaded + files_reported` matches the reports. Reports that concern no file
+/// (a path that matches nothing, a symlink loop, a linked directory refused) are listed in
+/// `reports` but not counted as files. A file may load and still carry reports (a later document
+/// failed).
 pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> RuleSet {
-    let (mut files, mut reports) = collect_files(paths, opts);
+    let Found {
+        mut files,
+        mut reports,
+        mut refused,
+    } = collect_files(paths, opts);
     files.sort();
     files.dedup();
+    refused.sort();
+    refused.dedup();
 
     let outcomes: Vec<FileOutcome> = files.par_iter().map(|p| load_file(p, opts)).collect();
 
@@ -85,6 +94,9 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> RuleSet {
         set.rules.extend(outcome.rules);
         reports.extend(outcome.reports);
     }
+    // A rule file refused in the walk is seen and reported, like one that failed to open.
+    set.files_seen += refused.len();
+    set.files_reported += refused.len();
     reports.sort();
     set.reports = reports;
     set
@@ -206,13 +218,18 @@ fn load_file(path: &Path, opts: &LoadOptions) -> FileOutcome {
             format!("cannot {what}: {e}"),
         ))
     };
-    let mut file = match fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) => return io_error("open file", e),
-    };
-    let meta = match file.metadata() {
-        Ok(m) => m,
-        Err(e) => return io_error("read file metadata", e),
+    // Regular files only, opened without blocking: a FIFO or device named like a rule is reported,
+    // never waited on or read without end.
+    let (mut file, meta) = match crate::input::open_regular(path) {
+        Ok(opened) => opened,
+        Err(crate::input::ReadError::NotRegular { kind, .. }) => {
+            return report(Diagnostic::new(
+                Code::IoError,
+                format!("not a regular file ({kind}); not read"),
+            ))
+        }
+        Err(crate::input::ReadError::Io { source, .. }) => return io_error("open file", source),
+        Err(e) => return report(Diagnostic::new(Code::IoError, format!("cannot open: {e}"))),
     };
     let id = file_id(&meta, path);
     let too_large = |size: u64| FileOutcome {
@@ -278,31 +295,43 @@ fn load_file(path: &Path, opts: &LoadOptions) -> FileOutcome {
     }
 }
 
+/// What the path arguments expand to.
+#[derive(Default)]
+struct Found {
+    /// Candidate files, to open (a FIFO or a dangling link among them is reported when opened).
+    files: Vec<PathBuf>,
+    /// Problems with the arguments and the walk.
+    reports: Vec<Diagnostic>,
+    /// Rule files refused without opening (symlinks leading outside the walked root): seen and
+    /// reported, never loaded.
+    refused: Vec<PathBuf>,
+}
+
 /// Expands the path arguments into candidate files; problems with the arguments become reports.
-fn collect_files(paths: &[PathBuf], opts: &LoadOptions) -> (Vec<PathBuf>, Vec<Diagnostic>) {
-    let mut files = Vec::new();
-    let mut reports = Vec::new();
+fn collect_files(paths: &[PathBuf], opts: &LoadOptions) -> Found {
+    let mut found = Found::default();
     for arg in paths {
-        let before = files.len();
+        let before = found.files.len() + found.refused.len();
         let pattern = arg.to_string_lossy();
         let is_glob = pattern.contains(['*', '?', '[']) && fs::symlink_metadata(arg).is_err();
         if is_glob {
-            expand_glob(arg, &pattern, opts, &mut files, &mut reports);
+            expand_glob(arg, &pattern, opts, &mut found);
         } else {
             match fs::metadata(arg) {
-                Ok(m) if m.is_dir() => walk_dir(arg, opts, &mut files, &mut reports),
-                Ok(m) if m.is_file() => files.push(arg.clone()),
-                Ok(_) => reports.push(
-                    Diagnostic::new(Code::IoError, "not a regular file or directory").at(arg),
-                ),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => reports
+                Ok(m) if m.is_dir() => walk_dir(arg, opts, &mut found),
+                // Regular or not (a FIFO, a device): opening it says which, without blocking.
+                Ok(_) => found.files.push(arg.clone()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => found
+                    .reports
                     .push(Diagnostic::new(Code::PathNotFound, "no such file or directory").at(arg)),
-                Err(e) => reports
+                Err(e) => found
+                    .reports
                     .push(Diagnostic::new(Code::IoError, format!("cannot access: {e}")).at(arg)),
             }
         }
-        let found_nothing = files.len() == before;
-        let already_reported = reports
+        let found_nothing = found.files.len() + found.refused.len() == before;
+        let already_reported = found
+            .reports
             .last()
             .is_some_and(|d| d.path.as_deref() == Some(arg.as_path()));
         if found_nothing && !already_reported {
@@ -311,19 +340,15 @@ fn collect_files(paths: &[PathBuf], opts: &LoadOptions) -> (Vec<PathBuf>, Vec<Di
             } else {
                 "no .yml or .yaml file found in this directory"
             };
-            reports.push(Diagnostic::new(Code::PathNotFound, msg).at(arg));
+            found
+                .reports
+                .push(Diagnostic::new(Code::PathNotFound, msg).at(arg));
         }
     }
-    (files, reports)
+    found
 }
 
-fn expand_glob(
-    arg: &Path,
-    pattern: &str,
-    opts: &LoadOptions,
-    files: &mut Vec<PathBuf>,
-    reports: &mut Vec<Diagnostic>,
-) {
+fn expand_glob(arg: &Path, pattern: &str, opts: &LoadOptions, found: &mut Found) {
     // Like the directory walk, `*` does not match hidden names (`.git`).
     let options = glob::MatchOptions {
         require_literal_leading_dot: true,
@@ -332,7 +357,7 @@ fn expand_glob(
     let matches = match glob::glob_with(pattern, options) {
         Ok(m) => m,
         Err(e) => {
-            reports.push(
+            found.reports.push(
                 Diagnostic::new(Code::PathNotFound, format!("invalid glob pattern: {e}")).at(arg),
             );
             return;
@@ -340,21 +365,16 @@ fn expand_glob(
     };
     for entry in matches {
         match entry {
-            Ok(p) if p.is_dir() => walk_dir(&p, opts, files, reports),
-            Ok(p) => files.push(p),
-            Err(e) => reports.push(
+            Ok(p) if p.is_dir() => walk_dir(&p, opts, found),
+            Ok(p) => found.files.push(p),
+            Err(e) => found.reports.push(
                 Diagnostic::new(Code::IoError, format!("cannot read: {}", e.error())).at(e.path()),
             ),
         }
     }
 }
 
-fn walk_dir(
-    root: &Path,
-    opts: &LoadOptions,
-    files: &mut Vec<PathBuf>,
-    reports: &mut Vec<Diagnostic>,
-) {
+fn walk_dir(root: &Path, opts: &LoadOptions, found: &mut Found) {
     // Symlinks are followed (so loops are detected) but, unless asked, only while they stay inside
     // the walked root; only symlinks are resolved, so a plain tree costs no extra system calls.
     let canonical_root = fs::canonicalize(root).ok();
@@ -371,7 +391,13 @@ fn walk_dir(
             }
             match (fs::canonicalize(e.path()), &canonical_root) {
                 (Ok(target), Some(root)) if !target.starts_with(root) => {
-                    outside.push(e.path().to_path_buf());
+                    // Only a link the walk would have used is worth a report: a directory or a
+                    // rule file (a linked `.jsonl` of a rule's tests is not the loader's concern).
+                    let is_dir = e.file_type().is_dir();
+                    let is_rule = !is_dir && has_rule_extension(e.path());
+                    if is_dir || is_rule {
+                        outside.push((e.path().to_path_buf(), is_rule));
+                    }
                     false
                 }
                 _ => true,
@@ -379,40 +405,18 @@ fn walk_dir(
         });
     for entry in walker {
         match entry {
+            // Files and also FIFOs, sockets and devices named like rules: opening them reports
+            // them (without blocking), so they are seen and counted, not silently left out.
             Ok(e) => {
-                if e.file_type().is_file() && has_rule_extension(e.path()) {
-                    files.push(e.into_path());
+                if !e.file_type().is_dir() && has_rule_extension(e.path()) {
+                    found.files.push(e.into_path());
                 }
             }
-            Err(e) => {
-                let path = e.path().unwrap_or(root).to_path_buf();
-                let msg = match (e.loop_ancestor(), e.io_error()) {
-                    // walkdir reports the ancestor canonicalised (absolute); show it relative to
-                    // the current directory when possible, so output does not depend on where the
-                    // checkout lives.
-                    (Some(ancestor), _) => {
-                        let shown = std::env::current_dir()
-                            .ok()
-                            .and_then(|cwd| ancestor.strip_prefix(cwd).ok().map(Path::to_path_buf))
-                            .map(|p| {
-                                if p.as_os_str().is_empty() {
-                                    ".".into()
-                                } else {
-                                    p.display().to_string()
-                                }
-                            })
-                            .unwrap_or_else(|| ancestor.display().to_string());
-                        format!("symbolic link loop: points back to {shown}")
-                    }
-                    (None, Some(io)) => format!("cannot read: {io}"),
-                    (None, None) => format!("cannot read: {e}"),
-                };
-                reports.push(Diagnostic::new(Code::IoError, msg).at(path));
-            }
+            Err(e) => walk_error(root, e, found),
         }
     }
-    for path in outside {
-        reports.push(
+    for (path, is_rule) in outside {
+        found.reports.push(
             Diagnostic::new(
                 Code::SymlinkOutsideRoot,
                 format!(
@@ -420,9 +424,55 @@ fn walk_dir(
                     root.display()
                 ),
             )
-            .at(path),
+            .at(&path),
         );
+        if is_rule {
+            found.refused.push(path);
+        }
     }
+}
+
+/// A walk error: a dangling link named like a rule is a file (opening it reports it and counts
+/// it); loops and unreadable directories are reported as they are.
+fn walk_error(root: &Path, e: walkdir::Error, found: &mut Found) {
+    let path = e.path().unwrap_or(root).to_path_buf();
+    let dangling = e.loop_ancestor().is_none()
+        && has_rule_extension(&path)
+        && fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink())
+        && fs::metadata(&path).is_err();
+    if dangling {
+        found.files.push(path);
+        return;
+    }
+    let msg = match (e.loop_ancestor(), e.io_error()) {
+        // walkdir reports the ancestor canonicalised (absolute); show it relative to the current
+        // directory when possible, so output does not depend on where the checkout lives.
+        (Some(ancestor), _) => {
+            let shown = std::env::current_dir()
+                .ok()
+                .and_then(|cwd| ancestor.strip_prefix(cwd).ok().map(Path::to_path_buf))
+                .map(|p| {
+                    if p.as_os_str().is_empty() {
+                        ".".into()
+                    } else {
+                        p.display().to_string()
+                    }
+                })
+                .unwrap_or_else(|| ancestor.display().to_string());
+            format!("symbolic link loop: points back to {shown}")
+        }
+        (None, Some(io)) => format!("cannot read: {io}"),
+        (None, None) => format!("cannot read: {e}"),
+    };
+    found
+        .reports
+        .push(Diagnostic::new(Code::IoError, msg).at(path));
+}
+
+/// The reports of path arguments that exist nowhere or match no rule file: a run over nothing
+/// must not pass, so commands treat these as input errors (exit 2).
+pub fn unmatched_paths(set: &RuleSet) -> impl Iterator<Item = &Diagnostic> {
+    set.reports.iter().filter(|d| d.code == Code::PathNotFound)
 }
 
 fn is_hidden(name: &std::ffi::OsStr) -> bool {
@@ -858,5 +908,54 @@ mod tests {
             codes(&rules[0].diagnostics),
             vec![(Code::DetectionNotEvaluable, Some(6))]
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn fifos_and_links_in_a_folder_are_seen_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let rules = dir.path().join("rules");
+        fs::create_dir_all(rules.join("sub")).unwrap();
+        fs::write(rules.join("sub/ok.yml"), RULE).unwrap();
+        fs::write(dir.path().join("outside.yml"), RULE).unwrap();
+        let fifo = std::ffi::CString::new(rules.join("pipe.yml").to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path; mkfifo only creates a node.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        std::os::unix::fs::symlink("sub/ok.yml", rules.join("inside.yml")).unwrap();
+        std::os::unix::fs::symlink("gone.yml", rules.join("dangling.yml")).unwrap();
+        std::os::unix::fs::symlink("../outside.yml", rules.join("out.yml")).unwrap();
+        let set = load(std::slice::from_ref(&rules), &LoadOptions::default());
+        // The link inside the root loads (once: it is the same file as sub/ok.yml).
+        assert_eq!(set.rules.len(), 1);
+        assert_eq!(set.rules[0].path, rules.join("inside.yml"));
+        let codes: Vec<_> = set.reports.iter().map(|d| d.code).collect();
+        assert_eq!(
+            codes,
+            vec![Code::IoError, Code::SymlinkOutsideRoot, Code::IoError]
+        );
+        assert_eq!(
+            (set.files_seen, set.files_loaded, set.files_reported),
+            (4, 1, 3)
+        );
+        // Named explicitly, a FIFO is reported and counted too, never waited on.
+        let set = load(&[rules.join("pipe.yml")], &LoadOptions::default());
+        assert_eq!((set.files_seen, set.files_reported), (1, 1));
+        assert!(
+            set.reports[0].message.contains("a FIFO"),
+            "{:?}",
+            set.reports
+        );
+        assert_eq!(unmatched_paths(&set).count(), 0);
+    }
+
+    #[test]
+    fn unmatched_paths_are_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let set = load(
+            &[dir.path().to_path_buf(), dir.path().join("missing")],
+            &LoadOptions::default(),
+        );
+        assert_eq!(unmatched_paths(&set).count(), 2);
+        assert_eq!(set.files_seen, 0);
     }
 }

@@ -149,12 +149,15 @@ fn init_writes_a_template_once_and_it_is_discovered() {
 }
 
 #[test]
-fn missing_path_is_a_finding() {
+fn missing_path_is_an_input_error() {
+    // Issue #11 item 8: a gate over nothing must not pass, nor look like an ordinary finding.
     let r = run(&["check", "no/such/dir"]);
-    assert_eq!(r.code, 1);
-    assert!(r
-        .stdout
-        .starts_with("error[path_not_found]: no such file or directory\n  --> no/such/dir\n"));
+    assert_eq!(r.code, 2);
+    assert_eq!(r.stdout, "");
+    assert_eq!(
+        r.stderr,
+        "error: nothing to read: no/such/dir: no such file or directory\n"
+    );
 }
 
 #[test]

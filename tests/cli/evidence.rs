@@ -160,14 +160,9 @@ fn regression_convention_windash_and_refused_escape() {
 #[test]
 fn broken_event_files_are_findings_not_crashes() {
     let broken = format!("{STREAMS}/broken.jsonl");
-    let r = run(&[
-        WHOAMI,
-        "--no-own-tests",
-        "--events",
-        &broken,
-        "--events",
-        "nope.jsonl",
-    ]);
+    // A missing event path is an input error (exit 2) before anything is read: see
+    // `missing_event_paths_are_input_errors`.
+    let r = run(&[WHOAMI, "--no-own-tests", "--events", &broken]);
     assert_eq!(r.code, 1);
     insta::assert_snapshot!("evidence_broken_text", r.stdout);
     let r = run(&[
@@ -201,4 +196,59 @@ fn saved_result_fills_validated_coverage_tier() {
     let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
     let text = v.to_string();
     assert!(text.contains("\"validated\""), "validated tier present");
+}
+
+#[test]
+fn missing_event_paths_are_input_errors() {
+    // Issue #11 item 8: `--events`/`--benign` paths that do not exist or hold no event file are
+    // input errors (exit 2), named on stderr, before any rule runs.
+    let r = run(&[WHOAMI, "--events", "nope.jsonl"]);
+    assert_eq!((r.code, r.stdout.as_str()), (2, ""));
+    assert_eq!(
+        r.stderr,
+        "error: nothing to read: nope.jsonl: no such file or directory\n"
+    );
+    let empty = common::scratch();
+    let e = empty.path().to_string_lossy().to_string();
+    let r = run(&[WHOAMI, "--benign", &e]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("no .json, .jsonl or .ndjson file found"));
+    let r = run(&["no/such/dir"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}
+
+#[cfg(unix)]
+#[test]
+fn own_test_links_out_of_the_repository_are_not_an_oracle() {
+    // Issue #11 item 3: whatever the outside file holds (matching or not), the output is the same:
+    // the link is reported, never read, and the run fails.
+    let mut outputs = Vec::new();
+    for outside in ["{\"Image\": \"x\"}\n", "{\"Image\": \"z\"}\n"] {
+        let tmp = common::scratch();
+        let d = tmp.path();
+        std::fs::create_dir_all(d.join("repo/rules/r.tests")).unwrap();
+        std::fs::write(
+            d.join("repo/rules/r.yml"),
+            "title: t\nlogsource:\n  product: windows\ndetection:\n  sel:\n    Image: x\n  condition: sel\n",
+        )
+        .unwrap();
+        std::fs::write(d.join("secret.jsonl"), outside).unwrap();
+        std::os::unix::fs::symlink(
+            "../../../secret.jsonl",
+            d.join("repo/rules/r.tests/positive.jsonl"),
+        )
+        .unwrap();
+        let r = common::run_in(d, &["test", "repo/rules", "--format", "json"]);
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        let v = json(&r);
+        let case = &v["rules"][0]["cases"][0];
+        assert_eq!(
+            (case["kind"].as_str(), case["passed"].as_bool()),
+            (Some("positive"), Some(false))
+        );
+        assert_eq!(case["events"], 0, "the outside file was read: {}", r.stdout);
+        assert_eq!(v["findings"][0]["code"], "symlink_outside_root");
+        outputs.push(r.stdout);
+    }
+    assert_eq!(outputs[0], outputs[1]);
 }

@@ -570,6 +570,229 @@ fn outside_links(d: &Path) {
     }
 }
 
+/// Issue #11 items 3 and 8 and the loader's minor items: test events linked out of the
+/// repository, runs over nothing, rules that fail to load, FIFOs and links in rule folders.
+fn evidence_cases() -> Vec<Generated> {
+    vec![
+        Generated {
+            name: "g_own_test_symlink_outside",
+            prepare: own_test_links,
+            args: &["test", "repo/rules"],
+            tail: None,
+        },
+        Generated {
+            name: "g_own_test_symlink_outside_junit",
+            prepare: own_test_links,
+            args: &["test", "repo/rules", "--format", "junit"],
+            tail: None,
+        },
+        Generated {
+            name: "g_own_test_symlink_outside_followed",
+            prepare: own_test_links,
+            args: &["test", "repo/rules", "--follow-symlinks"],
+            tail: None,
+        },
+        Generated {
+            name: "g_events_symlink_outside",
+            prepare: event_links,
+            args: &[
+                "test",
+                "r.yml",
+                "--no-own-tests",
+                "--events",
+                "ev",
+                "--benign",
+                "linked.jsonl",
+            ],
+            tail: None,
+        },
+        Generated {
+            name: "g_events_symlink_outside_followed",
+            prepare: event_links,
+            args: &[
+                "test",
+                "r.yml",
+                "--no-own-tests",
+                "--events",
+                "ev",
+                "--benign",
+                "linked.jsonl",
+                "--follow-symlinks",
+            ],
+            tail: None,
+        },
+        Generated {
+            name: "g_test_missing_rules",
+            prepare: |_| {},
+            args: &["test", "no/such/dir"],
+            tail: None,
+        },
+        Generated {
+            name: "g_coverage_missing_rules",
+            prepare: |_| {},
+            args: &["coverage", "no/such/dir"],
+            tail: None,
+        },
+        Generated {
+            name: "g_technique_missing_rules",
+            prepare: |_| {},
+            args: &["technique", "T1059", "--rules", "no/such/dir"],
+            tail: None,
+        },
+        Generated {
+            name: "g_migrate_missing_rules",
+            prepare: |_| {},
+            args: &["migrate", "--to", "embedded", "--dry-run", "no/such/dir"],
+            tail: None,
+        },
+        Generated {
+            name: "g_rules_empty_dir",
+            prepare: |d| fs::create_dir(d.join("rules")).unwrap(),
+            args: &["rules", "rules"],
+            tail: None,
+        },
+        Generated {
+            name: "g_test_missing_events",
+            prepare: |d| {
+                fs::write(d.join("r.yml"), RULE).unwrap();
+                fs::create_dir(d.join("empty")).unwrap();
+            },
+            args: &["test", "r.yml", "--events", "no/such", "--benign", "empty"],
+            tail: None,
+        },
+        Generated {
+            name: "g_test_rule_fails_to_load",
+            prepare: broken_rule_with_tests,
+            args: &["test", "rules"],
+            tail: None,
+        },
+        Generated {
+            name: "g_test_rule_fails_to_load_json",
+            prepare: broken_rule_with_tests,
+            args: &["test", "rules", "--format", "json"],
+            tail: None,
+        },
+        Generated {
+            name: "g_test_rule_fails_to_load_junit",
+            prepare: broken_rule_with_tests,
+            args: &["test", "rules", "--format", "junit"],
+            tail: None,
+        },
+        Generated {
+            name: "g_rules_fifo_and_links",
+            prepare: fifo_and_links,
+            args: &["rules", "rules"],
+            tail: None,
+        },
+        Generated {
+            name: "g_own_test_and_events_fifo",
+            prepare: |d| {
+                fs::create_dir_all(d.join("rules/r.tests")).unwrap();
+                fs::write(d.join("rules/r.yml"), RULE).unwrap();
+                #[cfg(unix)]
+                {
+                    mkfifo(&d.join("rules/r.tests/positive.jsonl"));
+                    mkfifo(&d.join("ev.jsonl"));
+                }
+            },
+            args: &["test", "rules", "--events", "ev.jsonl"],
+            tail: None,
+        },
+        Generated {
+            name: "g_check_fifo_and_links",
+            prepare: fifo_and_links,
+            args: &["check", "rules"],
+            tail: None,
+        },
+    ]
+}
+
+const EVENT: &str = "{\"Image\": \"x\"}\n";
+
+/// `repo/rules/r.yml` whose `r.tests/positive.jsonl` links to a file outside the repository
+/// (`repo/`): the outside event matches, so following the link would print PASS.
+fn own_test_links(d: &Path) {
+    fs::create_dir_all(d.join("repo/rules/r.tests")).unwrap();
+    fs::write(d.join("repo/rules/r.yml"), RULE).unwrap();
+    fs::write(
+        d.join("repo/rules/r.tests/negative.jsonl"),
+        "{\"Image\": \"y\"}\n",
+    )
+    .unwrap();
+    fs::write(d.join("secret.jsonl"), EVENT).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(
+        "../../../secret.jsonl",
+        d.join("repo/rules/r.tests/positive.jsonl"),
+    )
+    .unwrap();
+}
+
+/// An events directory with a link out of it, a FIFO, and a linked file given directly.
+fn event_links(d: &Path) {
+    fs::write(d.join("r.yml"), RULE).unwrap();
+    fs::create_dir_all(d.join("ev")).unwrap();
+    fs::create_dir_all(d.join("outside")).unwrap();
+    fs::write(d.join("ev/own.jsonl"), "{\"Image\": \"y\"}\n").unwrap();
+    fs::write(d.join("outside/secret.jsonl"), EVENT).unwrap();
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink("../outside/secret.jsonl", d.join("ev/link.jsonl")).unwrap();
+        std::os::unix::fs::symlink("../outside", d.join("ev/linked_dir")).unwrap();
+        std::os::unix::fs::symlink("/dev/null", d.join("linked.jsonl")).unwrap();
+        mkfifo(&d.join("ev/pipe.jsonl"));
+    }
+}
+
+/// A rule with a failing positive test, and a second rule file that does not parse.
+fn broken_rule_with_tests(d: &Path) {
+    fs::create_dir_all(d.join("rules/broken.tests")).unwrap();
+    fs::write(d.join("rules/ok.yml"), RULE).unwrap();
+    fs::write(d.join("rules/broken.yml"), "title: [broken\n").unwrap();
+    fs::write(d.join("rules/broken.tests/positive.jsonl"), EVENT).unwrap();
+}
+
+/// A rule folder with a FIFO, a dangling link, a link inside and a link outside, all named like
+/// rules.
+fn fifo_and_links(d: &Path) {
+    fs::create_dir_all(d.join("rules/sub")).unwrap();
+    fs::write(d.join("rules/sub/ok.yml"), RULE).unwrap();
+    fs::write(d.join("secret.yml"), RULE).unwrap();
+    #[cfg(unix)]
+    {
+        mkfifo(&d.join("rules/pipe.yml"));
+        std::os::unix::fs::symlink("sub/ok.yml", d.join("rules/alias.yml")).unwrap();
+        std::os::unix::fs::symlink("gone.yml", d.join("rules/dangling.yml")).unwrap();
+        std::os::unix::fs::symlink("../secret.yml", d.join("rules/outside.yml")).unwrap();
+    }
+}
+
+#[cfg(unix)]
+fn mkfifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo");
+    assert!(status.success());
+}
+
+#[test]
+fn generated_evidence_inputs() {
+    for case in evidence_cases() {
+        let dir = Scratch::new();
+        (case.prepare)(&dir.0);
+        let o = run_in(&dir.0, case.args);
+        assert!(
+            !o.stderr.contains("panicked"),
+            "{}: {}",
+            case.name,
+            o.stderr
+        );
+        counts_add_up(&o);
+        insta::assert_snapshot!(case.name, transcript(&o, case.tail));
+    }
+}
+
 #[test]
 fn generated_inputs() {
     for case in generated_cases() {
