@@ -1,6 +1,6 @@
 //! `attacktrace coverage`: ATT&CK coverage of a rule set in six formats, with baseline diff.
 
-use super::{emit, read_input, write_file, Cli, CliError, Outcome};
+use super::{emit, read_input, write_report, Cli, CliError, Outcome};
 use crate::coverage::{self, Baseline, CoverageInput, CoverageReport, Profile, ScopeOptions};
 use crate::link::LinkIndex;
 use crate::output;
@@ -192,7 +192,7 @@ pub(super) fn run(cli: &Cli, args: &CoverageArgs) -> Result<Outcome, CliError> {
     })?;
     let nav = args.navigator();
     for (format, path) in &outputs {
-        write_file(path, render_coverage(&report, *format, &nav).as_bytes())?;
+        write_report(path, &render_coverage(&report, *format, &nav))?;
     }
     let stdout_format = args
         .format

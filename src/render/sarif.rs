@@ -179,7 +179,7 @@ pub fn to_sarif(r: &CheckReport, opts: &SarifOptions) -> String {
     // a `Vec`: serialising it cannot fail, so an empty SARIF file can never be written.
     let mut s = serde_json::to_string_pretty(&doc).expect("a serde_json::Value always serialises");
     s.push('\n');
-    s
+    crate::output::json_safe(s)
 }
 
 fn result(

@@ -5,6 +5,7 @@
 use super::junit::{Case, Failure, JUnitReport, Suite};
 use super::{one_line, term_safe};
 use crate::evidence::{CaseKind, EventRef, RuleStatus, TestReport};
+use crate::output::path_line;
 use std::fmt::Write;
 
 /// Matches listed per rule in text; the rest are counted (JSON lists them all).
@@ -22,7 +23,7 @@ fn refs(list: &[EventRef]) -> String {
     let mut s = list
         .iter()
         .take(TEXT_LIST_LIMIT)
-        .map(|e| format!("{}:{}", e.file.display(), e.line))
+        .map(|e| format!("{}:{}", path_line(&e.file), e.line))
         .collect::<Vec<_>>()
         .join(", ");
     if list.len() > TEXT_LIST_LIMIT {
@@ -56,7 +57,7 @@ pub fn text(r: &TestReport) -> String {
         let _ = writeln!(
             o,
             "{status} {}  {}",
-            term_safe(&rule.path.display().to_string()),
+            path_line(&rule.path),
             term_safe(&one_line(&rule.title))
         );
         for c in &rule.cases {
@@ -64,7 +65,7 @@ pub fn text(r: &TestReport) -> String {
                 "  {} {} {}{}: {}/{} matched",
                 if c.passed { "ok  " } else { "FAIL" },
                 kind_label(c.kind),
-                term_safe(&c.file.display().to_string()),
+                path_line(&c.file),
                 c.expected
                     .map(|n| format!(" (expect {n})"))
                     .unwrap_or_default(),
@@ -105,8 +106,8 @@ pub fn text(r: &TestReport) -> String {
         let _ = writeln!(o, "findings:");
         for d in &r.findings {
             let at = match (&d.path, d.line) {
-                (Some(p), Some(l)) => format!("{}:{l}: ", p.display()),
-                (Some(p), None) => format!("{}: ", p.display()),
+                (Some(p), Some(l)) => format!("{}:{l}: ", path_line(p)),
+                (Some(p), None) => format!("{}: ", path_line(p)),
                 _ => String::new(),
             };
             let _ = writeln!(
@@ -154,7 +155,7 @@ pub fn junit(r: &TestReport) -> String {
         suites: Vec::new(),
     };
     for rule in &r.rules {
-        let classname = rule.path.display().to_string();
+        let classname = path_line(&rule.path);
         let mut suite = Suite {
             name: format!("{} ({})", rule.title, classname),
             cases: Vec::new(),
@@ -173,7 +174,7 @@ pub fn junit(r: &TestReport) -> String {
                 },
             });
             suite.cases.push(Case {
-                name: format!("{} {}", kind_label(c.kind), c.file.display()),
+                name: format!("{} {}", kind_label(c.kind), path_line(&c.file)),
                 classname: classname.clone(),
                 failure,
                 skipped: None,
@@ -189,7 +190,7 @@ pub fn junit(r: &TestReport) -> String {
                     text: rule
                         .false_positives
                         .iter()
-                        .map(|e| format!("{}:{}", e.file.display(), e.line))
+                        .map(|e| format!("{}:{}", path_line(&e.file), e.line))
                         .collect::<Vec<_>>()
                         .join("\n"),
                 }),
@@ -209,10 +210,7 @@ pub fn junit(r: &TestReport) -> String {
                 .map(|d| Case {
                     name: format!(
                         "{}{}",
-                        d.path
-                            .as_ref()
-                            .map(|p| p.display().to_string())
-                            .unwrap_or_default(),
+                        d.path.as_ref().map(|p| path_line(p)).unwrap_or_default(),
                         d.line.map(|l| format!(":{l}")).unwrap_or_default()
                     ),
                     classname: d.code.as_str().into(),
