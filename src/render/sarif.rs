@@ -283,10 +283,7 @@ mod tests {
             relative_uri(&o, latin1).as_deref(),
             Some("rules/caf%E9.yml")
         );
-        assert_eq!(
-            relative_uri(&o, other).as_deref(),
-            Some("rules/caf%E8.yml")
-        );
+        assert_eq!(relative_uri(&o, other).as_deref(), Some("rules/caf%E8.yml"));
         assert_eq!(
             relative_uri(&o, Path::new("rules/café.yml")).as_deref(),
             Some("rules/caf%C3%A9.yml")
