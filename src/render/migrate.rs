@@ -11,10 +11,10 @@ pub fn text(plan: &Plan, edits: &[FileEdit], dry_run: bool) -> String {
     let _ = writeln!(
         out,
         "migrate: {} {} -> {} {}; {} rules checked, {} to change, {} questions",
-        plan.from.domain,
-        plan.from.version,
-        plan.to.domain,
-        plan.to.version,
+        one_line(&plan.from.domain),
+        one_line(&plan.from.version),
+        one_line(&plan.to.domain),
+        one_line(&plan.to.version),
         plan.rules_checked,
         plan.changed_rules(),
         plan.questions()

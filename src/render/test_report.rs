@@ -157,15 +157,15 @@ pub fn junit(r: &TestReport) -> String {
     for rule in &r.rules {
         let classname = path_line(&rule.path);
         let mut suite = Suite {
-            name: format!("{} ({})", rule.title, classname),
+            name: format!("{} ({})", one_line(&rule.title), classname),
             cases: Vec::new(),
         };
         for c in &rule.cases {
             let failure = (!c.passed).then(|| Failure {
-                message: c
-                    .message
-                    .clone()
-                    .unwrap_or_else(|| format!("{} of {} events matched", c.matched, c.events)),
+                message: c.message.as_deref().map_or_else(
+                    || format!("{} of {} events matched", c.matched, c.events),
+                    one_line,
+                ),
                 kind: kind_label(c.kind).into(),
                 text: if c.failed_lines.is_empty() {
                     String::new()

@@ -9,6 +9,7 @@ mod coverage;
 mod evidence;
 mod help;
 mod hostile;
+mod injection;
 mod robustness;
 mod rule_pack;
 mod technique;
