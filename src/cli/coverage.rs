@@ -245,7 +245,7 @@ pub(super) fn run(cli: &Cli, args: &CoverageArgs) -> Result<Outcome, CliError> {
             output::to_stderr(&format!(
                 "lost: {} {} ({} -> {})",
                 c.id,
-                c.name,
+                output::one_line(&c.name),
                 c.before.as_str(),
                 c.after.as_str()
             ));

@@ -184,3 +184,99 @@ fn no_command_and_format_passes_raw_controls_or_workflow_commands() {
         rule(POISON)
     );
 }
+
+/// `-o` twice onto the same file (after normalisation) is a usage error, before anything is written.
+#[test]
+fn coverage_output_to_the_same_path_twice_is_a_usage_error() {
+    let tmp = scratch();
+    let dir = tmp.path();
+    fs::create_dir(dir.join("sub")).unwrap();
+    let rules = root().join("tests/hostile/inputs/e01_html_script.yml");
+    let rules = rules.to_str().unwrap();
+    for (a, b) in [
+        ("json:out.json", "html:out.json"),
+        ("json:out.json", "csv:./out.json"),
+        ("json:out.json", "navigator:sub/../out.json"),
+    ] {
+        let out = command(dir)
+            .args(["coverage", rules, "-o", a, "-o", b])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{a} {b}: {stderr}");
+        assert!(stderr.contains("the same path"), "{stderr}");
+        assert!(!dir.join("out.json").exists(), "nothing written");
+    }
+    let out = command(dir)
+        .args([
+            "coverage",
+            rules,
+            "-o",
+            "json:a.json",
+            "-o",
+            "csv:sub/a.json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(dir.join("a.json").is_file() && dir.join("sub/a.json").is_file());
+}
+
+/// `--link-base`: http(s) or a relative path only; generated links percent-encode `< > " '`.
+#[test]
+fn link_base_refuses_other_schemes_and_links_are_encoded() {
+    let rules = "tests/hostile/inputs/e01_html_script.yml";
+    for bad in [
+        "javascript:alert(1)//",
+        "JavaScript:alert(1)",
+        "data:text/html,<script>",
+        "file:///etc",
+        "//evil.invalid/",
+        " javascript:x",
+    ] {
+        let out = command(&root())
+            .args([
+                "coverage",
+                rules,
+                "--format",
+                "navigator",
+                "--link-base",
+                bad,
+            ])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {stderr}");
+        assert!(stderr.contains("--link-base"), "{stderr}");
+        assert!(out.stdout.is_empty());
+    }
+    let tmp = scratch();
+    let name = "a <b> \"c\" 'd'.yml";
+    fs::copy(root().join(rules), tmp.path().join(name)).unwrap();
+    for base in ["https://x.invalid/r", "rules/base"] {
+        let out = command(tmp.path())
+            .args([
+                "coverage",
+                name,
+                "--format",
+                "navigator",
+                "--link-base",
+                base,
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{base}");
+        let layer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let urls: Vec<String> = layer["techniques"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|t| t["links"].as_array().cloned().unwrap_or_default())
+            .filter_map(|l| l["url"].as_str().map(String::from))
+            .collect();
+        assert!(!urls.is_empty(), "{base}: no links");
+        for u in urls {
+            assert_eq!(u, format!("{base}/a%20%3Cb%3E%20%22c%22%20%27d%27.yml"));
+        }
+    }
+}
