@@ -303,7 +303,7 @@ pub fn apply(plan: &Plan, dry_run: bool) -> Vec<FileEdit> {
         .map(|(path, edits)| match apply_edits(path, &edits, !dry_run) {
             Ok(applied) => FileEdit {
                 path: path.clone(),
-                diff: applied.diff(&path.display().to_string()),
+                diff: applied.diff(&crate::output::path_line(path)),
                 error: None,
             },
             Err(e) => FileEdit {

@@ -21,7 +21,7 @@ pub fn to_stdout(bytes: &[u8]) -> io::Result<()> {
 pub fn to_stderr(line: &str) {
     let stderr = io::stderr();
     let mut lock = stderr.lock();
-    let _ = writeln!(lock, "{}", term_safe(line));
+    let _ = writeln!(lock, "{}", document_safe(line));
 }
 
 /// Runs `f`; when `enabled`, stderr is a terminal and `f` takes over a second, shows the elapsed
@@ -197,6 +197,73 @@ pub fn one_line(s: &str) -> String {
     term_safe(s).replace(['\n', '\r'], " ")
 }
 
+/// A path as one terminal-safe line: a file name may hold newlines or escapes too.
+pub fn path_line(p: &std::path::Path) -> String {
+    one_line(&p.to_string_lossy())
+}
+
+/// Whether `line` would be read as a GitHub Actions workflow command (`::name ...::`): the runner
+/// trims leading whitespace before looking for `::`.
+pub fn is_command_line(line: &str) -> bool {
+    line.trim_start().starts_with("::")
+}
+
+/// Defuses every line that a CI runner would take for a workflow command: its first `:` becomes a
+/// visible `\u{3a}`. The rest of the text is kept as is.
+pub fn defuse_commands(s: &str) -> Cow<'_, str> {
+    if !s.lines().any(is_command_line) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for line in s.split_inclusive('\n') {
+        if is_command_line(line) {
+            let at = line.len() - line.trim_start().len();
+            out.push_str(&line[..at]);
+            out.push_str("\\u{3a}");
+            out.push_str(&line[at + 1..]);
+        } else {
+            out.push_str(line);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The last pass over every report and message before it leaves the process (stdout, stderr,
+/// `-o` files), whatever the format: control and bidi characters a renderer let through become
+/// visible escapes and no line can pose as a workflow command. Formats escape their fields first
+/// (JSON as `\uXXXX`, XML, CSV, HTML); this is the net under them. GitHub annotations, whose lines
+/// are commands by design, use [`annotation_safe`] instead.
+pub fn document_safe(s: &str) -> Cow<'_, str> {
+    match term_safe(s) {
+        Cow::Borrowed(b) => defuse_commands(b),
+        Cow::Owned(o) => Cow::Owned(defuse_commands(&o).into_owned()),
+    }
+}
+
+/// The last pass over GitHub workflow-command output: control and bidi characters become visible
+/// escapes; lines are left to the renderer, which escapes newlines inside every field.
+pub fn annotation_safe(s: &str) -> Cow<'_, str> {
+    term_safe(s)
+}
+
+/// Escapes the characters [`term_safe`] neutralises as JSON `\uXXXX` escapes, for serialised
+/// JSON: serde escapes C0 controls only, and C1, DEL and bidi characters can only occur inside
+/// strings there, so the document keeps its meaning while no raw one reaches a log.
+pub fn json_safe(s: String) -> String {
+    if !s.chars().any(unsafe_char) {
+        return s;
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,6 +283,25 @@ mod tests {
         assert_eq!(one_line("t\u{85}\u{202d}"), "t\\u{85}\\u{202d}");
         // Ordinary non-ASCII text is untouched.
         assert_eq!(term_safe("é ü \u{200b}"), "é ü \u{200b}");
+    }
+
+    #[test]
+    fn documents_never_pose_as_workflow_commands() {
+        assert_eq!(
+            document_safe("a\n::warning::x\n  ::error::y"),
+            "a\n\\u{3a}:warning::x\n  \\u{3a}:error::y"
+        );
+        assert_eq!(document_safe("ok: a::b\n"), "ok: a::b\n");
+        assert_eq!(document_safe("\u{1b}[2J\u{202e}"), "\\u{1b}[2J\\u{202e}");
+        assert_eq!(annotation_safe("::error ::m\u{7}"), "::error ::m\\u{7}");
+        assert_eq!(
+            json_safe("\"a\u{85}\u{202e}\"".into()),
+            "\"a\\u0085\\u202e\""
+        );
+        assert_eq!(
+            path_line(Path::new("x\n::stop-commands::t\n.yml")),
+            "x ::stop-commands::t .yml"
+        );
     }
 
     #[test]

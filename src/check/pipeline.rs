@@ -103,7 +103,7 @@ pub fn fix_files(rules: &RuleSet, kb: &KnowledgeBase, dry_run: bool) -> FixRun {
         run.changed_files += 1;
         if dry_run {
             run.diffs
-                .push_str(&applied.diff(&path.display().to_string()));
+                .push_str(&applied.diff(&crate::output::path_line(path)));
             continue;
         }
         for fix in fixes {

@@ -1,6 +1,6 @@
 //! `attacktrace check`: the CI gate, with config, `--fix` and the coverage gate.
 
-use super::{emit, exit_without_freeing, read_input, write_file, Cli, CliError, Outcome};
+use super::{emit, exit_without_freeing, put, read_input, write_file, Cli, CliError, Outcome};
 use crate::check::pipeline::{self, FixEvent};
 use crate::check::{self, CheckInput};
 use crate::config::{self, Settings};
@@ -124,9 +124,11 @@ fn fix(
     let run = pipeline::fix_files(ruleset, kb, args.dry_run);
     for event in &run.events {
         output::to_stderr(&match event {
-            FixEvent::NotFixed { path, error } => format!("not fixed: {}: {error}", path.display()),
+            FixEvent::NotFixed { path, error } => {
+                format!("not fixed: {}: {error}", output::path_line(path))
+            }
             FixEvent::Fixed { path, line, change } => {
-                format!("fixed {}:{line}: {change}", path.display())
+                format!("fixed {}:{line}: {change}", output::path_line(path))
             }
             FixEvent::Skipped(s) => format!("not fixed: {}:{}: {s}", s.path.display(), s.line),
         });
@@ -211,9 +213,13 @@ pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<Outcome, CliError> {
         report.extend(extra, &settings);
     }
     let out = format_report(args, &report, &cwd);
+    let out = match args.format {
+        CheckFormat::Github => output::annotation_safe(&out),
+        _ => output::document_safe(&out),
+    };
     match &args.output {
         Some(path) => write_file(path, out.as_bytes())?,
-        None => emit(out)?,
+        None => put(&out)?,
     }
     if (args.format != CheckFormat::Text || args.output.is_some()) && !cli.quiet {
         output::to_stderr(render::check::summary(&report).trim_end());

@@ -1,13 +1,13 @@
 //! `attacktrace coverage`: ATT&CK coverage of a rule set in six formats, with baseline diff.
 
-use super::{emit, read_input, write_file, Cli, CliError, Outcome};
+use super::{emit, read_input, write_report, Cli, CliError, Outcome};
 use crate::coverage::{self, Baseline, CoverageInput, CoverageReport, Profile, ScopeOptions};
 use crate::link::LinkIndex;
 use crate::output;
 use crate::render::{self, navigator};
 use crate::telemetry::Telemetry;
 use clap::{Args, ValueEnum};
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum CoverageFormat {
@@ -83,7 +83,7 @@ impl CoverageArgs {
     /// Every `--output FORMAT:PATH`, checked before the (slow) load so a typo fails fast.
     fn outputs(&self) -> Result<Vec<(CoverageFormat, PathBuf)>, CliError> {
         let bad = |o: &str, why: String| CliError::Input(format!("--output `{o}`: {why}"));
-        let mut out = Vec::new();
+        let mut out: Vec<(CoverageFormat, PathBuf)> = Vec::new();
         for o in &self.outputs {
             let (f, path) = o
                 .split_once(':')
@@ -97,7 +97,11 @@ impl CoverageArgs {
             if path.is_empty() {
                 return Err(bad(o, "empty path".into()));
             }
-            out.push((format, PathBuf::from(path)));
+            let path = PathBuf::from(path);
+            if out.iter().any(|(_, p)| same_file(p, &path)) {
+                return Err(bad(o, "the same path is given to another --output".into()));
+            }
+            out.push((format, path));
         }
         Ok(out)
     }
@@ -114,6 +118,15 @@ impl CoverageArgs {
         }
     }
 
+    /// `--link-base`, checked before the load like `--output`.
+    fn check_link_base(&self) -> Result<(), CliError> {
+        match &self.link_base {
+            Some(base) => navigator::check_link_base(base)
+                .map_err(|e| CliError::Input(format!("--link-base: {e}"))),
+            None => Ok(()),
+        }
+    }
+
     fn navigator(&self) -> navigator::NavigatorOptions {
         navigator::NavigatorOptions {
             score: match self.score {
@@ -125,6 +138,29 @@ impl CoverageArgs {
             link_base: self.link_base.clone(),
         }
     }
+}
+
+/// Whether two output paths name the same file: compared after joining the working directory,
+/// dropping `.` and `..`, and resolving the parent directory when it exists (a symlinked folder).
+fn same_file(a: &Path, b: &Path) -> bool {
+    fn key(p: &Path) -> PathBuf {
+        let abs = std::env::current_dir().unwrap_or_default().join(p);
+        let mut out = PathBuf::new();
+        for c in abs.components() {
+            match c {
+                Component::CurDir => {}
+                Component::ParentDir => {
+                    out.pop();
+                }
+                other => out.push(other.as_os_str()),
+            }
+        }
+        match (out.parent().map(std::fs::canonicalize), out.file_name()) {
+            (Some(Ok(dir)), Some(name)) => dir.join(name),
+            _ => out,
+        }
+    }
+    key(a) == key(b)
 }
 
 fn render_coverage(
@@ -144,6 +180,7 @@ fn render_coverage(
 
 pub(super) fn run(cli: &Cli, args: &CoverageArgs) -> Result<Outcome, CliError> {
     let outputs = args.outputs()?;
+    args.check_link_base()?;
     let telemetry = Telemetry::embedded();
     let profile = match &args.profile {
         Some(p) => Some(Profile::parse(
@@ -193,7 +230,7 @@ pub(super) fn run(cli: &Cli, args: &CoverageArgs) -> Result<Outcome, CliError> {
     })?;
     let nav = args.navigator();
     for (format, path) in &outputs {
-        write_file(path, render_coverage(&report, *format, &nav).as_bytes())?;
+        write_report(path, &render_coverage(&report, *format, &nav))?;
     }
     let stdout_format = args
         .format
@@ -209,7 +246,7 @@ pub(super) fn run(cli: &Cli, args: &CoverageArgs) -> Result<Outcome, CliError> {
             output::to_stderr(&format!(
                 "lost: {} {} ({} -> {})",
                 c.id,
-                c.name,
+                output::one_line(&c.name),
                 c.before.as_str(),
                 c.after.as_str()
             ));

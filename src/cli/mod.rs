@@ -296,8 +296,20 @@ fn exit_without_freeing<T>(data: T) {
     std::mem::forget(data);
 }
 
+/// Writes a report to stdout through the last escaping pass every document gets
+/// ([`output::document_safe`]).
 fn emit(text: String) -> Result<(), CliError> {
-    output::to_stdout(text.as_bytes()).map_err(CliError::io("writing output"))
+    put(&output::document_safe(&text))
+}
+
+/// Writes text that already had its last pass (GitHub annotations, see [`output::annotation_safe`]).
+fn put(safe: &str) -> Result<(), CliError> {
+    output::to_stdout(safe.as_bytes()).map_err(CliError::io("writing output"))
+}
+
+/// Writes a report to a file like [`emit`]: the same last pass, then atomically.
+fn write_report(path: &Path, text: &str) -> Result<(), CliError> {
+    write_file(path, output::document_safe(text).as_bytes())
 }
 
 /// Writes a report or file atomically (see [`output::write_atomic`]).

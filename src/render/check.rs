@@ -5,13 +5,14 @@ use super::junit::{Case, Failure, JUnitReport, Suite};
 use super::one_line;
 use crate::check::{CheckReport, Finding};
 use crate::diag::Severity;
+use crate::output::path_line;
 use std::collections::BTreeMap;
 
 fn location(f: &Finding) -> String {
     let d = &f.diagnostic;
     match (&d.path, d.line) {
-        (Some(p), Some(l)) => format!("{}:{l}:{}", p.display(), d.column.unwrap_or(1)),
-        (Some(p), None) => p.display().to_string(),
+        (Some(p), Some(l)) => format!("{}:{l}:{}", path_line(p), d.column.unwrap_or(1)),
+        (Some(p), None) => path_line(p),
         (None, _) => "(run)".to_string(),
     }
 }
@@ -55,10 +56,10 @@ pub fn attack_line(r: &CheckReport) -> String {
     match &r.attack_sha256 {
         Some(sha) => format!(
             "{} ({}, sha256 {sha})",
-            r.attack,
+            one_line(&r.attack),
             one_line(&r.attack_origin)
         ),
-        None => r.attack.clone(),
+        None => one_line(&r.attack),
     }
 }
 
@@ -123,7 +124,7 @@ pub fn junit(r: &CheckReport) -> String {
             .diagnostic
             .path
             .as_ref()
-            .map_or_else(|| "(run)".to_string(), |p| p.display().to_string());
+            .map_or_else(|| "(run)".to_string(), |p| path_line(p));
         by_code
             .entry(f.diagnostic.code.as_str())
             .or_default()

@@ -7,8 +7,10 @@
 use crate::coverage::CoverageReport;
 use std::fmt::Write;
 
-/// Escapes one cell.
+/// Escapes one cell: one terminal-safe line (every column is a one-line field), quoted, guarded.
 pub fn cell(s: &str) -> String {
+    let line = crate::output::one_line(s);
+    let s = line.as_str();
     let guarded;
     let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         guarded = format!("'{s}");
@@ -70,5 +72,6 @@ mod tests {
         assert_eq!(cell("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(cell("=cmd()"), "'=cmd()");
         assert_eq!(cell("-1,2"), "\"'-1,2\"");
+        assert_eq!(cell("@x\n::warning::y\u{1b}"), "'@x ::warning::y\\u{1b}");
     }
 }

@@ -4,9 +4,11 @@
 use crate::check::CheckReport;
 use crate::diag::Severity;
 
-/// Escapes a command's message (data).
+/// Escapes a command's message (data): control and bidi characters become visible escapes, then
+/// GitHub's own escaping of `%`, CR and LF, so no field can end the command or start another.
 fn data(s: &str) -> String {
-    s.replace('%', "%25")
+    crate::output::term_safe(s)
+        .replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
@@ -53,5 +55,13 @@ mod tests {
     fn escapes_properties_and_data() {
         assert_eq!(data("50% a\nb"), "50%25 a%0Ab");
         assert_eq!(property("a:b,c"), "a%3Ab%2Cc");
+        assert_eq!(
+            property("x\n::stop-commands::t\n.yml"),
+            "x%0A%3A%3Astop-commands%3A%3At%0A.yml"
+        );
+        assert_eq!(
+            data("\u{1b}[2J\u{7}\u{85}\u{202e}"),
+            "\\u{1b}[2J\\u{7}\\u{85}\\u{202e}"
+        );
     }
 }

@@ -24,6 +24,10 @@ pub fn escape(s: &str) -> String {
             c if c.is_control() && c != '\n' && c != '\t' => {
                 let _ = write!(out, "&#x{:x};", c as u32);
             }
+            // A character reference would still reorder the page: bidi controls are shown.
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
             c => out.push(c),
         }
     }
@@ -379,5 +383,6 @@ mod tests {
             "&lt;script&gt;a&amp;b &quot;c&quot; &#39;d&#39;&lt;/script&gt;"
         );
         assert_eq!(escape("a\u{1b}b"), "a&#x1b;b");
+        assert_eq!(escape("a\u{202e}b\u{85}"), "a\\u{202e}b&#x85;");
     }
 }

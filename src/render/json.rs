@@ -9,5 +9,6 @@ pub fn to_string<T: Serialize>(value: &T) -> String {
         serde_json::json!({ "error": format!("internal serialisation error: {e}") }).to_string()
     });
     s.push('\n');
-    s
+    // C1, DEL and bidi characters as `\uXXXX`: the same value, but nothing raw reaches a log.
+    crate::output::json_safe(s)
 }

@@ -38,11 +38,20 @@ pub struct Failure {
 }
 
 /// Escapes text for XML attribute values and character data. Characters XML 1.0 cannot carry
-/// (most control characters) are replaced by U+FFFD so the document always parses.
+/// (most control characters) are replaced by U+FFFD so the document always parses; DEL, C1 and
+/// bidi controls, which XML allows but a CI log should not print, become visible escapes; a line
+/// that a CI runner would take for a workflow command (`::error::...`, printed when the log shows
+/// the report) is defused.
 pub fn xml_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
         match c {
+            c if ('\u{7f}'..='\u{9f}').contains(&c)
+                || ('\u{202a}'..='\u{202e}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c) =>
+            {
+                out.push_str(&crate::output::term_safe(c.encode_utf8(&mut [0; 4])));
+            }
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -53,7 +62,7 @@ pub fn xml_escape(s: &str) -> String {
             c => out.push(c),
         }
     }
-    out
+    crate::output::defuse_commands(&out).into_owned()
 }
 
 pub fn to_xml(r: &JUnitReport) -> String {
@@ -163,5 +172,14 @@ mod tests {
         assert!(x.contains("m &amp; n"));
         assert!(x.contains("line\u{FFFD}[31m"));
         assert!(!x.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn no_raw_c1_bidi_or_workflow_command() {
+        let x = xml_escape("a\u{85}b\u{9b}c\u{202e}d\u{7f}\n::error::pwned\r\n  ::warning::x");
+        assert_eq!(
+            x,
+            "a\\u{85}b\\u{9b}c\\u{202e}d\\u{7f}\n\\u{3a}:error::pwned\r\n  \\u{3a}:warning::x"
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! that could not be edited. JSON is [`crate::migrate::Report`]'s serde form.
 
 use crate::migrate::{FileEdit, Plan};
-use crate::output::term_safe;
+use crate::output::{one_line, path_line, term_safe};
 use std::fmt::Write as _;
 
 /// Human report: what changed per rule, then the questions for a person.
@@ -11,16 +11,22 @@ pub fn text(plan: &Plan, edits: &[FileEdit], dry_run: bool) -> String {
     let _ = writeln!(
         out,
         "migrate: {} {} -> {} {}; {} rules checked, {} to change, {} questions",
-        plan.from.domain,
-        plan.from.version,
-        plan.to.domain,
-        plan.to.version,
+        one_line(&plan.from.domain),
+        one_line(&plan.from.version),
+        one_line(&plan.to.domain),
+        one_line(&plan.to.version),
         plan.rules_checked,
         plan.changed_rules(),
         plan.questions()
     );
     for r in &plan.rules {
-        let _ = writeln!(out, "\n{}:{} {}", r.path.display(), r.line, r.title);
+        let _ = writeln!(
+            out,
+            "\n{}:{} {}",
+            path_line(&r.path),
+            r.line,
+            one_line(&r.title)
+        );
         for c in &r.changes {
             let _ = writeln!(out, "  {} -> {}  ({})", c.from, c.to.join(", "), c.reason);
         }
@@ -38,7 +44,7 @@ pub fn text(plan: &Plan, edits: &[FileEdit], dry_run: bool) -> String {
         let _ = writeln!(
             out,
             "\nnot edited: {}: {}",
-            e.path.display(),
+            path_line(&e.path),
             e.error.as_deref().unwrap_or_default()
         );
     }

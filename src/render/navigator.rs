@@ -160,19 +160,70 @@ fn score_of(r: &CoverageReport, t: &TechniqueRow, score: Score) -> u32 {
     }
 }
 
-fn url_join(base: &str, path: &str) -> String {
-    let mut p = String::with_capacity(path.len());
-    for c in path.trim_start_matches("./").chars() {
+/// Why a `--link-base` is refused: the links land in a layer others open, so only web links or a
+/// relative path may come out of it (never `javascript:` or `data:`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LinkBaseError {
+    #[error("URL scheme `{0}:` is not allowed (use http://, https:// or a relative path)")]
+    Scheme(String),
+    #[error("a link base starting with `//` or `\\` names another host without a scheme (use http:// or https://)")]
+    SchemeRelative,
+    #[error("a link base may not contain control characters or start with a space")]
+    Control,
+}
+
+/// Accepts `http://...`, `https://...` or a relative path as a link base.
+pub fn check_link_base(base: &str) -> Result<(), LinkBaseError> {
+    if base.chars().any(char::is_control) || base.starts_with(char::is_whitespace) {
+        return Err(LinkBaseError::Control);
+    }
+    if base.starts_with("//") || base.starts_with("\\\\") {
+        return Err(LinkBaseError::SchemeRelative);
+    }
+    // A scheme is what comes before the first `:`, when no `/`, `?` or `#` comes before it.
+    let head = base.split(['/', '?', '#']).next().unwrap_or_default();
+    match head.split_once(':') {
+        None => Ok(()),
+        Some((scheme, _)) if ["http", "https"].contains(&scheme.to_ascii_lowercase().as_str()) => {
+            Ok(())
+        }
+        Some((scheme, _)) => Err(LinkBaseError::Scheme(crate::output::one_line(scheme))),
+    }
+}
+
+/// Percent-encodes what may not stand raw in a link (quotes, angle brackets, spaces, controls);
+/// `path` also encodes what would end the path (`#`, `?`, `%`) and turns `\\` into `/`.
+fn url_encode(s: &str, path: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
         match c {
-            '\\' => p.push('/'),
-            ' ' => p.push_str("%20"),
-            '#' => p.push_str("%23"),
-            '?' => p.push_str("%3F"),
-            '%' => p.push_str("%25"),
-            c => p.push(c),
+            '\\' if path => out.push('/'),
+            '#' | '?' | '%' if path => push_pct(&mut out, c),
+            ' ' | '<' | '>' | '"' | '\'' | '`' => push_pct(&mut out, c),
+            c if c.is_control()
+                || ('\u{202a}'..='\u{202e}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c) =>
+            {
+                push_pct(&mut out, c)
+            }
+            c => out.push(c),
         }
     }
-    format!("{}/{}", base.trim_end_matches('/'), p)
+    out
+}
+
+fn push_pct(out: &mut String, c: char) {
+    for b in c.encode_utf8(&mut [0; 4]).bytes() {
+        out.push_str(&format!("%{b:02X}"));
+    }
+}
+
+fn url_join(base: &str, path: &str) -> String {
+    format!(
+        "{}/{}",
+        url_encode(base.trim_end_matches('/'), false),
+        url_encode(path.trim_start_matches("./"), true)
+    )
 }
 
 /// The hover comment of a technique cell.
@@ -363,6 +414,47 @@ mod tests {
         assert_eq!(
             url_join("https://x/y/", "./rules/a b#1.yml"),
             "https://x/y/rules/a%20b%231.yml"
+        );
+        assert_eq!(
+            url_join("https://x/a b", "r/<s>\"'\u{7}\u{202e}.yml"),
+            "https://x/a%20b/r/%3Cs%3E%22%27%07%E2%80%AE.yml"
+        );
+    }
+
+    #[test]
+    fn link_base_schemes() {
+        for ok in [
+            "https://x/y",
+            "HTTP://x",
+            "rules/",
+            "../repo/blob/main",
+            "a/b:c",
+        ] {
+            assert_eq!(check_link_base(ok), Ok(()), "{ok}");
+        }
+        assert_eq!(
+            check_link_base("javascript:alert(1)"),
+            Err(LinkBaseError::Scheme("javascript".into()))
+        );
+        assert_eq!(
+            check_link_base("data:text/html,x"),
+            Err(LinkBaseError::Scheme("data".into()))
+        );
+        assert_eq!(
+            check_link_base("file:///etc"),
+            Err(LinkBaseError::Scheme("file".into()))
+        );
+        assert_eq!(
+            check_link_base(" javascript:x"),
+            Err(LinkBaseError::Control)
+        );
+        assert_eq!(
+            check_link_base("java\tscript:x"),
+            Err(LinkBaseError::Control)
+        );
+        assert_eq!(
+            check_link_base("//evil.invalid/x"),
+            Err(LinkBaseError::SchemeRelative)
         );
     }
 }

@@ -68,7 +68,7 @@ fn encode_components(p: &Path) -> String {
     let parts: Vec<String> = p
         .components()
         .filter_map(|c| match c {
-            Component::Normal(s) => Some(percent_encode(&s.to_string_lossy())),
+            Component::Normal(s) => Some(percent_encode(&name_bytes(s))),
             _ => None,
         })
         .collect();
@@ -84,9 +84,23 @@ fn absolute_uri(opts: &SarifOptions, path: &Path) -> String {
     )
 }
 
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
+/// A file name's raw bytes: on Unix a name need not be UTF-8, and a lossy conversion would point
+/// every such name at the same `%EF%BF%BD` URI.
+fn name_bytes(s: &std::ffi::OsStr) -> std::borrow::Cow<'_, [u8]> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        std::borrow::Cow::Borrowed(s.as_bytes())
+    }
+    #[cfg(not(unix))]
+    {
+        std::borrow::Cow::Owned(s.to_string_lossy().into_owned().into_bytes())
+    }
+}
+
+fn percent_encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for &b in bytes {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
             out.push(b as char);
         } else {
@@ -179,7 +193,7 @@ pub fn to_sarif(r: &CheckReport, opts: &SarifOptions) -> String {
     // a `Vec`: serialising it cannot fail, so an empty SARIF file can never be written.
     let mut s = serde_json::to_string_pretty(&doc).expect("a serde_json::Value always serialises");
     s.push('\n');
-    s
+    crate::output::json_safe(s)
 }
 
 /// The run's properties: the ATT&CK data (and its file's SHA-256 when not embedded) and the
@@ -261,6 +275,28 @@ mod tests {
         assert_eq!(
             absolute_uri(&o, Path::new("../../elsewhere/r.yml")),
             "file:///elsewhere/r.yml"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn non_utf8_names_keep_their_bytes() {
+        use std::os::unix::ffi::OsStrExt;
+        let o = SarifOptions {
+            base: "/repo".into(),
+            root: "/repo".into(),
+            tool_version: "0".into(),
+        };
+        let latin1 = Path::new(std::ffi::OsStr::from_bytes(b"rules/caf\xe9.yml"));
+        let other = Path::new(std::ffi::OsStr::from_bytes(b"rules/caf\xe8.yml"));
+        assert_eq!(
+            relative_uri(&o, latin1).as_deref(),
+            Some("rules/caf%E9.yml")
+        );
+        assert_eq!(relative_uri(&o, other).as_deref(), Some("rules/caf%E8.yml"));
+        assert_eq!(
+            relative_uri(&o, Path::new("rules/café.yml")).as_deref(),
+            Some("rules/caf%C3%A9.yml")
         );
     }
 

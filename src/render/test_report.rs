@@ -5,6 +5,7 @@
 use super::junit::{Case, Failure, JUnitReport, Suite};
 use super::{one_line, term_safe};
 use crate::evidence::{CaseKind, EventRef, RuleStatus, TestReport};
+use crate::output::path_line;
 use std::fmt::Write;
 
 /// Matches listed per rule in text; the rest are counted (JSON lists them all).
@@ -22,7 +23,7 @@ fn refs(list: &[EventRef]) -> String {
     let mut s = list
         .iter()
         .take(TEXT_LIST_LIMIT)
-        .map(|e| format!("{}:{}", e.file.display(), e.line))
+        .map(|e| format!("{}:{}", path_line(&e.file), e.line))
         .collect::<Vec<_>>()
         .join(", ");
     if list.len() > TEXT_LIST_LIMIT {
@@ -56,7 +57,7 @@ pub fn text(r: &TestReport) -> String {
         let _ = writeln!(
             o,
             "{status} {}  {}",
-            term_safe(&rule.path.display().to_string()),
+            path_line(&rule.path),
             term_safe(&one_line(&rule.title))
         );
         for c in &rule.cases {
@@ -64,7 +65,7 @@ pub fn text(r: &TestReport) -> String {
                 "  {} {} {}{}: {}/{} matched",
                 if c.passed { "ok  " } else { "FAIL" },
                 kind_label(c.kind),
-                term_safe(&c.file.display().to_string()),
+                path_line(&c.file),
                 c.expected
                     .map(|n| format!(" (expect {n})"))
                     .unwrap_or_default(),
@@ -105,8 +106,8 @@ pub fn text(r: &TestReport) -> String {
         let _ = writeln!(o, "findings:");
         for d in &r.findings {
             let at = match (&d.path, d.line) {
-                (Some(p), Some(l)) => format!("{}:{l}: ", p.display()),
-                (Some(p), None) => format!("{}: ", p.display()),
+                (Some(p), Some(l)) => format!("{}:{l}: ", path_line(p)),
+                (Some(p), None) => format!("{}: ", path_line(p)),
                 _ => String::new(),
             };
             let _ = writeln!(
@@ -162,17 +163,17 @@ pub fn junit(r: &TestReport) -> String {
         properties: Vec::new(),
     };
     for rule in &r.rules {
-        let classname = rule.path.display().to_string();
+        let classname = path_line(&rule.path);
         let mut suite = Suite {
-            name: format!("{} ({})", rule.title, classname),
+            name: format!("{} ({})", one_line(&rule.title), classname),
             cases: Vec::new(),
         };
         for c in &rule.cases {
             let failure = (!c.passed).then(|| Failure {
-                message: c
-                    .message
-                    .clone()
-                    .unwrap_or_else(|| format!("{} of {} events matched", c.matched, c.events)),
+                message: c.message.as_deref().map_or_else(
+                    || format!("{} of {} events matched", c.matched, c.events),
+                    one_line,
+                ),
                 kind: kind_label(c.kind).into(),
                 text: if c.failed_lines.is_empty() {
                     String::new()
@@ -181,7 +182,7 @@ pub fn junit(r: &TestReport) -> String {
                 },
             });
             suite.cases.push(Case {
-                name: format!("{} {}", kind_label(c.kind), c.file.display()),
+                name: format!("{} {}", kind_label(c.kind), path_line(&c.file)),
                 classname: classname.clone(),
                 failure,
                 skipped: None,
@@ -197,7 +198,7 @@ pub fn junit(r: &TestReport) -> String {
                     text: rule
                         .false_positives
                         .iter()
-                        .map(|e| format!("{}:{}", e.file.display(), e.line))
+                        .map(|e| format!("{}:{}", path_line(&e.file), e.line))
                         .collect::<Vec<_>>()
                         .join("\n"),
                 }),
@@ -217,10 +218,7 @@ pub fn junit(r: &TestReport) -> String {
                 .map(|d| Case {
                     name: format!(
                         "{}{}",
-                        d.path
-                            .as_ref()
-                            .map(|p| p.display().to_string())
-                            .unwrap_or_default(),
+                        d.path.as_ref().map(|p| path_line(p)).unwrap_or_default(),
                         d.line.map(|l| format!(":{l}")).unwrap_or_default()
                     ),
                     classname: d.code.as_str().into(),

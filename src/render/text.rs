@@ -65,8 +65,8 @@ fn card_header(o: &mut String, c: &Card) {
     let _ = writeln!(
         o,
         "ATT&CK {} v{} ({})",
-        c.attack.domain,
-        c.attack.version,
+        one_line(&c.attack.domain),
+        one_line(&c.attack.version),
         one_line(&c.attack.label())
     );
     for n in &c.notices {
@@ -77,22 +77,22 @@ fn card_header(o: &mut String, c: &Card) {
         .iter()
         .map(|x| {
             if x.id.is_empty() {
-                x.name.clone()
+                one_line(&x.name)
             } else {
-                format!("{} ({})", x.name, x.id)
+                one_line(&format!("{} ({})", x.name, x.id))
             }
         })
         .collect();
     let _ = writeln!(o, "Tactics:        {}", tactics.join(", "));
     let _ = writeln!(o, "Platforms:      {}", t.platforms.join(", "));
     if let Some(p) = &t.parent {
-        let _ = writeln!(o, "Parent:         {} {}", p.id, p.name);
+        let _ = writeln!(o, "Parent:         {} {}", p.id, one_line(&p.name));
     }
     if !t.subtechniques.is_empty() {
         let subs: Vec<String> = t
             .subtechniques
             .iter()
-            .map(|s| format!("{} {}", s.id, s.name))
+            .map(|s| format!("{} {}", s.id, one_line(&s.name)))
             .collect();
         let _ = writeln!(o, "Sub-techniques: {}", subs.join(", "));
     }
@@ -101,7 +101,8 @@ fn card_header(o: &mut String, c: &Card) {
             let _ = writeln!(
                 o,
                 "Status:         revoked, replaced by {} {}",
-                r.id, r.name
+                r.id,
+                one_line(&r.name)
             );
         }
         None => {
@@ -317,8 +318,8 @@ fn card_guidance(o: &mut String, c: &Card) {
 fn summary(o: &mut String, s: &LoadSummary) {
     for d in &s.reports {
         let loc = match (&d.path, d.line) {
-            (Some(p), Some(l)) => format!("{}:{}", p.display(), l),
-            (Some(p), None) => p.display().to_string(),
+            (Some(p), Some(l)) => format!("{}:{}", crate::output::path_line(p), l),
+            (Some(p), None) => crate::output::path_line(p),
             _ => "-".to_string(),
         };
         let _ = writeln!(
@@ -376,15 +377,16 @@ pub fn attack_info(info: &crate::listing::AttackInfo) -> String {
     let s = &info.source;
     let _ = writeln!(o, "source:               {}", one_line(&s.origin));
     if let Some(sha) = &s.sha256 {
-        let _ = writeln!(o, "sha256:               {sha}");
+        let _ = writeln!(o, "sha256:               {}", one_line(sha));
     }
-    let _ = writeln!(o, "domain:               {}", s.domain);
+    let _ = writeln!(o, "domain:               {}", one_line(&s.domain));
     let _ = writeln!(
         o,
         "version:              {} (from {})",
-        s.version, s.version_from
+        one_line(&s.version),
+        s.version_from
     );
-    let _ = writeln!(o, "STIX version:         {}", s.stix_version);
+    let _ = writeln!(o, "STIX version:         {}", one_line(&s.stix_version));
     let _ = writeln!(
         o,
         "prose:                {}",

@@ -212,6 +212,102 @@ fn escaping_in_every_format() {
     }
 }
 
+/// `s` as a YAML double-quoted scalar with everything but printable ASCII as `\uXXXX`.
+fn yaml_quoted(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            ' '..='~' => out.push(c),
+            c => out.push_str(&format!("\\u{:04x}", c as u32)),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Terminal and CI-log injection (issue #11 item 9): a file name that would start workflow
+/// commands, rule text and ATT&CK names full of escapes, in the formats CI logs print.
+fn injection_inputs(d: &Path) {
+    const POISON: &str =
+        "\u{1b}]0;pwned\u{7}\u{1b}[2J\u{85}\u{9b}31m\u{202e}\r\n::warning::injected";
+    fs::create_dir_all(d.join("rules")).unwrap();
+    let q = yaml_quoted(POISON);
+    let rule = format!(
+        "title: {q}\nstatus: test\ndescription: {q}\ntags: [attack.t1059, attack.t1086]\nlogsource: {{product: windows, category: process_creation}}\ndetection:\n  sel:\n    Image: x\n  condition: sel\nlevel: high\n"
+    );
+    fs::write(d.join("rules/x\n::stop-commands::t\n\u{1b}[31m.yml"), rule).unwrap();
+    // Its own tests, both failing: the JUnit failures carry the file names.
+    let own = d.join("rules/x\n::stop-commands::t\n\u{1b}[31m.tests");
+    fs::create_dir_all(&own).unwrap();
+    fs::write(own.join("positive.jsonl"), "{\"Image\": \"y\"}\n").unwrap();
+    fs::write(own.join("negative.jsonl"), "{\"Image\": \"x\"}\n").unwrap();
+    fs::write(
+        d.join("rules/b\r\n::error::broken\u{202e}.yml"),
+        format!("title: [{q}\n  bad: {q}"),
+    )
+    .unwrap();
+    fs::create_dir_all(d.join("events")).unwrap();
+    fs::write(
+        d.join("events/e\n::error::ev\u{85}.jsonl"),
+        format!("{{\"Image\": \"x\"}}\n::error::{POISON}\n"),
+    )
+    .unwrap();
+    let bundle = fs::read_to_string(root().join("tests/fixtures/attack/mini-v18.json")).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&bundle).unwrap();
+    for o in v["objects"].as_array_mut().unwrap() {
+        if matches!(
+            o["type"].as_str(),
+            Some("x-mitre-tactic" | "attack-pattern")
+        ) {
+            o["name"] = format!("{}{POISON}", o["name"].as_str().unwrap()).into();
+        }
+    }
+    fs::write(d.join("bundle.json"), v.to_string()).unwrap();
+}
+
+/// The injection cases as transcripts: the github and JUnit outputs, the `--fix` diff headers and
+/// ATT&CK strings from a bundle, each with no raw control and no line posing as a command.
+#[test]
+fn injection_transcripts() {
+    let version = "18\u{1b}[31m\n::warning::v";
+    let attack: &[&str] = &["--attack", "bundle.json", "--attack-version", version];
+    let cases: &[(&str, &[&str])] = &[
+        ("i_check_github", &["check", "rules", "--format", "github"]),
+        ("i_check_junit", &["check", "rules", "--format", "junit"]),
+        (
+            "i_test_junit",
+            &["test", "rules", "--events", "events", "--format", "junit"],
+        ),
+        ("i_fix_dry_run", &["check", "rules", "--fix", "--dry-run"]),
+        ("i_attack_info", &["attack", "info"]),
+    ];
+    for (name, args) in cases {
+        let dir = Scratch::new();
+        injection_inputs(&dir.0);
+        let args: Vec<&str> = attack.iter().chain(args.iter()).copied().collect();
+        let o = run_in(&dir.0, &args);
+        let text = transcript(&o, None);
+        let raw = text.chars().find(|&c| {
+            (c.is_control() && c != '\n' && c != '\t')
+                || ('\u{202a}'..='\u{202e}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c)
+        });
+        assert_eq!(raw, None, "{name}: raw control character");
+        for line in o.stdout.lines().chain(o.stderr.lines()) {
+            let ours = *name == "i_check_github" && line.contains(",title=");
+            assert!(
+                !line.trim_start().starts_with("::") || ours,
+                "{name}: injected workflow command: {line}"
+            );
+        }
+        insta::assert_snapshot!(*name, text);
+    }
+}
+
 struct Generated {
     name: &'static str,
     prepare: fn(&Path),

@@ -11,6 +11,7 @@ mod help;
 mod hostile;
 mod hostile_gate;
 mod hostile_fix;
+mod injection;
 mod robustness;
 mod rule_pack;
 mod technique;
