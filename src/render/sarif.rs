@@ -137,7 +137,6 @@ pub fn to_sarif(r: &CheckReport, opts: &SarifOptions) -> String {
             })
         })
         .collect();
-    let index: HashMap<Code, usize> = Code::all().enumerate().map(|(i, c)| (c, i)).collect();
     let mut occurrences: HashMap<String, usize> = HashMap::new();
     // GitHub needs a file location on every result; run-level findings (the coverage gate's
     // minimums) become tool notifications instead.
@@ -146,7 +145,7 @@ pub fn to_sarif(r: &CheckReport, opts: &SarifOptions) -> String {
     let kept = located.len().min(MAX_RESULTS);
     let results: Vec<Value> = located[..kept]
         .iter()
-        .map(|f| result(f, opts, &index, &mut occurrences))
+        .map(|f| result(f, opts, &mut occurrences))
         .collect();
     let mut notes: Vec<Value> = run_level
         .iter()
@@ -206,12 +205,7 @@ fn run_properties(r: &CheckReport) -> serde_json::Value {
     serde_json::Value::Object(p)
 }
 
-fn result(
-    f: &Finding,
-    opts: &SarifOptions,
-    index: &HashMap<Code, usize>,
-    occurrences: &mut HashMap<String, usize>,
-) -> Value {
+fn result(f: &Finding, opts: &SarifOptions, occurrences: &mut HashMap<String, usize>) -> Value {
     let d = &f.diagnostic;
     let uri = d.path.as_deref().map(|p| match relative_uri(opts, p) {
         Some(rel) => (rel, true),
@@ -232,7 +226,8 @@ fn result(
     *n += 1;
     let mut out = json!({
         "ruleId": d.code,
-        "ruleIndex": index.get(&d.code).copied().unwrap_or(0),
+        // `rules` lists every code in declaration order, so a code's position is its discriminant.
+        "ruleIndex": d.code as usize,
         "level": level(d.severity),
         "message": {"text": d.message},
         "partialFingerprints": {"attacktraceFingerprint/v1": format!("{base}:{n}")}
