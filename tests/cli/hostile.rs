@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 const INPUTS: &str = "tests/hostile/inputs";
 
-use crate::common::{root, run_in, scratch, Run as Out};
+use crate::common::{root, run_in, scratch, yaml_quoted, Run as Out};
 use tempfile::TempDir;
 
 /// A fresh scratch directory (`tempfile`), removed when dropped.
@@ -210,23 +210,6 @@ fn escaping_in_every_format() {
             .join("\n");
         insta::assert_snapshot!(format!("escaping_card_{format}"), section);
     }
-}
-
-/// `s` as a YAML double-quoted scalar with everything but printable ASCII as `\uXXXX`.
-fn yaml_quoted(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' | '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
-            ' '..='~' => out.push(c),
-            c => out.push_str(&format!("\\u{:04x}", c as u32)),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// Terminal and CI-log injection (issue #11 item 9): a file name that would start workflow

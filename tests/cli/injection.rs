@@ -2,7 +2,7 @@
 //! full of ESC, BEL, C1, bidi controls, CR/LF and `::warning::` go through every command and
 //! format; no raw control or bidi character and no line posing as a workflow command may come out.
 
-use crate::common::{command, root, scratch};
+use crate::common::{command, root, scratch, yaml_quoted};
 use std::fs;
 use std::path::Path;
 
@@ -45,23 +45,6 @@ fn rule(title: &str) -> String {
          falsepositives: [{title}]\nlevel: high\n",
         tag = yaml_quoted(&format!("attack.{}", POISON.trim()))
     )
-}
-
-/// `s` as a YAML double-quoted scalar with everything but printable ASCII as `\uXXXX`.
-fn yaml_quoted(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' | '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
-            ' '..='~' => out.push(c),
-            c => out.push_str(&format!("\\u{:04x}", c as u32)),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// Whether `c` must never reach a terminal or CI log raw.

@@ -85,3 +85,20 @@ pub fn shared() -> Option<PathBuf> {
     eprintln!("skipping: ../shared not found ({})", p.display());
     None
 }
+
+/// `s` as a YAML double-quoted scalar with everything but printable ASCII as `\uXXXX`.
+pub fn yaml_quoted(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            ' '..='~' => out.push(c),
+            c => out.push_str(&format!("\\u{:04x}", c as u32)),
+        }
+    }
+    out.push('"');
+    out
+}
