@@ -7,7 +7,9 @@ use super::{
 use crate::attack::{self, source, update};
 use crate::listing;
 use crate::render;
-use clap::Subcommand;
+use crate::telemetry::listing::{class_listing, ClassFilter};
+use crate::telemetry::{ObsClass, Telemetry};
+use clap::{Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Debug, Subcommand)]
@@ -41,6 +43,18 @@ pub(super) enum AttackCommand {
         #[arg(long, value_enum, default_value_t = CardFormat::Text)]
         format: CardFormat,
     },
+    /// Every technique with its observability class, confidence, reason and basis (ATT&CK
+    /// analytics, a reviewed override, or the parent technique).
+    Classes {
+        #[arg(long, value_enum, default_value_t = TableFormat::Text)]
+        format: TableFormat,
+        /// Only techniques of this class.
+        #[arg(long, value_enum)]
+        class: Option<ClassArg>,
+        /// Only techniques of this tactic: ID (TA0043), shortname (reconnaissance) or name.
+        #[arg(long)]
+        tactic: Option<String>,
+    },
     /// Compile a STIX bundle into the compact, prose-free catalog the binary embeds.
     Compile {
         /// The STIX bundle.
@@ -61,8 +75,53 @@ pub(super) fn run(cli: &Cli, cmd: &AttackCommand) -> Result<Outcome, CliError> {
             rules,
             format,
         } => diff(cli, old, new, rules, *format),
+        AttackCommand::Classes {
+            format,
+            class,
+            tactic,
+        } => classes(cli, *format, *class, tactic.clone()),
         AttackCommand::Compile { bundle, output } => compile(cli, bundle, output),
     }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(super) enum TableFormat {
+    Text,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(super) enum ClassArg {
+    Portable,
+    EnvironmentSpecific,
+    NoPortableRule,
+}
+
+fn classes(
+    cli: &Cli,
+    format: TableFormat,
+    class: Option<ClassArg>,
+    tactic: Option<String>,
+) -> Result<Outcome, CliError> {
+    let kb = cli.knowledge_base()?;
+    let filter = ClassFilter {
+        class: class.map(|c| match c {
+            ClassArg::Portable => ObsClass::Portable,
+            ClassArg::EnvironmentSpecific => ObsClass::EnvironmentSpecific,
+            ClassArg::NoPortableRule => ObsClass::NoPortableRule,
+        }),
+        tactic,
+    };
+    let listing = class_listing(&kb, Telemetry::embedded(), &filter)
+        .map_err(|e| CliError::Input(e.to_string()))?;
+    emit(match format {
+        TableFormat::Text => render::classes::text(&listing),
+        TableFormat::Csv => render::classes::csv(&listing),
+        TableFormat::Json => render::json::to_string(&listing),
+    })?;
+    exit_without_freeing(kb);
+    Ok(Outcome::Clean)
 }
 
 fn info(cli: &Cli, format: ListFormat) -> Result<Outcome, CliError> {

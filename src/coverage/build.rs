@@ -111,7 +111,8 @@ fn technique_row(
     if tactics.is_empty() {
         return None;
     }
-    let class = input.telemetry.classify(input.kb, t).class;
+    let obs = input.telemetry.classify(input.kb, t);
+    let class = obs.class;
     let links = rule_links(input.links, rules, &t.id);
     let direct = links.iter().any(|l| l.via == Via::Direct);
     Some(TechniqueRow {
@@ -121,6 +122,7 @@ fn technique_row(
         is_sub: t.is_subtechnique,
         parent: t.parent.clone(),
         class,
+        class_reason: obs.reason,
         guidance: class == ObsClass::NoPortableRule,
         tier: tier(input.validated, rules, &links),
         covered_via_sub: !links.is_empty() && !direct,
@@ -270,6 +272,7 @@ impl Tally {
                 tactics: r.tactics.clone(),
                 is_sub: r.is_sub,
                 class: r.class,
+                class_reason: r.class_reason.clone(),
             });
         }
     }
@@ -287,6 +290,7 @@ impl Tally {
             id: r.id.clone(),
             name: r.name.clone(),
             tactics: r.tactics.clone(),
+            class_reason: r.class_reason.clone(),
             rules: r.rules.clone(),
         });
     }

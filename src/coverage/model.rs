@@ -156,6 +156,8 @@ pub struct TechniqueRow {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent: Option<String>,
     pub class: ObsClass,
+    /// Which source and event see it, or why none does.
+    pub class_reason: String,
     /// True for "no portable rule": reported apart, never counted as covered.
     pub guidance: bool,
     pub tier: Tier,
@@ -174,6 +176,7 @@ pub struct Gap {
     pub tactics: Vec<String>,
     pub is_sub: bool,
     pub class: ObsClass,
+    pub class_reason: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -181,6 +184,8 @@ pub struct GuidanceRow {
     pub id: String,
     pub name: String,
     pub tactics: Vec<String>,
+    /// Why no portable rule exists.
+    pub class_reason: String,
     /// Rules claiming the technique: likely mis-tags, since it happens outside the defender's logs.
     pub rules: Vec<RuleLink>,
 }

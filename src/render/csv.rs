@@ -26,10 +26,10 @@ pub fn cell(s: &str) -> String {
 }
 
 /// Columns: tactic_id, tactic, technique_id, technique, is_sub, parent, class, tier, rule_count,
-/// via_sub_only, rule_ids (`;`-separated rule IDs, the path when a rule has no ID).
+/// via_sub_only, rule_ids (`;`-separated rule IDs, the path when a rule has no ID), class_reason.
 pub fn coverage(r: &CoverageReport) -> String {
     let mut o = String::new();
-    o.push_str("tactic_id,tactic,technique_id,technique,is_sub,parent,class,tier,rule_count,via_sub_only,rule_ids\n");
+    o.push_str("tactic_id,tactic,technique_id,technique,is_sub,parent,class,tier,rule_count,via_sub_only,rule_ids,class_reason\n");
     for tac in &r.tactics {
         for t in r
             .techniques
@@ -43,7 +43,7 @@ pub fn coverage(r: &CoverageReport) -> String {
                 .collect();
             let _ = writeln!(
                 o,
-                "{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{}",
                 cell(&tac.id),
                 cell(&tac.name),
                 cell(&t.id),
@@ -54,7 +54,8 @@ pub fn coverage(r: &CoverageReport) -> String {
                 t.tier.as_str(),
                 t.rules.len(),
                 t.covered_via_sub,
-                cell(&ids.join(";"))
+                cell(&ids.join(";")),
+                cell(&t.class_reason)
             );
         }
     }

@@ -127,11 +127,12 @@ fn cell(o: &mut String, t: &TechniqueRow, tactic: &str, sub: bool) {
 fn details(o: &mut String, r: &CoverageReport, t: &TechniqueRow) {
     let _ = write!(
         o,
-        "<div id=\"d-{}\"><h3>{} {}</h3><p>Class: {}{}<br>Tier: {}<br>Tactics: {}</p>",
+        "<div id=\"d-{}\"><h3>{} {}</h3><p>Class: {} ({}){}<br>Tier: {}<br>Tactics: {}</p>",
         escape(&t.id),
         escape(&t.id),
         escape(&t.name),
         escape(super::class_label(t.class)),
+        escape(&t.class_reason),
         if t.guidance {
             " (reported apart: rules claiming it are likely mis-tags)"
         } else {

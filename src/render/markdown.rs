@@ -100,10 +100,11 @@ fn card_header(o: &mut String, c: &Card) {
     let _ = writeln!(o, "| Status | {status} |");
     let _ = writeln!(
         o,
-        "| Observability | **{}**: {} ({}) |\n",
+        "| Observability | **{}**: {} (basis: {}, confidence: {}) |\n",
         class_label(c.observability.class),
         e(&c.observability.reason),
-        e(&c.observability.basis)
+        c.observability.basis,
+        c.observability.confidence
     );
 
     if let Some(d) = &c.description {
@@ -390,7 +391,15 @@ pub fn coverage(r: &crate::coverage::CoverageReport) -> String {
         }
     );
     for g in r.gaps.iter().take(COVERAGE_TOP_GAPS) {
-        let _ = writeln!(o, "- {} {} ({})", g.id, e(&g.name), e(&g.tactic));
+        let _ = writeln!(
+            o,
+            "- {} {} ({}; {}: {})",
+            g.id,
+            e(&g.name),
+            e(&g.tactic),
+            class_label(g.class),
+            e(&g.class_reason)
+        );
     }
     if !r.tag_problems.counts.is_empty() {
         let counts: Vec<String> = r

@@ -7,6 +7,7 @@
 
 pub mod attack_diff;
 pub mod check;
+pub mod classes;
 pub mod csv;
 pub mod explain;
 pub mod github;

@@ -124,7 +124,13 @@ fn card_header(o: &mut String, c: &Card) {
 fn card_detection(o: &mut String, c: &Card) {
     let obs = &c.observability;
     let _ = writeln!(o, "\nObservability: {}", super::class_label(obs.class));
-    let _ = writeln!(o, "  {} (basis: {})", one_line(&obs.reason), obs.basis);
+    let _ = writeln!(
+        o,
+        "  {} (basis: {}, confidence: {})",
+        one_line(&obs.reason),
+        obs.basis,
+        obs.confidence
+    );
 
     let _ = writeln!(o, "\nATT&CK detection guidance");
     let det = &c.detection;
@@ -542,10 +548,11 @@ fn coverage_gaps(o: &mut String, r: &CoverageReport) {
         }
         let _ = writeln!(
             o,
-            "    {:<10} {} [{}]",
+            "    {:<10} {} [{}]\n               {}",
             g.id,
             one_line(&g.name),
-            super::class_label(g.class)
+            super::class_label(g.class),
+            one_line(&g.class_reason)
         );
     }
 }

@@ -1,38 +1,92 @@
-//! Observability classifier (telemetry-facts.md section 4).
-//!
-//! v18 data (detection strategies present): a technique is portable when one of its analytics names
-//! only host telemetry and at least one concrete host event; network-sensor references are set aside
-//! as corroboration. v17 data: a share of the technique's data components must have a standard host
-//! event (threshold in `observability.yaml`). PRE techniques are never portable.
+//! Observability classifier: a reviewed override, else the data (v18 analytics with a second
+//! opinion, see [`super::analytics`]; v17 data components; data components again for domains whose
+//! analytics name no log), else the parent technique. PRE techniques are never portable.
 
-use super::{ObsClass, Observability, ParsedRef, RefKind, Telemetry};
+use super::analytics::{no_portable, shorten};
+use super::{Basis, Confidence, ObsClass, Observability, Telemetry};
 use crate::attack::{KnowledgeBase, Technique};
-use std::collections::BTreeSet;
-
-const BASIS_V18: &str = "v18 analytics";
-const BASIS_V17: &str = "v17 data components";
-const BASIS_OVERRIDE: &str = "override";
-
-/// A parsed reference with the name of its data component (when the knowledge base has it).
-type NamedRef = (ParsedRef, Option<String>);
 
 impl Telemetry {
     /// Classifies a technique; an override in `observability.yaml` wins over the data.
     pub fn classify(&self, kb: &KnowledgeBase, t: &Technique) -> Observability {
-        if let Some(o) = self.overrides.get(&t.id.to_ascii_uppercase()) {
+        if let Some(o) = self.override_of(t) {
+            return o;
+        }
+        let own = self.classify_data(kb, t);
+        if own.subkind.as_deref() != Some("no-named-source") || !own.analytics.is_empty() {
+            return own;
+        }
+        // No evidence of its own: a sub-technique takes its parent's class.
+        match t.parent.as_deref().and_then(|id| kb.technique(id)) {
+            Some(parent) => {
+                let p = self.classify(kb, parent);
+                Observability {
+                    basis: Basis::Parent,
+                    confidence: p.confidence.lower(),
+                    reason: format!("as its parent {}: {}", parent.id, p.reason),
+                    analytics: Vec::new(),
+                    ..p
+                }
+            }
+            None => own,
+        }
+    }
+
+    /// The technique's own override, or its parent's when that one is inherited.
+    fn override_of(&self, t: &Technique) -> Option<Observability> {
+        let own = self.overrides.get(&t.id.to_ascii_uppercase());
+        let (o, basis) = match (own, t.parent.as_deref()) {
+            (Some(o), _) => (o, Basis::Override),
+            (None, Some(parent)) => (
+                self.overrides
+                    .get(&parent.to_ascii_uppercase())
+                    .filter(|o| o.inherit)?,
+                Basis::Parent,
+            ),
+            (None, None) => return None,
+        };
+        Some(Observability {
+            class: o.class,
+            confidence: o.confidence.unwrap_or(Confidence::High),
+            reason: o.reason.clone(),
+            basis,
+            analytics: Vec::new(),
+            subkind: o.subkind.clone(),
+            rejected: Vec::new(),
+        })
+    }
+
+    fn classify_data(&self, kb: &KnowledgeBase, t: &Technique) -> Observability {
+        if self.is_pre(t) {
+            let basis = if kb.has_detection_strategies() {
+                Basis::Analytics
+            } else {
+                Basis::DataComponents
+            };
             return Observability {
-                class: o.class,
-                reason: o.reason.clone(),
-                basis: BASIS_OVERRIDE.into(),
-                analytics: Vec::new(),
-                subkind: o.subkind.clone(),
+                basis,
+                ..no_portable(
+                    format!(
+                        "{} platform: it happens on the adversary's side, before any system of yours records it",
+                        self.obs.pre_platform
+                    ),
+                    "pre-platform",
+                    Confidence::High,
+                )
             };
         }
-        if kb.has_detection_strategies() {
-            self.classify_v18(kb, t)
-        } else {
-            self.classify_v17(kb, t)
+        if !kb.has_detection_strategies() {
+            return self.classify_components(t, &self.v17_components(kb, t));
         }
+        let obs = self.classify_analytics(kb, t);
+        if obs.subkind.as_deref() == Some("no-named-source") {
+            // Domains whose analytics name no log (mobile, ICS): read their data components.
+            let comps = self.analytic_components(kb, t);
+            if !comps.is_empty() {
+                return self.classify_components(t, &comps);
+            }
+        }
+        obs
     }
 
     fn is_pre(&self, t: &Technique) -> bool {
@@ -41,279 +95,156 @@ impl Telemetry {
             .any(|p| p.eq_ignore_ascii_case(&self.obs.pre_platform))
     }
 
-    /// `subkind` tells the card which guidance applies: `pre-platform` (the activity happens
-    /// outside the defender's systems) or `no-named-source` (ATT&CK names only placeholder sources).
-    fn no_portable(reason: String, basis: &str, subkind: &str) -> Observability {
-        Observability {
-            class: ObsClass::NoPortableRule,
-            reason,
-            basis: basis.into(),
-            analytics: Vec::new(),
-            subkind: Some(subkind.into()),
-        }
-    }
-
-    fn classify_v18(&self, kb: &KnowledgeBase, t: &Technique) -> Observability {
-        if self.is_pre(t) {
-            return Self::no_portable(
-                format!("{} platform", self.obs.pre_platform),
-                BASIS_V18,
-                "pre-platform",
-            );
-        }
-        let dc_name = |id: &str| kb.data_component(id).map(|d| d.name.clone());
-        let analytics: Vec<(String, Vec<NamedRef>)> = kb
-            .analytics_of(t)
-            .into_iter()
-            .map(|(_, a)| {
-                let refs = a
-                    .log_sources
-                    .iter()
-                    .map(|r| (self.parse_ref(r), dc_name(&r.data_component)))
-                    .collect();
-                (a.id.clone(), refs)
-            })
-            .collect();
-        let concrete: Vec<&NamedRef> = analytics
-            .iter()
-            .flat_map(|(_, refs)| refs)
-            .filter(|(p, _)| p.kind != RefKind::Placeholder)
-            .collect();
-        if concrete.is_empty() {
-            let reason = if analytics.is_empty() {
-                "no analytic is linked to the technique".to_string()
-            } else {
-                "its analytics name only placeholder log sources".to_string()
-            };
-            return Self::no_portable(reason, BASIS_V18, "no-named-source");
-        }
-
-        let mut qualifying = Vec::new();
-        let mut events = BTreeSet::new();
-        let mut set_aside = false;
-        for (id, refs) in &analytics {
-            let (sensor, rest): (Vec<_>, Vec<_>) = refs
-                .iter()
-                .partition(|(p, n)| self.is_network_sensor(p, n.as_deref()));
-            if rest.is_empty() {
-                continue;
-            }
-            let host_only = rest
-                .iter()
-                .all(|(p, _)| matches!(p.kind, RefKind::HostSpecific | RefKind::HostVague));
-            let anchors: Vec<&ParsedRef> = rest
-                .iter()
-                .filter(|(p, n)| {
-                    p.kind == RefKind::HostSpecific
-                        && (sensor.is_empty()
-                            || !self.is_network_dc(&p.data_component, n.as_deref()))
-                })
-                .map(|(p, _)| p)
-                .collect();
-            if host_only && !anchors.is_empty() {
-                qualifying.push(id.clone());
-                set_aside |= !sensor.is_empty();
-                events.extend(anchors.iter().flat_map(|p| event_labels(p)));
-            }
-        }
-        if !qualifying.is_empty() {
-            let list: Vec<String> = events.into_iter().collect();
-            let reason = format!(
-                "{} {} {} only host telemetry with a specific event ({}){}",
-                if qualifying.len() == 1 {
-                    "analytic"
-                } else {
-                    "analytics"
-                },
-                qualifying.join(", "),
-                if qualifying.len() == 1 {
-                    "names"
-                } else {
-                    "name"
-                },
-                shorten(&list, 6),
-                if set_aside {
-                    "; network-sensor references set aside"
-                } else {
-                    ""
-                }
-            );
-            return Observability {
-                class: ObsClass::Portable,
-                reason,
-                basis: BASIS_V18.into(),
-                analytics: qualifying,
-                subkind: None,
-            };
-        }
-
-        let all_network = concrete
-            .iter()
-            .all(|(p, n)| self.is_network_dc(&p.data_component, n.as_deref()));
-        let host_specific = concrete
-            .iter()
-            .any(|(p, _)| p.kind == RefKind::HostSpecific);
-        let all_cloud = concrete
-            .iter()
-            .all(|(p, _)| self.is_cloud_family(&p.platform_family));
-        let (subkind, reason) = if all_network {
-            (
-                "network",
-                "only network-traffic sources are named".to_string(),
-            )
-        } else if host_specific {
-            (
-                "host-assisted",
-                "host events are named, but every analytic also needs a log from outside the host"
-                    .to_string(),
-            )
-        } else if all_cloud {
-            (
-                "cloud/saas",
-                "only cloud or SaaS audit logs are named".to_string(),
-            )
-        } else {
-            let families: BTreeSet<&str> = concrete
-                .iter()
-                .map(|(p, _)| p.platform_family.as_str())
-                .collect();
-            (
-                "other",
-                format!(
-                    "no analytic names a specific host event (sources: {})",
-                    families.into_iter().collect::<Vec<_>>().join(", ")
-                ),
-            )
-        };
-        Observability {
-            class: ObsClass::EnvironmentSpecific,
-            reason,
-            basis: BASIS_V18.into(),
-            analytics: Vec::new(),
-            subkind: Some(subkind.into()),
-        }
-    }
-
     /// Data component names of a v17 technique: from `x_mitre_data_sources` ("Process: Process
     /// Creation"), else from the `detects` relationships.
     pub(crate) fn v17_components(&self, kb: &KnowledgeBase, t: &Technique) -> Vec<String> {
-        fn push(out: &mut Vec<String>, n: String) {
-            if !n.is_empty() && !out.contains(&n) {
-                out.push(n);
-            }
-        }
         let mut out: Vec<String> = Vec::new();
         for ds in &t.data_sources {
-            push(
-                &mut out,
-                ds.split_once(':')
-                    .map_or(ds.as_str(), |(_, c)| c)
-                    .trim()
-                    .to_string(),
-            );
+            let name = ds.split_once(':').map_or(ds.as_str(), |(_, c)| c).trim();
+            push_unique(&mut out, name);
         }
         if out.is_empty() {
             for id in &t.data_components {
                 if let Some(dc) = kb.data_component(id) {
-                    push(&mut out, dc.name.clone());
+                    push_unique(&mut out, &dc.name);
                 }
             }
         }
         out
     }
 
-    fn classify_v17(&self, kb: &KnowledgeBase, t: &Technique) -> Observability {
-        if self.is_pre(t) {
-            return Self::no_portable(
-                format!("{} platform", self.obs.pre_platform),
-                BASIS_V17,
-                "pre-platform",
-            );
+    /// Data component names the technique's analytics reference, in order.
+    fn analytic_components(&self, kb: &KnowledgeBase, t: &Technique) -> Vec<String> {
+        let mut out = Vec::new();
+        for (_, a) in kb.analytics_of(t) {
+            for r in &a.log_sources {
+                if let Some(dc) = kb.data_component(&r.data_component) {
+                    push_unique(&mut out, &dc.name);
+                }
+            }
         }
-        let comps = self.v17_components(kb, t);
+        out
+    }
+
+    /// The data-component rule: enough components with a standard host event on a platform
+    /// where host rules run make the technique portable (threshold in `observability.yaml`).
+    fn classify_components(&self, t: &Technique, comps: &[String]) -> Observability {
+        let with_basis = |o: Observability| Observability {
+            basis: Basis::DataComponents,
+            ..o
+        };
         if comps.is_empty() {
-            return Self::no_portable(
+            return with_basis(no_portable(
                 "no data components are listed".into(),
-                BASIS_V17,
                 "no-named-source",
-            );
+                Confidence::Medium,
+            ));
         }
         let entries: Vec<_> = comps.iter().map(|c| self.dc_entry(c)).collect();
         if entries.iter().all(|e| e.is_some_and(|e| e.external)) {
-            return Self::no_portable(
+            return with_basis(no_portable(
                 format!(
-                    "only data from outside the defender's systems ({})",
+                    "only data from outside your systems ({})",
                     comps.join(", ")
                 ),
-                BASIS_V17,
                 "no-named-source",
-            );
+                Confidence::High,
+            ));
         }
-        let host = entries.iter().filter(|e| e.is_some_and(|e| e.host)).count();
-        let total = comps.len();
-        let host_platform = t.platforms.iter().any(|p| {
-            self.obs
-                .host_platforms
+        let host: Vec<&super::tables::DcEntry> = entries
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|e| e.host)
+            .collect();
+        let share = format!("{}/{} data components", host.len(), comps.len());
+        let events = host_events(&host);
+        let on = |list: &[String]| {
+            t.platforms
                 .iter()
-                .any(|h| h.eq_ignore_ascii_case(p))
+                .any(|p| list.iter().any(|h| h.eq_ignore_ascii_case(p)))
+        };
+        let unnamed = t.platforms.iter().all(|p| {
+            self.obs
+                .placeholder_platforms
+                .iter()
+                .any(|q| q.eq_ignore_ascii_case(p))
         });
-        let share_ok = host as f64 >= self.obs.v17_host_share * total as f64;
-        let (class, reason) = if host_platform && share_ok {
+        let no_log = on(&self.obs.no_standard_log_platforms);
+        // ICS names no platform: its Windows and Linux assets (HMIs, workstations) run host rules.
+        let host_platform = on(&self.obs.host_platforms) || unnamed && !no_log;
+        let share_ok = host.len() as f64 >= self.obs.v17_host_share * comps.len() as f64;
+        let (class, confidence, reason) = if no_log {
+            (
+                ObsClass::EnvironmentSpecific,
+                Confidence::Medium,
+                format!(
+                    "{} keep no log a Sigma rule reads; only device management or mobile threat defence reports it ({})",
+                    t.platforms.join("/"),
+                    comps.join(", ")
+                ),
+            )
+        } else if host_platform && share_ok && !host.is_empty() {
             (
                 ObsClass::Portable,
-                format!("{host}/{total} data components have a standard host event"),
+                Confidence::Medium,
+                format!("{share} have a standard host event ({events})"),
             )
         } else if !host_platform {
             (
                 ObsClass::EnvironmentSpecific,
+                Confidence::Medium,
                 format!(
-                    "no {} platform ({host}/{total} data components have a standard host event)",
+                    "no {} platform; {share} have a standard host event",
                     self.obs.host_platforms.join("/")
                 ),
             )
         } else {
             (
                 ObsClass::EnvironmentSpecific,
+                Confidence::Low,
                 format!(
-                    "too few data components have a standard host event ({host}/{total}, need {}%)",
+                    "too few data components have a standard host event ({share}, need {}%)",
                     (self.obs.v17_host_share * 100.0).round()
                 ),
             )
         };
         Observability {
             class,
+            confidence,
             reason,
-            basis: BASIS_V17.into(),
+            basis: Basis::DataComponents,
             analytics: Vec::new(),
             subkind: None,
+            rejected: Vec::new(),
         }
     }
 }
 
-/// Short labels of a reference's concrete events: `Sysmon 1`, `Security 4688`, `auditd:SYSCALL execve`.
-pub(crate) fn event_labels(p: &ParsedRef) -> Vec<String> {
-    let source = p
-        .name
-        .split_once(':')
-        .filter(|(prefix, _)| prefix.eq_ignore_ascii_case("WinEventLog"))
-        .map_or(p.name.as_str(), |(_, s)| s);
-    let ids = p.event_ids.iter().map(u32::to_string);
-    ids.chain(p.events.iter().cloned())
-        .map(|e| format!("{source} {e}"))
-        .collect()
+fn push_unique(out: &mut Vec<String>, name: &str) {
+    if !name.is_empty() && !out.iter().any(|n| n == name) {
+        out.push(name.to_string());
+    }
 }
 
-/// Joins at most `max` items and says how many were left out.
-fn shorten(items: &[String], max: usize) -> String {
-    if items.len() <= max {
-        items.join(", ")
-    } else {
-        format!(
-            "{}, and {} more",
-            items[..max].join(", "),
-            items.len() - max
-        )
+/// `Security 4688, Sysmon 1, auditd execve`: the first concrete events of host components.
+fn host_events(host: &[&super::tables::DcEntry]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for e in host.iter().flat_map(|d| &d.events) {
+        let short = e.source.rsplit_once('/').map_or(e.source.as_str(), |(a, _)| a);
+        let short = short.strip_prefix("Microsoft-Windows-").unwrap_or(short);
+        let labels = e
+            .ids
+            .iter()
+            .map(|i| format!("{short} {i}"))
+            .chain(e.names.iter().map(|n| format!("{short} {n}")));
+        for l in labels {
+            if !out.contains(&l) {
+                out.push(l);
+            }
+        }
     }
+    shorten(&out, 5)
 }
 
 #[cfg(test)]
@@ -393,6 +324,7 @@ mod tests {
                 dc("DC0082", "Network Connection Creation"),
                 dc("DC0038", "Application Log Content"),
                 dc("DC0039", "File Creation"),
+                dc("DC0018", "Host Status"),
             ],
             ..Default::default()
         };
@@ -412,15 +344,16 @@ mod tests {
         );
         let o = classify(&kb);
         assert_eq!(o.class, ObsClass::NoPortableRule);
-        assert_eq!(o.reason, "PRE platform");
-        assert_eq!(o.basis, "v18 analytics");
+        assert!(o.reason.starts_with("PRE platform"), "{}", o.reason);
+        assert_eq!((o.basis, o.confidence), (Basis::Analytics, Confidence::High));
+        assert_eq!(o.subkind.as_deref(), Some("pre-platform"));
     }
 
     #[test]
     fn placeholders_only_is_no_portable_rule() {
         let kb = kb_v18(
             &["Windows"],
-            vec![vec![lsr("DC0078", "Internet Scan", Some("None"))]],
+            vec![vec![lsr("DC9998", "Internet Scan", Some("None"))]],
         );
         assert_eq!(classify(&kb).class, ObsClass::NoPortableRule);
     }
@@ -437,10 +370,39 @@ mod tests {
         let o = classify(&kb);
         assert_eq!(o.class, ObsClass::Portable);
         assert_eq!(o.analytics, vec!["AN9000"]);
-        assert_eq!(
-            o.reason,
-            "analytic AN9000 names only host telemetry with a specific event (PowerShell 4104, Sysmon 1)"
+        assert_eq!(o.reason, "PowerShell 4104, Sysmon 1 (analytic AN9000)");
+        assert_eq!(o.confidence, Confidence::High, "the only analytic qualifies");
+    }
+
+    #[test]
+    fn channel_check_refuses_events_named_with_the_wrong_channel() {
+        // 7045 is written to System, 1166 is no Security event: nothing concrete is left.
+        let kb = kb_v18(
+            &["Windows"],
+            vec![vec![lsr(
+                "DC0018",
+                "WinEventLog:Security",
+                Some("EventCode=1166, 7045"),
+            )]],
         );
+        let o = classify(&kb);
+        assert_eq!(o.class, ObsClass::EnvironmentSpecific, "{}", o.reason);
+        assert_eq!(
+            o.rejected,
+            vec![
+                "Security 1166 (not a Security event)",
+                "Security 7045 (written to System)"
+            ]
+        );
+        assert!(o.reason.contains("channel check set aside"), "{}", o.reason);
+        // The same ID under its real channel passes.
+        let kb = kb_v18(
+            &["Windows"],
+            vec![vec![lsr("DC0018", "WinEventLog:System", Some("EventCode=7045"))]],
+        );
+        let o = classify(&kb);
+        assert_eq!(o.class, ObsClass::Portable, "{}", o.reason);
+        assert!(o.rejected.is_empty());
     }
 
     #[test]
@@ -453,13 +415,7 @@ mod tests {
                 lsr("DC0032", "WinEventLog:Sysmon", Some("EventCode=1")),
             ]],
         );
-        let o = classify(&kb);
-        assert_eq!(o.class, ObsClass::Portable);
-        assert!(
-            o.reason.ends_with("network-sensor references set aside"),
-            "{}",
-            o.reason
-        );
+        assert_eq!(classify(&kb).class, ObsClass::Portable);
         // Only a bare Sysmon 3 next to NSM: not enough.
         let kb = kb_v18(
             &["Windows"],
@@ -488,21 +444,57 @@ mod tests {
     }
 
     #[test]
-    fn cloud_only_and_vague_host() {
-        let kb = kb_v18(
-            &["IaaS"],
-            vec![vec![lsr("DC0038", "AWS:CloudTrail", Some("RunInstances"))]],
+    fn provider_audit_events_are_standard_on_cloud_platforms() {
+        let cloudtrail = || lsr("DC0038", "AWS:CloudTrail", Some("CreateAccessKey"));
+        let o = classify(&kb_v18(&["IaaS"], vec![vec![cloudtrail()]]));
+        assert_eq!(o.class, ObsClass::Portable, "{}", o.reason);
+        assert_eq!(o.reason, "AWS:CloudTrail CreateAccessKey (analytic AN9000)");
+        // Flow logs are deployed, not the provider's audit log.
+        let flow = lsr("DC0038", "AWS:VPCFlowLogs", Some("REJECT"));
+        let o = classify(&kb_v18(&["IaaS"], vec![vec![flow]]));
+        assert_eq!(
+            (o.class, o.subkind.as_deref()),
+            (ObsClass::EnvironmentSpecific, Some("cloud/saas"))
         );
-        assert_eq!(classify(&kb).subkind.as_deref(), Some("cloud/saas"));
+        // The audit log of a cloud provider is not standard for a Windows-only technique.
+        let o = classify(&kb_v18(&["Windows"], vec![vec![cloudtrail()]]));
+        assert_eq!(o.class, ObsClass::EnvironmentSpecific);
+    }
+
+    #[test]
+    fn vague_host_only_is_other() {
         let kb = kb_v18(
             &["macOS"],
             vec![vec![lsr("DC0032", "macos:unifiedlog", None)]],
         );
         let o = classify(&kb);
         assert_eq!(
-            (o.class, o.subkind.as_deref()),
-            (ObsClass::EnvironmentSpecific, Some("other"))
+            (o.class, o.subkind.as_deref(), o.confidence),
+            (ObsClass::EnvironmentSpecific, Some("other"), Confidence::Low)
         );
+    }
+
+    #[test]
+    fn domains_without_named_logs_fall_back_to_data_components() {
+        // ICS writes the platform "None": read as the domain's Windows/Linux assets.
+        let refs = || {
+            vec![vec![
+                lsr("DC0064", "Command", Some("None")),
+                lsr("DC0032", "Process", Some("None")),
+            ]]
+        };
+        let o = classify(&kb_v18(&["None"], refs()));
+        assert_eq!(
+            (o.class, o.basis),
+            (ObsClass::Portable, Basis::DataComponents),
+            "{}",
+            o.reason
+        );
+        assert!(o.reason.contains("Sysmon 1"), "{}", o.reason);
+        // Phones keep no log a Sigma rule reads.
+        let o = classify(&kb_v18(&["Android", "iOS"], refs()));
+        assert_eq!(o.class, ObsClass::EnvironmentSpecific);
+        assert!(o.reason.starts_with("Android/iOS keep no log"), "{}", o.reason);
     }
 
     fn kb_v17(platforms: &[&str], sources: &[&str]) -> KnowledgeBase {
@@ -527,10 +519,15 @@ mod tests {
         );
         let o = classify(&kb);
         assert_eq!(
-            (o.class, o.basis.as_str()),
-            (ObsClass::Portable, "v17 data components")
+            (o.class, o.basis),
+            (ObsClass::Portable, Basis::DataComponents)
         );
-        assert_eq!(o.reason, "1/2 data components have a standard host event");
+        assert!(
+            o.reason
+                .starts_with("1/2 data components have a standard host event (Sysmon 1, Security 4688"),
+            "{}",
+            o.reason
+        );
         let kb = kb_v17(
             &["Windows"],
             &[
@@ -545,19 +542,52 @@ mod tests {
         let kb = kb_v17(&["Windows"], &["Internet Scan: Response Content"]);
         assert_eq!(classify(&kb).class, ObsClass::NoPortableRule);
         let kb = kb_v17(&["PRE"], &["Process: Process Creation"]);
-        assert_eq!(classify(&kb).reason, "PRE platform");
+        assert!(classify(&kb).reason.starts_with("PRE platform"));
     }
 
     #[test]
-    fn overrides_win() {
+    fn overrides_win_and_inherit_only_when_asked() {
         let mut src = super::super::TableSources::embedded();
-        src.observability = "v17_host_share: 0.5\npre_platform: PRE\nhost_platforms: [Windows]\noverrides:\n  - { technique: t9998, class: no-portable-rule, reason: 'lab decision' }\n";
+        src.observability = "v17_host_share: 0.5\npre_platform: PRE\nhost_platforms: [Windows]\noverrides:\n  - { technique: t9998, class: no-portable-rule, reason: 'lab decision', inherit: true }\n  - { technique: T9997, class: environment-specific, reason: 'needs flow logs', confidence: medium }\n";
         let t = Telemetry::from_sources(src).unwrap();
-        let kb = kb_v17(&["Windows"], &["Process: Process Creation"]);
-        let o = t.classify(&kb, &kb.techniques[0]);
+        let mut kb = kb_v17(&["Windows"], &["Process: Process Creation"]);
+        let mut sub = tech("T9998.001", &["Windows"]);
+        sub.parent = Some("T9998".into());
+        sub.data_sources = vec!["Process: Process Creation".into()];
+        let mut other = tech("T9997", &["Windows"]);
+        other.data_sources = sub.data_sources.clone();
+        let mut other_sub = tech("T9997.001", &["Windows"]);
+        other_sub.parent = Some("T9997".into());
+        other_sub.data_sources = sub.data_sources.clone();
+        kb.techniques.extend([sub, other, other_sub]);
+        kb.index();
+        let c = |id: &str| t.classify(&kb, kb.technique(id).unwrap());
+        let o = c("T9998");
         assert_eq!(
-            (o.class, o.basis.as_str(), o.reason.as_str()),
-            (ObsClass::NoPortableRule, "override", "lab decision")
+            (o.class, o.basis, o.reason.as_str(), o.confidence),
+            (ObsClass::NoPortableRule, Basis::Override, "lab decision", Confidence::High)
         );
+        let o = c("T9998.001");
+        assert_eq!((o.class, o.basis), (ObsClass::NoPortableRule, Basis::Parent));
+        assert_eq!(c("T9997").confidence, Confidence::Medium);
+        let o = c("T9997.001");
+        assert_eq!(
+            (o.class, o.basis),
+            (ObsClass::Portable, Basis::DataComponents),
+            "not inherited"
+        );
+    }
+
+    #[test]
+    fn a_sub_technique_without_evidence_takes_its_parent_class() {
+        let mut kb = kb_v17(&["Windows"], &["Process: Process Creation"]);
+        let mut sub = tech("T9998.001", &["Windows"]);
+        sub.parent = Some("T9998".into());
+        kb.techniques.push(sub);
+        kb.index();
+        let o = Telemetry::embedded().classify(&kb, kb.technique("T9998.001").unwrap());
+        assert_eq!((o.class, o.basis), (ObsClass::Portable, Basis::Parent));
+        assert!(o.reason.starts_with("as its parent T9998: "), "{}", o.reason);
+        assert_eq!(o.confidence, Confidence::Low);
     }
 }

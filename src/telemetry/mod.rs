@@ -10,8 +10,10 @@
 //!
 //! Rust holds only the logic; every name, prefix, channel and event number lives in the YAML tables.
 
+mod analytics;
 mod classify;
 mod events;
+pub mod listing;
 mod names;
 mod tables;
 
@@ -35,20 +37,64 @@ pub enum ObsClass {
     NoPortableRule,
 }
 
+/// How sure the class is: `high` for clear-cut data or a reviewed override, `medium` when a
+/// reasonable engineer could argue the neighbouring class, `low` when it hinges on deployment.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, strum::Display,
+)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum Confidence {
+    High,
+    Medium,
+    Low,
+}
+
+impl Confidence {
+    /// One step less sure, for a class taken over from somewhere else.
+    pub fn lower(self) -> Confidence {
+        match self {
+            Confidence::High => Confidence::Medium,
+            Confidence::Medium | Confidence::Low => Confidence::Low,
+        }
+    }
+}
+
+/// Where a class comes from.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, strum::Display,
+)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum Basis {
+    /// ATT&CK v18 analytics, after the channel check.
+    Analytics,
+    /// Data components: ATT&CK v17, or v18 domains whose analytics name no log (mobile, ICS).
+    DataComponents,
+    /// A reviewed entry of `mappings/observability.yaml`.
+    Override,
+    /// Taken from the parent technique (an inherited override, or no evidence of its own).
+    Parent,
+}
+
 /// The class of one technique with the data that led to it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Observability {
     pub class: ObsClass,
-    /// Data-derived explanation, e.g. `analytic AN1252 names only host telemetry with a specific
-    /// event (Sysmon 1, PowerShell 4104)`.
+    pub confidence: Confidence,
+    /// Which source and event see the technique, or why none does, e.g. `Sysmon 1, PowerShell
+    /// 4104 (analytic AN1252)`.
     pub reason: String,
-    /// `v18 analytics`, `v17 data components` or `override`.
-    pub basis: String,
+    pub basis: Basis,
     /// Analytic IDs that qualify the technique as portable (v18 only).
     pub analytics: Vec<String>,
-    /// Environment-specific sub-kind: `network`, `host-assisted`, `cloud/saas` or `other` (v18 only).
+    /// Environment-specific sub-kind (`network`, `host-assisted`, `cloud/saas`, `other`) or why no
+    /// portable rule exists (`pre-platform`, `no-named-source`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subkind: Option<String>,
+    /// Analytic events the channel check set aside, e.g. `Security 7045 (written to System)`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rejected: Vec<String>,
 }
 
 /// How concrete a log-source reference is.

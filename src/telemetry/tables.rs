@@ -4,7 +4,7 @@
 //! of silently dropping a row; cross-file references (a data component naming a Sigma logsource that
 //! the logsource table lacks) are checked once here, with every problem collected.
 
-use super::ObsClass;
+use super::{Confidence, ObsClass};
 use crate::rules::LogSource;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -18,6 +18,9 @@ pub(crate) struct NamesFile {
     pub prefixes: BTreeMap<String, Vec<String>>,
     pub host_families: Vec<String>,
     pub cloud_families: Vec<String>,
+    /// Names of providers' own audit logs (CloudTrail, Entra ID, Okta...); `*` suffix allowed.
+    #[serde(default)]
+    pub provider_audit: Vec<String>,
     pub placeholders: Vec<String>,
     pub specific: Vec<SpecificRule>,
     pub windows_channels: BTreeMap<String, String>,
@@ -88,6 +91,9 @@ pub(crate) struct WinEvent {
     pub provider: Option<String>,
     #[serde(default)]
     pub elsewhere: Option<String>,
+    /// ATT&CK names this ID under the channel, but Windows documents no such event there.
+    #[serde(default)]
+    pub attack_only: bool,
 }
 
 /// `mappings/sigma_logsources.yaml`.
@@ -169,6 +175,15 @@ pub(crate) struct ObsFile {
     pub v17_host_share: f64,
     pub pre_platform: String,
     pub host_platforms: Vec<String>,
+    /// Platforms whose provider audit log counts as a standard source.
+    #[serde(default)]
+    pub audit_platforms: Vec<String>,
+    /// Platforms with no standard log a Sigma rule reads (mobile devices).
+    #[serde(default)]
+    pub no_standard_log_platforms: Vec<String>,
+    /// Platform values that name no platform (ICS v18 writes `None`).
+    #[serde(default)]
+    pub placeholder_platforms: Vec<String>,
     #[serde(default)]
     pub overrides: Vec<Override>,
 }
@@ -181,6 +196,12 @@ pub(crate) struct Override {
     pub reason: String,
     #[serde(default)]
     pub subkind: Option<String>,
+    /// Default `high`: an override is a reviewed decision.
+    #[serde(default)]
+    pub confidence: Option<Confidence>,
+    /// Also applies to sub-techniques that have no override of their own (basis `parent`).
+    #[serde(default)]
+    pub inherit: bool,
 }
 
 /// Parses `product/category/service` (with `*` for an absent part) into a [`LogSource`].
@@ -205,7 +226,14 @@ pub(crate) fn parse<T: for<'de> Deserialize<'de>>(
     serde_norway::from_str(text).map_err(|source| super::TableError { file, source })
 }
 
-const SUBKINDS: &[&str] = &["network", "host-assisted", "cloud/saas", "other"];
+const SUBKINDS: &[&str] = &[
+    "network",
+    "host-assisted",
+    "cloud/saas",
+    "other",
+    "pre-platform",
+    "no-named-source",
+];
 
 /// Cross-checks the parsed tables; returns every problem found.
 pub(crate) fn validate(
@@ -270,6 +298,7 @@ pub(crate) fn validate(
             obs.v17_host_share
         ));
     }
+    let mut seen = std::collections::BTreeSet::new();
     for o in &obs.overrides {
         if !is_technique_id(&o.technique) {
             problems.push(format!(
@@ -280,6 +309,12 @@ pub(crate) fn validate(
         if o.reason.trim().is_empty() {
             problems.push(format!(
                 "observability.yaml: override {} needs a reason",
+                o.technique
+            ));
+        }
+        if !seen.insert(o.technique.to_ascii_uppercase()) {
+            problems.push(format!(
+                "observability.yaml: override {} is listed twice",
                 o.technique
             ));
         }

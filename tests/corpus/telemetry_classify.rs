@@ -127,7 +127,7 @@ fn v17_1_counts_and_examples() {
     let o = class_of(&kb, "T1566");
     assert_eq!(o.class, ObsClass::EnvironmentSpecific);
     assert!(o.reason.contains("1/4"), "{}", o.reason);
-    assert_eq!(o.basis, "v17 data components");
+    assert_eq!(o.basis, attacktrace::telemetry::Basis::DataComponents);
 }
 
 #[test]

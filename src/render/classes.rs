@@ -1,0 +1,80 @@
+//! `attack classes` as text (one block per technique, for reading) and CSV (for a spreadsheet
+//! review). JSON goes through [`super::json`].
+
+use super::{class_label, csv::cell, one_line};
+use crate::telemetry::listing::ClassListing;
+use std::fmt::Write;
+
+/// Header with the source and the counts, then one entry per technique.
+pub fn text(l: &ClassListing) -> String {
+    let mut o = String::new();
+    let s = &l.source;
+    let _ = writeln!(
+        o,
+        "ATT&CK {} v{} ({}): {} techniques",
+        one_line(&s.domain),
+        one_line(&s.version),
+        one_line(&s.origin),
+        l.techniques.len()
+    );
+    let counts: Vec<String> = l
+        .counts
+        .iter()
+        .map(|(c, n)| format!("{} {n}", class_label(*c)))
+        .collect();
+    let bases: Vec<String> = l.bases.iter().map(|(b, n)| format!("{b} {n}")).collect();
+    let _ = writeln!(o, "classes: {}", or_none(&counts));
+    let _ = writeln!(o, "basis:   {}", or_none(&bases));
+    if let Some(note) = &l.note {
+        let _ = writeln!(o, "note:    {}", one_line(note));
+    }
+    for t in &l.techniques {
+        let obs = &t.observability;
+        let _ = writeln!(
+            o,
+            "\n{} {}\n  {} ({} confidence, basis: {})\n  tactics: {}\n  {}",
+            one_line(&t.id),
+            one_line(&t.name),
+            class_label(obs.class),
+            obs.confidence,
+            obs.basis,
+            one_line(&t.tactics.join(", ")),
+            one_line(&obs.reason)
+        );
+    }
+    o
+}
+
+fn or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// Columns: id, name, tactics (`;`-separated), platforms (`;`), class, confidence, basis,
+/// subkind, reason, analytics (`;`), rejected (`;`: events the channel check set aside).
+pub fn csv(l: &ClassListing) -> String {
+    let mut o = String::from(
+        "id,name,tactics,platforms,class,confidence,basis,subkind,reason,analytics,rejected\n",
+    );
+    for t in &l.techniques {
+        let obs = &t.observability;
+        let row = [
+            cell(&t.id),
+            cell(&t.name),
+            cell(&t.tactics.join(";")),
+            cell(&t.platforms.join(";")),
+            cell(class_label(obs.class)),
+            cell(&obs.confidence.to_string()),
+            cell(&obs.basis.to_string()),
+            cell(obs.subkind.as_deref().unwrap_or("")),
+            cell(&obs.reason),
+            cell(&obs.analytics.join(";")),
+            cell(&obs.rejected.join(";")),
+        ];
+        let _ = writeln!(o, "{}", row.join(","));
+    }
+    o
+}
