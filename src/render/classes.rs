@@ -30,9 +30,13 @@ pub fn text(l: &ClassListing) -> String {
     }
     for t in &l.techniques {
         let obs = &t.observability;
+        let data = t
+            .data_class
+            .map(|c| format!("; the data alone says {}", class_label(c)))
+            .unwrap_or_default();
         let _ = writeln!(
             o,
-            "\n{} {}\n  {} ({} confidence, basis: {})\n  tactics: {}\n  {}",
+            "\n{} {}\n  {} ({} confidence, basis: {}{data})\n  tactics: {}\n  {}",
             one_line(&t.id),
             one_line(&t.name),
             class_label(obs.class),
@@ -54,10 +58,11 @@ fn or_none(items: &[String]) -> String {
 }
 
 /// Columns: id, name, tactics (`;`-separated), platforms (`;`), class, confidence, basis,
-/// subkind, reason, analytics (`;`), rejected (`;`: events the channel check set aside).
+/// subkind, reason, analytics (`;`), rejected (`;`: events the channel check set aside),
+/// data_class (what the data alone says, when an override or the parent decided).
 pub fn csv(l: &ClassListing) -> String {
     let mut o = String::from(
-        "id,name,tactics,platforms,class,confidence,basis,subkind,reason,analytics,rejected\n",
+        "id,name,tactics,platforms,class,confidence,basis,subkind,reason,analytics,rejected,data_class\n",
     );
     for t in &l.techniques {
         let obs = &t.observability;
@@ -73,6 +78,7 @@ pub fn csv(l: &ClassListing) -> String {
             cell(&obs.reason),
             cell(&obs.analytics.join(";")),
             cell(&obs.rejected.join(";")),
+            cell(t.data_class.map_or("", class_label)),
         ];
         let _ = writeln!(o, "{}", row.join(","));
     }

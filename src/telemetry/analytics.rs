@@ -100,7 +100,9 @@ impl Telemetry {
         a.log_sources
             .iter()
             .map(|r| {
-                let dc_name = kb.data_component(&r.data_component).map(|d| d.name.as_str());
+                let dc_name = kb
+                    .data_component(&r.data_component)
+                    .map(|d| d.name.as_str());
                 self.check_ref(self.parse_ref(r), dc_name, on_audit_platform)
             })
             .collect()
@@ -134,7 +136,11 @@ impl Telemetry {
     fn channel_check(&self, p: &ParsedRef) -> (Vec<String>, Vec<String>) {
         let source = label_source(p);
         let named = p.events.iter().map(|e| format!("{source} {e}"));
-        let Some(channel) = p.windows_channel.as_deref().filter(|c| self.knows_channel(c)) else {
+        let Some(channel) = p
+            .windows_channel
+            .as_deref()
+            .filter(|c| self.knows_channel(c))
+        else {
             let ids = p.event_ids.iter().map(|id| format!("{source} {id}"));
             return (ids.chain(named).collect(), Vec::new());
         };
@@ -156,9 +162,7 @@ impl Telemetry {
 
     fn environment_specific(&self, concrete: &[&Checked]) -> Observability {
         let all_network = concrete.iter().all(|c| c.network_dc);
-        let host_anchor = concrete
-            .iter()
-            .any(|c| c.role == Role::Anchor && !c.audit);
+        let host_anchor = concrete.iter().any(|c| c.role == Role::Anchor && !c.audit);
         let all_cloud = concrete
             .iter()
             .all(|c| self.is_cloud_family(&c.parsed.platform_family));
@@ -188,7 +192,10 @@ impl Telemetry {
         } else if all_cloud {
             (
                 "cloud/saas",
-                format!("needs cloud or SaaS logs beyond the provider audit log ({})", deployed()),
+                format!(
+                    "needs cloud or SaaS logs beyond the provider audit log ({})",
+                    deployed()
+                ),
                 Confidence::Medium,
             )
         } else {
@@ -218,7 +225,8 @@ impl Telemetry {
     }
 
     fn knows_channel(&self, channel: &str) -> bool {
-        self.win_channels.contains_key(&channel.trim().to_lowercase())
+        self.win_channels
+            .contains_key(&channel.trim().to_lowercase())
     }
 
     fn is_provider_audit(&self, name: &str) -> bool {
@@ -234,9 +242,12 @@ impl Telemetry {
 /// component when sensors were set aside, since a Sysmon 3 beside NSM adds nothing of its own).
 fn qualifies(refs: &[Checked]) -> Option<Vec<String>> {
     let sensors = refs.iter().any(|c| c.role == Role::Sensor);
-    let standard_only = refs
-        .iter()
-        .all(|c| matches!(c.role, Role::Anchor | Role::Vague | Role::Sensor | Role::Placeholder));
+    let standard_only = refs.iter().all(|c| {
+        matches!(
+            c.role,
+            Role::Anchor | Role::Vague | Role::Sensor | Role::Placeholder
+        )
+    });
     let events: Vec<String> = refs
         .iter()
         .filter(|c| c.role == Role::Anchor && !(sensors && c.network_dc))
@@ -260,7 +271,11 @@ fn portable(qualifying: &[(&str, Vec<String>)], total: usize) -> Observability {
         reason: format!(
             "{} ({} {})",
             shorten(&events, 6),
-            if ids.len() == 1 { "analytic" } else { "analytics" },
+            if ids.len() == 1 {
+                "analytic"
+            } else {
+                "analytics"
+            },
             ids.join(", ")
         ),
         basis: Basis::Analytics,

@@ -56,7 +56,8 @@ impl Telemetry {
         })
     }
 
-    fn classify_data(&self, kb: &KnowledgeBase, t: &Technique) -> Observability {
+    /// The class the data alone gives, overrides ignored: what a reviewer compares an override with.
+    pub fn classify_data(&self, kb: &KnowledgeBase, t: &Technique) -> Observability {
         if self.is_pre(t) {
             let basis = if kb.has_detection_strategies() {
                 Basis::Analytics
@@ -143,10 +144,7 @@ impl Telemetry {
         let entries: Vec<_> = comps.iter().map(|c| self.dc_entry(c)).collect();
         if entries.iter().all(|e| e.is_some_and(|e| e.external)) {
             return with_basis(no_portable(
-                format!(
-                    "only data from outside your systems ({})",
-                    comps.join(", ")
-                ),
+                format!("only data from outside your systems ({})", comps.join(", ")),
                 "no-named-source",
                 Confidence::High,
             ));
@@ -231,7 +229,10 @@ fn push_unique(out: &mut Vec<String>, name: &str) {
 fn host_events(host: &[&super::tables::DcEntry]) -> String {
     let mut out: Vec<String> = Vec::new();
     for e in host.iter().flat_map(|d| &d.events) {
-        let short = e.source.rsplit_once('/').map_or(e.source.as_str(), |(a, _)| a);
+        let short = e
+            .source
+            .rsplit_once('/')
+            .map_or(e.source.as_str(), |(a, _)| a);
         let short = short.strip_prefix("Microsoft-Windows-").unwrap_or(short);
         let labels = e
             .ids
@@ -345,7 +346,10 @@ mod tests {
         let o = classify(&kb);
         assert_eq!(o.class, ObsClass::NoPortableRule);
         assert!(o.reason.starts_with("PRE platform"), "{}", o.reason);
-        assert_eq!((o.basis, o.confidence), (Basis::Analytics, Confidence::High));
+        assert_eq!(
+            (o.basis, o.confidence),
+            (Basis::Analytics, Confidence::High)
+        );
         assert_eq!(o.subkind.as_deref(), Some("pre-platform"));
     }
 
@@ -371,7 +375,11 @@ mod tests {
         assert_eq!(o.class, ObsClass::Portable);
         assert_eq!(o.analytics, vec!["AN9000"]);
         assert_eq!(o.reason, "PowerShell 4104, Sysmon 1 (analytic AN9000)");
-        assert_eq!(o.confidence, Confidence::High, "the only analytic qualifies");
+        assert_eq!(
+            o.confidence,
+            Confidence::High,
+            "the only analytic qualifies"
+        );
     }
 
     #[test]
@@ -398,7 +406,11 @@ mod tests {
         // The same ID under its real channel passes.
         let kb = kb_v18(
             &["Windows"],
-            vec![vec![lsr("DC0018", "WinEventLog:System", Some("EventCode=7045"))]],
+            vec![vec![lsr(
+                "DC0018",
+                "WinEventLog:System",
+                Some("EventCode=7045"),
+            )]],
         );
         let o = classify(&kb);
         assert_eq!(o.class, ObsClass::Portable, "{}", o.reason);
@@ -470,7 +482,11 @@ mod tests {
         let o = classify(&kb);
         assert_eq!(
             (o.class, o.subkind.as_deref(), o.confidence),
-            (ObsClass::EnvironmentSpecific, Some("other"), Confidence::Low)
+            (
+                ObsClass::EnvironmentSpecific,
+                Some("other"),
+                Confidence::Low
+            )
         );
     }
 
@@ -494,7 +510,11 @@ mod tests {
         // Phones keep no log a Sigma rule reads.
         let o = classify(&kb_v18(&["Android", "iOS"], refs()));
         assert_eq!(o.class, ObsClass::EnvironmentSpecific);
-        assert!(o.reason.starts_with("Android/iOS keep no log"), "{}", o.reason);
+        assert!(
+            o.reason.starts_with("Android/iOS keep no log"),
+            "{}",
+            o.reason
+        );
     }
 
     fn kb_v17(platforms: &[&str], sources: &[&str]) -> KnowledgeBase {
@@ -523,8 +543,9 @@ mod tests {
             (ObsClass::Portable, Basis::DataComponents)
         );
         assert!(
-            o.reason
-                .starts_with("1/2 data components have a standard host event (Sysmon 1, Security 4688"),
+            o.reason.starts_with(
+                "1/2 data components have a standard host event (Sysmon 1, Security 4688"
+            ),
             "{}",
             o.reason
         );
@@ -565,10 +586,18 @@ mod tests {
         let o = c("T9998");
         assert_eq!(
             (o.class, o.basis, o.reason.as_str(), o.confidence),
-            (ObsClass::NoPortableRule, Basis::Override, "lab decision", Confidence::High)
+            (
+                ObsClass::NoPortableRule,
+                Basis::Override,
+                "lab decision",
+                Confidence::High
+            )
         );
         let o = c("T9998.001");
-        assert_eq!((o.class, o.basis), (ObsClass::NoPortableRule, Basis::Parent));
+        assert_eq!(
+            (o.class, o.basis),
+            (ObsClass::NoPortableRule, Basis::Parent)
+        );
         assert_eq!(c("T9997").confidence, Confidence::Medium);
         let o = c("T9997.001");
         assert_eq!(
@@ -587,7 +616,11 @@ mod tests {
         kb.index();
         let o = Telemetry::embedded().classify(&kb, kb.technique("T9998.001").unwrap());
         assert_eq!((o.class, o.basis), (ObsClass::Portable, Basis::Parent));
-        assert!(o.reason.starts_with("as its parent T9998: "), "{}", o.reason);
+        assert!(
+            o.reason.starts_with("as its parent T9998: "),
+            "{}",
+            o.reason
+        );
         assert_eq!(o.confidence, Confidence::Low);
     }
 }

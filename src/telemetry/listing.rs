@@ -16,6 +16,9 @@ pub struct ClassedTechnique {
     pub platforms: Vec<String>,
     #[serde(flatten)]
     pub observability: Observability,
+    /// What the data alone says, when an override or the parent decided.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_class: Option<ObsClass>,
 }
 
 /// The report of `attack classes`.
@@ -93,15 +96,22 @@ pub fn class_listing(
 fn classed(kb: &KnowledgeBase, telemetry: &Telemetry, t: &Technique) -> ClassedTechnique {
     let mut tactics: Vec<&String> = t.tactics.iter().collect();
     tactics.sort_by_key(|s| kb.tactic_order(s));
+    let observability = telemetry.classify(kb, t);
+    let data_class = matches!(observability.basis, Basis::Override | Basis::Parent)
+        .then(|| telemetry.classify_data(kb, t).class);
     ClassedTechnique {
         id: t.id.clone(),
         name: t.name.clone(),
         tactics: tactics
             .into_iter()
-            .map(|s| kb.tactic_by_shortname(s).map_or(s.clone(), |x| x.name.clone()))
+            .map(|s| {
+                kb.tactic_by_shortname(s)
+                    .map_or(s.clone(), |x| x.name.clone())
+            })
             .collect(),
         platforms: t.platforms.clone(),
-        observability: telemetry.classify(kb, t),
+        observability,
+        data_class,
     }
 }
 

@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod attack_classes;
 mod check;
 mod coverage;
 mod evidence;
