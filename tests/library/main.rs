@@ -4,6 +4,8 @@
 mod common;
 
 mod check_codes;
+mod classes;
+
 mod check_sarif;
 mod coverage_model;
 mod rules_loader;
