@@ -68,7 +68,7 @@ impl Telemetry {
                 basis,
                 ..no_portable(
                     format!(
-                        "{} platform: it happens on the adversary's side, before any system of yours records it",
+                        "{} platform: run from the adversary's side before the intrusion; perimeter or third-party sources may catch traces, no standard log records it",
                         self.obs.pre_platform
                     ),
                     "pre-platform",
