@@ -71,7 +71,7 @@ fn v17_bundle_card() {
     assert!(v["detection"]["v17_text"]["text"].is_string());
     assert!(!full.stdout.contains("(Citation:"));
     assert_eq!(v["observability"]["class"], "no-portable-rule");
-    assert_eq!(v["observability"]["basis"], "v17 data components");
+    assert_eq!(v["observability"]["basis"], "data-components");
 
     // The same card from a prose-free v17 catalog compiled by the tool itself: snapshotted.
     let dir = scratch();
