@@ -25,6 +25,11 @@ pub fn text(l: &ClassListing) -> String {
     let bases: Vec<String> = l.bases.iter().map(|(b, n)| format!("{b} {n}")).collect();
     let _ = writeln!(o, "classes: {}", or_none(&counts));
     let _ = writeln!(o, "basis:   {}", or_none(&bases));
+    let _ = writeln!(
+        o,
+        "channel check: {} analytic events set aside in {} techniques",
+        l.rejected_events, l.rejected_techniques
+    );
     if let Some(note) = &l.note {
         let _ = writeln!(o, "note:    {}", one_line(note));
     }

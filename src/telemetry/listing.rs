@@ -30,6 +30,10 @@ pub struct ClassListing {
     pub counts: BTreeMap<ObsClass, usize>,
     /// Techniques per basis, after the filters.
     pub bases: BTreeMap<Basis, usize>,
+    /// Events the channel check set aside, over all listed techniques.
+    pub rejected_events: usize,
+    /// Techniques with at least one event set aside.
+    pub rejected_techniques: usize,
     /// Said when no technique of the listing is portable, so a zero is never silent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -83,9 +87,12 @@ pub fn class_listing(
             kb.source.domain
         )
     });
+    let rejected = techniques.iter().map(|t| t.observability.rejected.len());
     Ok(ClassListing {
         schema: "attacktrace.attack-classes/1",
         source: kb.source.clone(),
+        rejected_events: rejected.clone().sum(),
+        rejected_techniques: rejected.filter(|&n| n > 0).count(),
         counts,
         bases,
         note,
@@ -96,9 +103,14 @@ pub fn class_listing(
 fn classed(kb: &KnowledgeBase, telemetry: &Telemetry, t: &Technique) -> ClassedTechnique {
     let mut tactics: Vec<&String> = t.tactics.iter().collect();
     tactics.sort_by_key(|s| kb.tactic_order(s));
-    let observability = telemetry.classify(kb, t);
-    let data_class = matches!(observability.basis, Basis::Override | Basis::Parent)
-        .then(|| telemetry.classify_data(kb, t).class);
+    let mut observability = telemetry.classify(kb, t);
+    let mut data_class = None;
+    if matches!(observability.basis, Basis::Override | Basis::Parent) {
+        // The channel check's findings stay true whoever decided the class.
+        let data = telemetry.classify_data(kb, t);
+        data_class = Some(data.class);
+        observability.rejected = data.rejected;
+    }
     ClassedTechnique {
         id: t.id.clone(),
         name: t.name.clone(),
