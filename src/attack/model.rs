@@ -177,6 +177,10 @@ pub struct LogSourceRef {
     /// The channel prose (full bundle only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel_text: Option<String>,
+    /// Names found in the channel prose (syscalls, paths, registry keys...), computed when a bundle
+    /// is loaded and kept by the catalog, which drops the prose itself.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub facts: Vec<super::facts::Fact>,
 }
 
 /// A tunable element of an analytic.
