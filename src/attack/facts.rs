@@ -63,7 +63,7 @@ impl FactKind {
 }
 
 /// One fact: a kind and the name or path as written.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Fact {
     pub kind: FactKind,
     pub value: String,
