@@ -35,6 +35,8 @@ pub enum FactKind {
     RegistryKey,
     /// A Windows or macOS API function (`CreateRemoteThread`, `NtQuerySystemTime`).
     Api,
+    /// A PowerShell cmdlet (`New-InboxRule`), also how Exchange and Entra audit logs name operations.
+    Cmdlet,
     /// A named event (`es_event_exec`, CloudTrail `ConsoleLogin`).
     Event,
     /// A program (`lsass.exe`, `systemctl` from `/usr/bin/systemctl`).
@@ -54,6 +56,7 @@ impl FactKind {
             FactKind::Path => "paths",
             FactKind::RegistryKey => "registry keys",
             FactKind::Api => "APIs",
+            FactKind::Cmdlet => "cmdlets",
             FactKind::Event => "events",
             FactKind::Process => "processes",
             FactKind::File => "files",
@@ -77,6 +80,7 @@ struct Words {
     cloud_sources: Vec<String>,
     ambiguous_syscalls: BTreeSet<String>,
     api_verbs: BTreeSet<String>,
+    cmdlet_verbs: BTreeSet<String>,
     not_names: BTreeSet<String>,
     file_extensions: Vec<String>,
     syscalls: BTreeSet<String>,
@@ -89,6 +93,7 @@ struct Tables {
     win_path: Regex,
     unix_path: Regex,
     file_name: Regex,
+    cmdlet: Regex,
     word: Regex,
 }
 
@@ -109,6 +114,7 @@ fn tables() -> &'static Tables {
             file_name: re(&format!(
                 r"(?i)[A-Za-z0-9_*][A-Za-z0-9_.*\-]*\.(?:{exts})\b"
             )),
+            cmdlet: re(r"\b([A-Z][a-z]+)-[A-Z][A-Za-z0-9]+\b"),
             word: re(r"[A-Za-z_][A-Za-z0-9_]*"),
             words,
         }
@@ -170,6 +176,7 @@ pub fn extract(source: &str, text: &str) -> Vec<Fact> {
     windows_paths(text, t, &mut found);
     unix_paths(text, t, &mut found);
     file_names(text, t, &mut found);
+    cmdlets(text, t, &mut found);
     words(text, t, kind, &mut found);
     // A program named by a path shares the path's start and lists right after it.
     found.hits.sort_by_key(|h| (h.0, h.0 == h.1));
@@ -312,6 +319,18 @@ fn file_names(text: &str, t: &Tables, found: &mut Found) {
     }
 }
 
+fn cmdlets(text: &str, t: &Tables, found: &mut Found) {
+    for c in t.cmdlet.captures_iter(text) {
+        let (Some(m), Some(verb)) = (c.get(0), c.get(1)) else {
+            continue;
+        };
+        let glued = text[m.end()..].starts_with('-');
+        if !glued && t.words.cmdlet_verbs.contains(verb.as_str()) {
+            found.push(m.start(), m.end(), FactKind::Cmdlet, m.as_str());
+        }
+    }
+}
+
 /// Syscalls, `Name(` calls, ES events, CamelCase API and cloud event names.
 fn words(text: &str, t: &Tables, kind: SourceKind, found: &mut Found) {
     let toks: Vec<(usize, usize)> = t
@@ -370,9 +389,12 @@ fn is_syscall(text: &str, toks: &[(usize, usize)], i: usize, w: &Words) -> bool 
         gap.split_whitespace().all(|g| g == "or" || g == "and")
     };
     let near = |j: usize| listed(j) && (joined(i.min(j), i.max(j)));
-    let next_is_call = toks.get(i + 1).is_some_and(|_| {
-        matches!(word(i + 1), "syscall" | "syscalls" | "call" | "calls") && joined(i, i + 1)
-    });
+    let is_call =
+        |j: usize| j < toks.len() && matches!(word(j), "syscall" | "syscalls" | "call" | "calls");
+    // `open syscalls`, `rename system calls`.
+    let next_is_call = i + 1 < toks.len()
+        && joined(i, i + 1)
+        && (is_call(i + 1) || (word(i + 1) == "system" && is_call(i + 2)));
     // Skip `or`/`and` tokens to reach the neighbouring name.
     let prev = (0..i).rev().find(|&j| !matches!(word(j), "or" | "and"));
     let next = (i + 1..toks.len()).find(|&j| !matches!(word(j), "or" | "and"));
@@ -501,6 +523,10 @@ mod tests {
         );
         assert_eq!(values(s, "kill() on agents", FactKind::Syscall), ["kill"]);
         assert_eq!(values(s, "open syscalls here", FactKind::Syscall), ["open"]);
+        assert_eq!(
+            values(s, "rename system calls", FactKind::Syscall),
+            ["rename"]
+        );
     }
 
     #[test]
@@ -578,6 +604,18 @@ mod tests {
         assert_eq!(
             values("macos:unifiedlog", "calls dlopen() often", Api),
             ["dlopen"]
+        );
+    }
+
+    #[test]
+    fn cmdlets() {
+        assert_eq!(
+            values(
+                "m365:exchange",
+                "Set-Mailbox or New-TransportRule; not Kernel-Process nor Set-X-Y",
+                FactKind::Cmdlet
+            ),
+            ["Set-Mailbox", "New-TransportRule"]
         );
     }
 

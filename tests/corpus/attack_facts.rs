@@ -61,6 +61,7 @@ fn v18_1_free_text_channels_yield_facts() {
         (FactKind::Path, 600),
         (FactKind::Event, 150),
         (FactKind::Api, 60),
+        (FactKind::Cmdlet, 40),
         (FactKind::Process, 60),
     ] {
         let n = per_kind.get(&kind).copied().unwrap_or(0);
