@@ -675,6 +675,31 @@ mod tests {
         }
     }
 
+    /// A small deterministic fuzz: random strings over the characters the patterns care about.
+    #[test]
+    fn random_text_never_panics_and_facts_come_from_the_text() {
+        let alphabet: Vec<char> = "aZ0_ ./\\:,|*(){}-=%$~HKLMexe\tNtCreate\u{e9}\u{1f600}"
+            .chars()
+            .collect();
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        for round in 0..3000 {
+            let len = round % 97;
+            let text: String = (0..len)
+                .map(|_| {
+                    state = state
+                        .wrapping_mul(6_364_136_223_846_793_005)
+                        .wrapping_add(1);
+                    alphabet[(state >> 33) as usize % alphabet.len()]
+                })
+                .collect();
+            let source = ["auditd:SYSCALL", "AWS:CloudTrail", "WinEventLog:Sysmon"][round % 3];
+            for f in extract(source, &text) {
+                assert!(text.contains(&f.value), "{f:?} not in {text:?}");
+                assert!(!f.value.is_empty() && f.value.len() <= MAX_VALUE);
+            }
+        }
+    }
+
     #[test]
     fn groups_by_kind() {
         let facts = extract(

@@ -171,7 +171,7 @@ pub struct LogSourceRef {
     /// Log source name as written by ATT&CK (`WinEventLog:Security`).
     pub name: String,
     /// The channel when it is machine-usable (`EventCode=4688`, `execve`, `None`); `None` when the
-    /// channel is free prose, which the compiled catalog does not carry.
+    /// channel is free prose, which the compiled catalog does not carry (only its `facts`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<String>,
     /// The channel prose (full bundle only).
