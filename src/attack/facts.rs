@@ -107,9 +107,9 @@ fn tables() -> &'static Tables {
         let re = |s: &str| Regex::new(s).unwrap_or_else(|e| panic!("facts regex {s}: {e}"));
         Tables {
             registry: re(r#"\b(?:HKLM|HKCU|HKCR|HKU|HKCC|HKEY_[A-Z_]+)(?:\\[^\\\r\n,;'"()\[\]]*)*"#),
-            win_path: re(r#"(?:\b[A-Za-z]:\\|\\\\[^\s\\,;'"()]+\\|%[A-Za-z_]+%)[^\s,;'"()<>|]*"#),
+            win_path: re(r#"(?:\b[A-Za-z]:\\|\\\\[^\s\\,;'"()]+\\|%[A-Za-z_]+%\\)[^\s,;'"()<>|]*"#),
             unix_path: re(
-                r#"(?:^|[\s('"`,=\[])((?:~|\$HOME|\$\{HOME\})?/[A-Za-z0-9._*?+@%~{}\-]+(?:/[A-Za-z0-9._*?+@%~{}\-]*)*)"#,
+                r#"(?:^|[\s('"`,=\[{])((?:~|\$HOME|\$\{HOME\})?/[A-Za-z0-9._*?+@%~{}\-]+(?:/[A-Za-z0-9._*?+@%~{}\-]*)*)"#,
             ),
             file_name: re(&format!(
                 r"(?i)[A-Za-z0-9_*][A-Za-z0-9_.*\-]*\.(?:{exts})\b"
@@ -228,6 +228,10 @@ fn registry_keys(text: &str, t: &Tables, found: &mut Found) {
             let last = i + 1 == segments.len();
             let spaces = seg.matches(char::is_whitespace).count();
             let odd = seg.starts_with(' ') || seg.ends_with(' ');
+            if last && spaces == 1 && !odd && is_title_pair(seg, &raw[len + seg.len()..]) {
+                len += seg.len();
+                break;
+            }
             if last || spaces > 1 || odd {
                 let head = seg.split(char::is_whitespace).next().unwrap_or("");
                 len += head.len();
@@ -238,6 +242,15 @@ fn registry_keys(text: &str, t: &Tables, found: &mut Found) {
         let key = raw[..len.min(raw.len())].trim_end_matches(['\\', '.']);
         found.push(m.start(), m.start() + key.len(), FactKind::RegistryKey, key);
     }
+}
+
+/// A last key segment of two capitalised words ending the match (`Installed Components`), not a
+/// name followed by a sentence (`Run when ...`).
+fn is_title_pair(seg: &str, after: &str) -> bool {
+    after.is_empty()
+        && seg
+            .split(' ')
+            .all(|w| w.starts_with(|c: char| c.is_ascii_uppercase()))
 }
 
 fn windows_paths(text: &str, t: &Tables, found: &mut Found) {
@@ -253,7 +266,11 @@ fn unix_paths(text: &str, t: &Tables, found: &mut Found) {
     for c in t.unix_path.captures_iter(text) {
         let Some(m) = c.get(1) else { continue };
         let end = spaced_path_end(text, m.end());
-        let p = text[m.start()..end].trim_end_matches('.');
+        let mut p = text[m.start()..end].trim_end_matches('.');
+        // `{a,b}` alternatives are cut at the comma; drop the brace left over.
+        if p.matches('}').count() > p.matches('{').count() {
+            p = p.trim_end_matches('}');
+        }
         if !p.contains(|c: char| c.is_ascii_alphabetic() || c == '*') {
             continue;
         }
@@ -558,9 +575,18 @@ mod tests {
             [r"HKEY_LOCAL_MACHINE\SYSTEM\Setup"]
         );
         assert_eq!(
+            values(
+                s,
+                r"keys under HKLM\Software\Odd Vendor\Startup Items",
+                FactKind::RegistryKey
+            ),
+            [r"HKLM\Software\Odd Vendor\Startup Items"]
+        );
+        assert_eq!(
             values(s, r"dropped in C:\Temp\x\ or %APPDATA%\y.", FactKind::Path),
             [r"C:\Temp\x\", r"%APPDATA%\y"]
         );
+        assert!(values(s, "echo %date% and %user%", FactKind::Path).is_empty());
         assert_eq!(
             values(s, r"raw reads of \\.\PhysicalDrive1", FactKind::Path),
             [r"\\.\PhysicalDrive1"]
@@ -629,6 +655,14 @@ mod tests {
                 FactKind::Path
             ),
             ["~/.ssh/config", "$HOME/.profile", "/tmp/%.so"]
+        );
+        assert_eq!(
+            values(s, "/usr/bin/{curl,wget}", FactKind::Path),
+            ["/usr/bin/{curl"]
+        );
+        assert_eq!(
+            values(s, "{/opt/a,/opt/b}", FactKind::Path),
+            ["/opt/a", "/opt/b"]
         );
         // One space inside a directory name, when a `/` follows the next word.
         assert_eq!(
