@@ -228,7 +228,7 @@ fn registry_keys(text: &str, t: &Tables, found: &mut Found) {
             let last = i + 1 == segments.len();
             let spaces = seg.matches(char::is_whitespace).count();
             let odd = seg.starts_with(' ') || seg.ends_with(' ');
-            if last && spaces == 1 && !odd && is_title_pair(seg, &raw[len + seg.len()..]) {
+            if last && spaces == 1 && !odd && is_title_pair(seg) {
                 len += seg.len();
                 break;
             }
@@ -244,19 +244,16 @@ fn registry_keys(text: &str, t: &Tables, found: &mut Found) {
     }
 }
 
-/// A last key segment of two capitalised words ending the match (`Installed Components`), not a
-/// name followed by a sentence (`Run when ...`).
-fn is_title_pair(seg: &str, after: &str) -> bool {
-    after.is_empty()
-        && seg
-            .split(' ')
-            .all(|w| w.starts_with(|c: char| c.is_ascii_uppercase()))
+/// A last key segment of two capitalised words (`Installed Components`), not a name followed by a
+/// sentence (`Run when ...`); the match already ends at punctuation or the end of the text.
+fn is_title_pair(seg: &str) -> bool {
+    seg.split(' ')
+        .all(|w| w.starts_with(|c: char| c.is_ascii_uppercase()))
 }
 
 fn windows_paths(text: &str, t: &Tables, found: &mut Found) {
     for m in t.win_path.find_iter(text) {
         let p = m.as_str().trim_end_matches('.');
-        let p = if p.len() < 3 { m.as_str() } else { p };
         found.push(m.start(), m.start() + p.len(), FactKind::Path, p);
     }
 }
