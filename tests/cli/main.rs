@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod card_facts;
 mod check;
 mod coverage;
 mod evidence;
