@@ -39,6 +39,8 @@ pub enum FactKind {
     Cmdlet,
     /// A named event (`es_event_exec`, CloudTrail `ConsoleLogin`).
     Event,
+    /// A reverse-DNS macOS log subsystem or bundle identifier (`com.apple.TCC`).
+    Subsystem,
     /// A program (`lsass.exe`, `systemctl` from `/usr/bin/systemctl`).
     Process,
     /// A file name with a telling extension (`applicationhost.config`, `*.pem`).
@@ -58,6 +60,7 @@ impl FactKind {
             FactKind::Api => "APIs",
             FactKind::Cmdlet => "cmdlets",
             FactKind::Event => "events",
+            FactKind::Subsystem => "subsystems",
             FactKind::Process => "processes",
             FactKind::File => "files",
             FactKind::Other => "other",
@@ -94,6 +97,7 @@ struct Tables {
     unix_path: Regex,
     file_name: Regex,
     cmdlet: Regex,
+    reverse_dns: Regex,
     word: Regex,
 }
 
@@ -115,6 +119,7 @@ fn tables() -> &'static Tables {
                 r"(?i)[A-Za-z0-9_*][A-Za-z0-9_.*\-]*\.(?:{exts})\b"
             )),
             cmdlet: re(r"\b([A-Z][a-z]+)-[A-Z][A-Za-z0-9]+\b"),
+            reverse_dns: re(r"\b(?:com|org|io|net)\.[a-z0-9-]+(?:\.[A-Za-z0-9_*-]+)+"),
             word: re(r"[A-Za-z_][A-Za-z0-9_]*"),
             words,
         }
@@ -177,6 +182,7 @@ pub fn extract(source: &str, text: &str) -> Vec<Fact> {
     unix_paths(text, t, &mut found);
     file_names(text, t, &mut found);
     cmdlets(text, t, &mut found);
+    subsystems(text, t, &mut found);
     words(text, t, kind, &mut found);
     // A program named by a path shares the path's start and lists right after it.
     found.hits.sort_by_key(|h| (h.0, h.0 == h.1));
@@ -341,6 +347,17 @@ fn cmdlets(text: &str, t: &Tables, found: &mut Found) {
         let glued = text[m.end()..].starts_with('-');
         if !glued && t.words.cmdlet_verbs.contains(verb.as_str()) {
             found.push(m.start(), m.end(), FactKind::Cmdlet, m.as_str());
+        }
+    }
+}
+
+/// `com.apple.TCC`; runs after [`file_names`], so `com.apple.x.plist` stays a file.
+fn subsystems(text: &str, t: &Tables, found: &mut Found) {
+    for m in t.reverse_dns.find_iter(text) {
+        let glued = text[..m.start()].ends_with(['.', '/', '@', '-']);
+        let id = m.as_str().trim_end_matches('.');
+        if !glued {
+            found.push(m.start(), m.start() + id.len(), FactKind::Subsystem, id);
         }
     }
 }
@@ -627,6 +644,18 @@ mod tests {
         assert_eq!(
             values("macos:unifiedlog", "calls dlopen() often", Api),
             ["dlopen"]
+        );
+    }
+
+    #[test]
+    fn subsystems() {
+        assert_eq!(
+            values(
+                "macos:unifiedlog",
+                "subsystem=com.apple.odd.thing, bundle com.example.app. Not com.apple.x.plist nor a.com.b",
+                FactKind::Subsystem
+            ),
+            ["com.apple.odd.thing", "com.example.app"]
         );
     }
 
