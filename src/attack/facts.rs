@@ -110,8 +110,13 @@ fn tables() -> &'static Tables {
         let exts = words.file_extensions.join("|");
         let re = |s: &str| Regex::new(s).unwrap_or_else(|e| panic!("facts regex {s}: {e}"));
         Tables {
-            registry: re(r#"\b(?:HKLM|HKCU|HKCR|HKU|HKCC|HKEY_[A-Z_]+)(?:\\[^\\\r\n,;'"()\[\]]*)*"#),
-            win_path: re(r#"(?:\b[A-Za-z]:\\|\\\\[^\s\\,;'"()]+\\|%[A-Za-z_]+%\\)[^\s,;'"()<>|]*"#),
+            // No control characters in a value: a key or path never holds one, a hostile text might.
+            registry: re(
+                r#"\b(?:HKLM|HKCU|HKCR|HKU|HKCC|HKEY_[A-Z_]+)(?:\\[^\\\x00-\x1f\x7f,;'"()\[\]]*)*"#,
+            ),
+            win_path: re(
+                r#"(?:\b[A-Za-z]:\\|\\\\[^\s\x00-\x1f\x7f\\,;'"()]+\\|%[A-Za-z_]+%\\)[^\s\x00-\x1f\x7f,;'"()<>|]*"#,
+            ),
             unix_path: re(
                 r#"(?:^|[\s('"`,=\[{])((?:~|\$HOME|\$\{HOME\})?/[A-Za-z0-9._*?+@%~{}\-]+(?:/[A-Za-z0-9._*?+@%~{}\-]*)*)"#,
             ),
@@ -733,14 +738,20 @@ mod tests {
             assert!(facts.len() <= MAX_FACTS);
             assert!(facts.iter().all(|f| f.value.len() <= MAX_VALUE));
         }
+        // Terminal escapes stay out of values.
+        let s = "WinEventLog:Sysmon";
+        let text = "HKLM\\Odd\x1b[31m and C:\\x\x1b]0;t\x07";
+        assert_eq!(values(s, text, FactKind::RegistryKey), ["HKLM\\Odd"]);
+        assert_eq!(values(s, text, FactKind::Path), ["C:\\x"]);
     }
 
     /// A small deterministic fuzz: random strings over the characters the patterns care about.
     #[test]
     fn random_text_never_panics_and_facts_come_from_the_text() {
-        let alphabet: Vec<char> = "aZ0_ ./\\:,|*(){}-=%$~HKLMexe\tNtCreate\u{e9}\u{1f600}"
-            .chars()
-            .collect();
+        let alphabet: Vec<char> =
+            "aZ0_ ./\\:,|*(){}-=%$~HKLMexe\tNtCreate\u{e9}\u{1f600}\u{1b}\u{7f}"
+                .chars()
+                .collect();
         let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
         for round in 0..3000 {
             let len = round % 97;
@@ -755,6 +766,7 @@ mod tests {
             let source = ["auditd:SYSCALL", "AWS:CloudTrail", "WinEventLog:Sysmon"][round % 3];
             for f in extract(source, &text) {
                 assert!(text.contains(&f.value), "{f:?} not in {text:?}");
+                assert!(!f.value.contains(char::is_control), "{f:?}");
                 assert!(!f.value.is_empty() && f.value.len() <= MAX_VALUE);
             }
         }
