@@ -5,6 +5,7 @@
 //! the JSON form is this struct serialised, so field names here are a public contract
 //! (`schema` is bumped on incompatible changes).
 
+use crate::attack::facts::Fact;
 use crate::attack::text::{render_prose, Footnote};
 use crate::attack::{KnowledgeBase, Technique};
 use crate::link::{LinkIndex, Via};
@@ -76,6 +77,9 @@ pub struct LogSourceView {
     /// Free-text channel (full bundle only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_text: Option<String>,
+    /// Names read from the free-text channel; present with the bundle and with the catalog.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub facts: Vec<Fact>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -473,6 +477,7 @@ fn detection_guidance(
                             name: r.name.clone(),
                             channel: r.channel.clone(),
                             channel_text: r.channel_text.clone(),
+                            facts: r.facts.clone(),
                         }
                     })
                     .collect(),

@@ -14,7 +14,8 @@ pub const EMBEDDED_CATALOG: &str =
     include_str!("../../mappings/attack/enterprise-attack-18.1.json");
 
 /// A copy of `kb` with every prose field removed (descriptions, detection text, citations, channel
-/// prose, mutable-element descriptions) and `has_prose = false`.
+/// prose, mutable-element descriptions) and `has_prose = false`. The facts read from channel prose at
+/// load time (`LogSourceRef::facts`) are names, not sentences, and stay.
 pub fn strip_prose(kb: &KnowledgeBase) -> KnowledgeBase {
     let mut kb = kb.clone();
     kb.source.has_prose = false;

@@ -171,12 +171,16 @@ pub struct LogSourceRef {
     /// Log source name as written by ATT&CK (`WinEventLog:Security`).
     pub name: String,
     /// The channel when it is machine-usable (`EventCode=4688`, `execve`, `None`); `None` when the
-    /// channel is free prose, which the compiled catalog does not carry.
+    /// channel is free prose, which the compiled catalog does not carry (only its `facts`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<String>,
     /// The channel prose (full bundle only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel_text: Option<String>,
+    /// Names found in the channel prose (syscalls, paths, registry keys...), computed when a bundle
+    /// is loaded and kept by the catalog, which drops the prose itself.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub facts: Vec<super::facts::Fact>,
 }
 
 /// A tunable element of an analytic.

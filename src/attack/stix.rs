@@ -8,6 +8,7 @@
 //! to an object that is not in the bundle) are skipped and listed in `KnowledgeBase::warnings`.
 
 use super::channel::split_channel;
+use super::facts::extract as extract_facts;
 use super::model::*;
 use serde::{Deserialize, Deserializer};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -910,11 +911,16 @@ fn technique(o: &RawObject, id: String, tactic_pos: &HashMap<&str, usize>) -> Te
 
 fn log_source_ref(data_component: String, l: &RawLogSource) -> LogSourceRef {
     let (channel, channel_text) = split_channel(&l.channel);
+    let facts = channel_text
+        .as_deref()
+        .map(|t| extract_facts(&l.name, t))
+        .unwrap_or_default();
     LogSourceRef {
         data_component,
         name: l.name.clone(),
         channel,
         channel_text,
+        facts,
     }
 }
 

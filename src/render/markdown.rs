@@ -132,18 +132,18 @@ fn card_detection(o: &mut String, c: &Card) {
                     "| Data component | Log source | Channel |\n|---|---|---|"
                 );
                 for l in &a.log_sources {
-                    let ch = l
-                        .channel_text
-                        .as_deref()
-                        .or(l.channel.as_deref())
-                        .unwrap_or("(free-text channel)");
+                    let ch = super::channel_label(
+                        l.channel.as_deref(),
+                        l.channel_text.as_deref(),
+                        &l.facts,
+                    );
                     let _ = writeln!(
                         o,
                         "| {} ({}) | {} | {} |",
                         e(&l.data_component),
                         e(&l.data_component_id),
                         e(&l.name),
-                        e(ch)
+                        e(&ch)
                     );
                 }
                 o.push('\n');

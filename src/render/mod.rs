@@ -24,6 +24,8 @@ pub mod text;
 // The renderers' shared escaping lives in the output layer; `super::one_line` keeps working for them.
 use crate::output::{one_line, term_safe};
 
+use crate::attack::facts::{by_kind, Fact};
+
 /// Output formats. Each command accepts the subset it supports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -39,6 +41,24 @@ pub fn class_label(c: crate::telemetry::ObsClass) -> &'static str {
         ObsClass::Portable => "portable",
         ObsClass::EnvironmentSpecific => "environment-specific",
         ObsClass::NoPortableRule => "no portable rule",
+    }
+}
+
+/// What a card shows for a log-source channel, before escaping: the prose when the bundle is loaded,
+/// else the machine channel and the facts read from the prose
+/// (`execve | syscalls: execve; paths: /usr/bin/systemctl`).
+pub fn channel_label(channel: Option<&str>, text: Option<&str>, facts: &[Fact]) -> String {
+    let facts = by_kind(facts)
+        .into_iter()
+        .map(|(kind, values)| format!("{}: {}", kind.label(), values.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ");
+    match (text, channel) {
+        (Some(text), _) => text.to_string(),
+        (None, Some(ch)) if facts.is_empty() => ch.to_string(),
+        (None, Some(ch)) => format!("{ch} | {facts}"),
+        (None, None) if facts.is_empty() => "(free-text channel)".to_string(),
+        (None, None) => facts,
     }
 }
 
@@ -88,6 +108,31 @@ mod tests {
     #[test]
     fn md_escape_blocks_html_and_tables() {
         assert_eq!(md_escape("<b>|x|"), "\\<b\\>\\|x\\|");
+    }
+
+    #[test]
+    fn channel_label_prefers_prose_then_facts() {
+        use crate::attack::facts::FactKind;
+        let f = |kind, value: &str| Fact {
+            kind,
+            value: value.into(),
+        };
+        let facts = [
+            f(FactKind::Path, "/etc/x"),
+            f(FactKind::Syscall, "creat"),
+            f(FactKind::Syscall, "write"),
+        ];
+        assert_eq!(channel_label(None, Some("prose"), &facts), "prose");
+        assert_eq!(
+            channel_label(None, None, &facts),
+            "syscalls: creat, write; paths: /etc/x"
+        );
+        assert_eq!(
+            channel_label(Some("creat"), None, &facts[..2]),
+            "creat | syscalls: creat; paths: /etc/x"
+        );
+        assert_eq!(channel_label(Some("execve"), None, &[]), "execve");
+        assert_eq!(channel_label(None, None, &[]), "(free-text channel)");
     }
 
     #[test]

@@ -154,11 +154,11 @@ fn card_detection(o: &mut String, c: &Card) {
                 let _ = writeln!(o, "      log sources: none named");
             }
             for l in &a.log_sources {
-                let channel = match (&l.channel, &l.channel_text) {
-                    (_, Some(text)) => one_line(text),
-                    (Some(ch), None) => one_line(ch),
-                    (None, None) => "(free-text channel)".to_string(),
-                };
+                let channel = one_line(&super::channel_label(
+                    l.channel.as_deref(),
+                    l.channel_text.as_deref(),
+                    &l.facts,
+                ));
                 let dc = if l.data_component.is_empty() {
                     l.data_component_id.clone()
                 } else {

@@ -281,6 +281,7 @@ mod tests {
             name: name.into(),
             channel: channel.map(Into::into),
             channel_text: None,
+            facts: Vec::new(),
         }
     }
 

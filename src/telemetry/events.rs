@@ -376,6 +376,7 @@ mod tests {
             name: name.into(),
             channel: Some(channel.into()),
             channel_text: None,
+            facts: Vec::new(),
         }
     }
 

@@ -221,6 +221,7 @@ mod tests {
             name: name.into(),
             channel: channel.map(Into::into),
             channel_text: text.map(Into::into),
+            facts: Vec::new(),
         }
     }
 

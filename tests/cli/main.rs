@@ -5,6 +5,7 @@
 mod common;
 
 mod attack_classes;
+mod card_facts;
 mod check;
 mod coverage;
 mod evidence;

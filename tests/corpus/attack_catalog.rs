@@ -23,8 +23,12 @@ fn committed_catalog_matches_fresh_compile() {
     let committed = std::fs::read_to_string(root.join(COMMITTED)).unwrap();
     assert!(
         fresh == committed,
-        "{COMMITTED} is stale: regenerate with `cargo run --release --example load_attack -- --compile {COMMITTED}`"
+        "{COMMITTED} is stale: regenerate with `cargo run -- attack compile ../shared/attack/enterprise-attack-18.1.json -o {COMMITTED}`"
     );
+    // The comparison covers the facts read from free-text channels (tests/corpus/attack_facts.rs
+    // checks their content); the prose they come from stays out.
+    assert!(committed.contains("\"facts\": [") && committed.contains("\"kind\": \"syscall\""));
+    assert!(!committed.contains("channel_text"));
 }
 
 #[test]

@@ -6,6 +6,7 @@
 mod common;
 
 mod attack_catalog;
+mod attack_facts;
 mod attack_stix;
 mod check_sigmahq;
 mod coverage_sigmahq;
