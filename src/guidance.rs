@@ -270,10 +270,7 @@ mod tests {
             platforms_text(&none, "ics-attack"),
             guidance_file().assets["ics-attack"]
         );
-        assert_eq!(
-            platforms_text(&[], "unknown-domain").contains("None"),
-            false
-        );
+        assert!(!platforms_text(&[], "unknown-domain").contains("None"));
         assert_eq!(
             platforms_text(&["Android".into(), "iOS".into()], "mobile-attack"),
             "Android, iOS"

@@ -7,6 +7,7 @@ mod common;
 mod check;
 mod coverage;
 mod evidence;
+mod guidance;
 mod help;
 mod hostile;
 mod hostile_fix;
