@@ -339,6 +339,14 @@ pub fn build(
             .notes
             .push(vars.fill(&text.no_portable_rule.host_rules_note));
     }
+    // Without a guidance section, the template would go unnoticed: say so with the rules.
+    if guidance.is_none() && crate::template::template_for(&t.id).is_ok() {
+        rules_section.notes.push(format!(
+            "`attacktrace technique {} --template` prints a Sigma correlation template for a \
+             threshold query to adapt to your environment (not portable, never counted as coverage).",
+            t.id
+        ));
+    }
     let tagged_idx: Vec<usize> = rules
         .as_ref()
         .map(|c| c.links.rules_for(&t.id).iter().map(|l| l.rule).collect())

@@ -46,6 +46,12 @@ fn family_guidance_names_its_family() {
     // A sub-technique no family lists takes its parent's family.
     let j = json(&run(&["technique", "T1583.003", "--format", "json"]));
     assert_eq!(j["guidance"]["family"], "acquire-infrastructure");
+    // A card without guidance still points at its template.
+    let j = json(&run(&["technique", "T1110.003", "--format", "json"]));
+    if j["guidance"].is_null() {
+        let notes = j["rules"]["notes"].to_string();
+        assert!(notes.contains("T1110.003 --template"), "{notes}");
+    }
 }
 
 const WITH_TEMPLATES: [&str; 5] = ["T1595.001", "T1595.003", "T1110.001", "T1110.003", "T1498"];
