@@ -8,14 +8,14 @@
 use crate::attack::facts::Fact;
 use crate::attack::text::{render_prose, Footnote};
 use crate::attack::{KnowledgeBase, Technique};
+use crate::guidance::{guidance_file, ChecklistTemplate, Vars};
 use crate::link::{LinkIndex, Via};
 use crate::report::RuleHead;
 pub use crate::report::{AttackSource, TacticRef, TechRef};
 use crate::rules::{DetectionState, LogSource, RuleSet};
 use crate::telemetry::{ObsClass, Observability, TechniqueEvents, Telemetry};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeSet;
-use std::sync::OnceLock;
 
 pub const CARD_SCHEMA: &str = "attacktrace.card/1";
 
@@ -50,7 +50,11 @@ pub struct Header {
     pub url: Option<String>,
     /// In matrix order.
     pub tactics: Vec<TacticRef>,
+    /// ATT&CK's platforms, without its placeholder `None`.
     pub platforms: Vec<String>,
+    /// Set when `platforms` is empty: what the domain's assets are called (`mappings/guidance.yaml`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assets: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent: Option<TechRef>,
     pub subtechniques: Vec<TechRef>,
@@ -172,12 +176,23 @@ pub struct RuleSection {
     pub notes: Vec<String>,
 }
 
+/// What to do instead of a portable rule: the text of the technique's guidance family
+/// (`mappings/guidance.yaml`), or the generic text when no family matches.
 #[derive(Debug, Clone, Serialize)]
 pub struct Guidance {
+    /// Key of the guidance family; absent for the generic text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
     pub title: String,
     pub why: String,
     pub build: String,
+    /// What usually precedes or follows the technique, i.e. what makes a finding actionable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actionable: Option<String>,
     pub where_to_look: Vec<String>,
+    /// Set when `technique ID --template` prints a Sigma correlation template for the technique.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -198,68 +213,6 @@ pub struct ChecklistItem {
     pub state: CheckState,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence: Option<String>,
-}
-
-// ---- guidance.yaml ---------------------------------------------------------------------------
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct GuidanceFile {
-    no_portable_rule: NoPortableRuleText,
-    checklist: Vec<ChecklistTemplate>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NoPortableRuleText {
-    title: String,
-    why: String,
-    why_no_named_source: String,
-    build: String,
-    #[serde(rename = "where")]
-    where_to_look: Vec<String>,
-    host_rules_note: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ChecklistTemplate {
-    id: String,
-    applies: Vec<ObsClass>,
-    #[serde(default)]
-    auto: Option<String>,
-    text: String,
-}
-
-fn guidance_file() -> &'static GuidanceFile {
-    static FILE: OnceLock<GuidanceFile> = OnceLock::new();
-    FILE.get_or_init(|| {
-        serde_norway::from_str(include_str!("../mappings/guidance.yaml"))
-            // The file is embedded at build time and covered by tests; a broken edit fails them.
-            .expect("mappings/guidance.yaml is valid")
-    })
-}
-
-/// Values substituted into guidance templates.
-struct Vars {
-    id: String,
-    name: String,
-    tactics: String,
-    platforms: String,
-    data_components: String,
-    log_sources: String,
-}
-
-impl Vars {
-    fn fill(&self, template: &str) -> String {
-        template
-            .replace("{id}", &self.id)
-            .replace("{name}", &self.name)
-            .replace("{tactics}", &self.tactics)
-            .replace("{platforms}", &self.platforms)
-            .replace("{data_components}", &self.data_components)
-            .replace("{log_sources}", &self.log_sources)
-    }
 }
 
 fn join_or(items: &BTreeSet<String>, none: &str) -> String {
@@ -324,7 +277,10 @@ pub fn build(
         name: t.name.clone(),
         url: t.url.clone(),
         tactics: tactics.clone(),
-        platforms: t.platforms.clone(),
+        platforms: real_platforms(&t.platforms),
+        assets: real_platforms(&t.platforms)
+            .is_empty()
+            .then(|| crate::guidance::platforms_text(&[], &kb.source.domain)),
         parent: t.parent.as_deref().map(|p| techref(kb, p)),
         subtechniques: t.subtechniques.iter().map(|s| techref(kb, s)).collect(),
         status: if t.revoked {
@@ -371,45 +327,44 @@ pub fn build(
             .map(|x| x.name.clone())
             .collect::<Vec<_>>()
             .join(", "),
-        platforms: t.platforms.join(", "),
+        platforms: crate::guidance::platforms_text(&t.platforms, &kb.source.domain),
         data_components: join_or(&dc_names, "none named"),
         log_sources: join_or(&ls_names, "none named"),
     };
     let text = guidance_file();
-    let guidance = (observability.class == ObsClass::NoPortableRule).then(|| Guidance {
-        title: vars.fill(&text.no_portable_rule.title),
-        why: vars.fill(
-            if observability.subkind.as_deref() == Some("pre-platform") {
-                &text.no_portable_rule.why
-            } else {
-                &text.no_portable_rule.why_no_named_source
-            },
-        ),
-        build: vars.fill(&text.no_portable_rule.build),
-        where_to_look: text
-            .no_portable_rule
-            .where_to_look
-            .iter()
-            .map(|w| vars.fill(w))
-            .collect(),
-    });
+    let family = match observability.class {
+        ObsClass::Portable => None,
+        _ => crate::guidance::family_for(&t.id, &kb.source.domain),
+    };
+    let guidance = guidance(&observability, family, &vars);
     let mut rules_section = rules_section;
     if observability.class == ObsClass::NoPortableRule && !rules_section.tagged.is_empty() {
         rules_section
             .notes
             .push(vars.fill(&text.no_portable_rule.host_rules_note));
     }
+    // Without a guidance section, the template would go unnoticed: say so with the rules.
+    if guidance.is_none() && crate::template::template_for(&t.id).is_ok() {
+        rules_section.notes.push(format!(
+            "`attacktrace technique {} --template` prints a Sigma correlation template for a \
+             threshold query to adapt to your environment (not portable, never counted as coverage).",
+            t.id
+        ));
+    }
     let tagged_idx: Vec<usize> = rules
         .as_ref()
         .map(|c| c.links.rules_for(&t.id).iter().map(|l| l.rule).collect())
         .unwrap_or_default();
-    let checklist = checklist(
+    let mut checklist = checklist(
         &text.checklist,
         &vars,
         observability.class,
         &tagged_idx,
         rules.as_ref(),
     );
+    if guidance.is_some() {
+        checklist.extend(family_checklist(family, &vars));
+    }
 
     Card {
         schema: CARD_SCHEMA,
@@ -424,6 +379,77 @@ pub fn build(
         guidance,
         checklist,
     }
+}
+
+/// The guidance section: shown for "no portable rule" techniques (the family's text, else the
+/// generic one) and for environment-specific techniques that a family names.
+fn guidance(
+    obs: &Observability,
+    family: Option<&crate::guidance::Family>,
+    vars: &Vars,
+) -> Option<Guidance> {
+    let generic = &guidance_file().no_portable_rule;
+    let title = match obs.class {
+        ObsClass::NoPortableRule => &generic.title,
+        ObsClass::EnvironmentSpecific if family.is_some() => &generic.title_environment_specific,
+        _ => return None,
+    };
+    let Some(f) = family else {
+        let why = if obs.subkind.as_deref() == Some("pre-platform") {
+            &generic.why
+        } else {
+            &generic.why_no_named_source
+        };
+        return Some(Guidance {
+            family: None,
+            title: vars.fill(title),
+            why: vars.fill(why),
+            build: vars.fill(&generic.build),
+            actionable: None,
+            where_to_look: generic.where_to_look.iter().map(|w| vars.fill(w)).collect(),
+            template: None,
+        });
+    };
+    let template = crate::template::template_for(&vars.id).is_ok();
+    Some(Guidance {
+        family: Some(f.key.clone()),
+        title: vars.fill(title),
+        why: vars.fill(&f.why),
+        build: vars.fill(&f.build),
+        actionable: Some(vars.fill(&f.actionable)),
+        where_to_look: Vec::new(),
+        template: template.then(|| {
+            format!(
+                "attacktrace technique {} --template prints a Sigma correlation template to adapt \
+                 (environment-specific, never counted as coverage).",
+                vars.id
+            )
+        }),
+    })
+}
+
+/// The family's own checklist items, after the class's items.
+fn family_checklist(family: Option<&crate::guidance::Family>, vars: &Vars) -> Vec<ChecklistItem> {
+    let Some(f) = family else { return Vec::new() };
+    f.checklist
+        .iter()
+        .enumerate()
+        .map(|(i, text)| ChecklistItem {
+            id: format!("{}-{}", f.key, i + 1),
+            text: vars.fill(text),
+            state: CheckState::Person,
+            evidence: None,
+        })
+        .collect()
+}
+
+/// Platforms without ATT&CK's placeholder `None` (ICS techniques and analytics list it).
+fn real_platforms(platforms: &[String]) -> Vec<String> {
+    platforms
+        .iter()
+        .filter(|p| !p.eq_ignore_ascii_case("none"))
+        .cloned()
+        .collect()
 }
 
 /// v17 data components are platform-neutral, so their event sources can name hosts the technique
@@ -457,7 +483,7 @@ fn detection_guidance(
             .filter_map(|a| kb.analytic(a))
             .map(|a| AnalyticView {
                 id: a.id.clone(),
-                platforms: a.platforms.clone(),
+                platforms: real_platforms(&a.platforms),
                 description: a.description.clone(),
                 log_sources: a
                     .log_sources
@@ -597,7 +623,8 @@ fn rule_section(
         files_loaded: ctx.rules.files_loaded,
         files_reported: ctx.rules.files_reported,
         rules_loaded: ctx.rules.rules.len(),
-        covered: !indicators_only && !tagged.is_empty(),
+        // Correlation templates (`attacktrace.template`) never count, even when tagged.
+        covered: !indicators_only && links.iter().any(|l| !ctx.rules.rules[l.rule].is_template()),
         tagged,
         indicators_only,
         candidates_total: candidates_all.len(),
@@ -664,58 +691,4 @@ fn auto_state(fact: &str, tagged: &[usize], rules: &RuleSet) -> (CheckState, Opt
         CheckState::NotDone
     };
     (state, Some(format!("{n} of {total} tagged rules {what}")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn guidance_file_parses_and_every_class_has_items() {
-        let g = guidance_file();
-        for class in [
-            ObsClass::Portable,
-            ObsClass::EnvironmentSpecific,
-            ObsClass::NoPortableRule,
-        ] {
-            assert!(
-                g.checklist.iter().any(|c| c.applies.contains(&class)),
-                "no checklist item for {class:?}"
-            );
-        }
-        for c in &g.checklist {
-            if let Some(a) = &c.auto {
-                assert!(
-                    ["falsepositives", "references", "tests"].contains(&a.as_str()),
-                    "unknown auto fact {a}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn templates_leave_no_placeholder() {
-        let vars = Vars {
-            id: "T1".into(),
-            name: "N".into(),
-            tactics: "Tac".into(),
-            platforms: "P".into(),
-            data_components: "D".into(),
-            log_sources: "L".into(),
-        };
-        let g = guidance_file();
-        let mut all = vec![
-            g.no_portable_rule.title.clone(),
-            g.no_portable_rule.why.clone(),
-            g.no_portable_rule.why_no_named_source.clone(),
-            g.no_portable_rule.build.clone(),
-            g.no_portable_rule.host_rules_note.clone(),
-        ];
-        all.extend(g.no_portable_rule.where_to_look.iter().cloned());
-        all.extend(g.checklist.iter().map(|c| c.text.clone()));
-        for t in all {
-            let filled = vars.fill(&t);
-            assert!(!filled.contains('{'), "unfilled placeholder in {filled}");
-        }
-    }
 }

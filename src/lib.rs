@@ -7,7 +7,8 @@
 //!   and [`output`].
 //! - the core, plain data and no I/O to the terminal: the ATT&CK knowledge base ([`attack`],
 //!   with [`attack::source`] choosing which data a run uses), the loaded rule set ([`rules`]), the
-//!   telemetry map ([`telemetry`]), the link index ([`link`]), the report builders ([`card`],
+//!   telemetry map ([`telemetry`]), the link index ([`link`]), the guidance text and
+//!   correlation templates ([`guidance`], [`template`]), the report builders ([`card`],
 //!   [`coverage`], [`listing`], [`check`], [`evidence`], [`migrate`]), the tag editor
 //!   ([`tagedit`]), the repository config ([`config`]) and the diagnostic codes ([`diag`]). Core
 //!   modules never import `cli` or `render`.
@@ -23,6 +24,7 @@ pub mod config;
 pub mod coverage;
 pub mod diag;
 pub mod evidence;
+pub mod guidance;
 pub mod input;
 pub mod link;
 pub mod listing;
@@ -33,3 +35,4 @@ pub mod report;
 pub mod rules;
 pub mod tagedit;
 pub mod telemetry;
+pub mod template;

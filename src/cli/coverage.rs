@@ -207,6 +207,13 @@ pub(super) fn run(cli: &Cli, args: &CoverageArgs) -> Result<Outcome, CliError> {
     });
     super::require_found(&ruleset)?;
     cli.note_unloaded(&ruleset);
+    let templates = ruleset.rules.iter().filter(|r| r.is_template()).count();
+    if templates > 0 {
+        cli.notice(&format!(
+            "{templates} rule(s) tagged {} are AttackTrace correlation templates: not counted as coverage",
+            crate::template::TEMPLATE_TAG
+        ));
+    }
     let links = LinkIndex::build(&kb, &ruleset);
     let validated = match &args.tests {
         Some(p) => Some(

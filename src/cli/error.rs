@@ -41,6 +41,8 @@ pub(super) enum CliError {
     Coverage(#[from] crate::coverage::CoverageError),
     #[error(transparent)]
     Check(#[from] crate::check::pipeline::PipelineError),
+    #[error(transparent)]
+    Template(#[from] crate::template::TemplateError),
     #[error("test result {}: {source}", path.display())]
     TestResult {
         path: PathBuf,

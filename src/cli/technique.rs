@@ -17,6 +17,10 @@ pub(super) struct TechniqueArgs {
     rules: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t = CardFormat::Text)]
     format: CardFormat,
+    /// Print a Sigma correlation rule template to adapt instead of the card (scanning, password
+    /// guessing and spraying, denial of service). Environment-specific, never counted as coverage.
+    #[arg(long, conflicts_with_all = ["rules", "format"])]
+    template: bool,
 }
 
 pub(super) fn run(cli: &Cli, args: &TechniqueArgs) -> Result<Outcome, CliError> {
@@ -24,6 +28,10 @@ pub(super) fn run(cli: &Cli, args: &TechniqueArgs) -> Result<Outcome, CliError> 
     let resolution = crate::attack::lookup::resolve(&kb, &args.query)?;
     for n in &resolution.notices {
         cli.notice(n);
+    }
+    if args.template {
+        emit(crate::template::template_for(&resolution.technique.id)?.to_string())?;
+        return Ok(Outcome::Clean);
     }
     let ruleset = if args.rules.is_empty() {
         None

@@ -110,8 +110,9 @@ impl<'a> Scope<'a> {
         v
     }
 
+    /// Correlation templates (`attacktrace.template`) are never in scope: they never count.
     pub fn rule_in_scope(&self, r: &RuleRecord) -> bool {
-        rule_in_scope(r, &self.statuses, &self.levels)
+        !r.is_template() && rule_in_scope(r, &self.statuses, &self.levels)
     }
 
     /// The scope as reported, with a one-line description for people.

@@ -81,7 +81,14 @@ fn card_header(o: &mut String, c: &Card) {
         .collect();
     let _ = writeln!(o, "| | |\n|---|---|");
     let _ = writeln!(o, "| Tactics | {} |", tactics.join(", "));
-    let _ = writeln!(o, "| Platforms | {} |", e(&t.platforms.join(", ")));
+    match &t.assets {
+        Some(a) if t.platforms.is_empty() => {
+            let _ = writeln!(o, "| Platforms | none listed; assets: {} |", e(a));
+        }
+        _ => {
+            let _ = writeln!(o, "| Platforms | {} |", e(&t.platforms.join(", ")));
+        }
+    }
     if let Some(p) = &t.parent {
         let _ = writeln!(o, "| Parent | {} {} |", p.id, e(&p.name));
     }
@@ -260,10 +267,18 @@ fn card_guidance(o: &mut String, c: &Card) {
         let _ = writeln!(o, "## {}\n", e(&g.title));
         let _ = writeln!(o, "{}\n", e(&g.why));
         let _ = writeln!(o, "{}\n", e(&g.build));
+        if let Some(a) = &g.actionable {
+            let _ = writeln!(o, "**What makes a finding actionable:** {}\n", e(a));
+        }
         for w in &g.where_to_look {
             let _ = writeln!(o, "- {}", e(w));
         }
-        o.push('\n');
+        if !g.where_to_look.is_empty() {
+            o.push('\n');
+        }
+        if let Some(t) = &g.template {
+            let _ = writeln!(o, "**Template (not portable):** {}\n", e(t));
+        }
     }
 
     let _ = writeln!(o, "## Validation checklist\n");

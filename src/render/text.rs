@@ -84,7 +84,14 @@ fn card_header(o: &mut String, c: &Card) {
         })
         .collect();
     let _ = writeln!(o, "Tactics:        {}", tactics.join(", "));
-    let _ = writeln!(o, "Platforms:      {}", t.platforms.join(", "));
+    match &t.assets {
+        Some(a) if t.platforms.is_empty() => {
+            let _ = writeln!(o, "Platforms:      none listed; assets: {}", one_line(a));
+        }
+        _ => {
+            let _ = writeln!(o, "Platforms:      {}", t.platforms.join(", "));
+        }
+    }
     if let Some(p) = &t.parent {
         let _ = writeln!(o, "Parent:         {} {}", p.id, one_line(&p.name));
     }
@@ -295,10 +302,20 @@ fn card_guidance(o: &mut String, c: &Card) {
         o.push_str(&wrap(&g.why, WIDTH - 2, "  "));
         let _ = writeln!(o);
         o.push_str(&wrap(&g.build, WIDTH - 2, "  "));
-        let _ = writeln!(o, "  Where to look:");
+        if let Some(a) = &g.actionable {
+            let _ = writeln!(o, "\n  What makes a finding actionable:");
+            o.push_str(&wrap(a, WIDTH - 4, "    "));
+        }
+        if !g.where_to_look.is_empty() {
+            let _ = writeln!(o, "  Where to look:");
+        }
         for w in &g.where_to_look {
             let wrapped = wrap(w, WIDTH - 6, "      ");
             let _ = write!(o, "    - {}", wrapped.trim_start());
+        }
+        if let Some(t) = &g.template {
+            let _ = writeln!(o, "\n  Template (not portable):");
+            o.push_str(&wrap(t, WIDTH - 4, "    "));
         }
     }
 

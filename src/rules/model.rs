@@ -142,6 +142,14 @@ impl RuleRecord {
             _ => None,
         })
     }
+
+    /// An AttackTrace correlation template (tagged `attacktrace.template`): a sketch to adapt,
+    /// never counted as coverage.
+    pub fn is_template(&self) -> bool {
+        self.tags
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(crate::template::TEMPLATE_TAG))
+    }
 }
 
 /// A file (or document) that was found but not loaded, with the reason.

@@ -9,6 +9,7 @@ mod card_facts;
 mod check;
 mod coverage;
 mod evidence;
+mod guidance;
 mod help;
 mod hostile;
 mod hostile_fix;

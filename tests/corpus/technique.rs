@@ -129,3 +129,60 @@ fn other_domains_load() {
         assert_eq!(json(&i)["source"]["version"], "18.1", "{file}");
     }
 }
+
+/// The header and the guidance part of a card (MITRE's prose in between is not ours to pin).
+fn header_and_guidance(card: &str) -> String {
+    let header = card.split("\n\n").next().unwrap_or_default();
+    let guidance = card
+        .find("\nNo portable rule for ")
+        .or_else(|| card.find("\nBuilding detection for "))
+        .map(|i| &card[i..])
+        .unwrap_or("\n(no guidance)\n");
+    format!("{header}\n...{guidance}")
+}
+
+/// ICS and mobile techniques: the domain's guidance family, and never "None" as platforms (ICS
+/// v18.1 lists the placeholder platform "None").
+#[test]
+fn ics_and_mobile_cards_name_their_domain() {
+    let Some(shared) = shared() else { return };
+    for (bundle, id, family, name) in [
+        ("ics-attack-18.1.json", "T0807", "ics", "ics_t0807"),
+        ("mobile-attack-18.1.json", "T1407", "mobile", "mobile_t1407"),
+    ] {
+        let b = shared.join("attack").join(bundle);
+        let b = b.to_str().unwrap();
+        let r = run(&["--attack", b, "technique", id]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(!r.stdout.contains("Platforms:      None"), "{id}");
+        assert!(!r.stdout.contains("on None"), "{id}");
+        assert!(
+            !r.stdout.contains("[None]"),
+            "{id}: analytics list no None platform"
+        );
+        let card = r.stdout.replace(b, bundle);
+        insta::assert_snapshot!(format!("{name}_guidance"), header_and_guidance(&card));
+        let j = json(&run(&["--attack", b, "technique", id, "--format", "json"]));
+        assert_eq!(j["guidance"]["family"], family, "{id}");
+        let platforms = j["technique"]["platforms"].as_array().unwrap();
+        assert!(!platforms.iter().any(|p| p == "None"), "{id}");
+    }
+}
+
+/// Every ICS technique's card fills its platforms from the domain, never "None".
+#[test]
+fn no_ics_card_says_none_platforms() {
+    let Some(shared) = shared() else { return };
+    let b = shared.join("attack/ics-attack-18.1.json");
+    let b = b.to_str().unwrap();
+    for id in ["T0800", "T0814", "T0860", "T0887"] {
+        let j = json(&run(&["--attack", b, "technique", id, "--format", "json"]));
+        assert!(!j.to_string().contains("on None"), "{id}");
+        let platforms = j["technique"]["platforms"].as_array().unwrap();
+        assert!(!platforms.iter().any(|p| p == "None"), "{id}");
+        assert!(
+            j["technique"]["assets"].is_string(),
+            "{id}: assets named instead"
+        );
+    }
+}

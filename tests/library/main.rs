@@ -8,4 +8,5 @@ mod classes;
 
 mod check_sarif;
 mod coverage_model;
+mod guidance;
 mod rules_loader;
