@@ -193,16 +193,24 @@ impl Telemetry {
                 ObsClass::EnvironmentSpecific,
                 Confidence::Medium,
                 format!(
-                    "no {} platform; {share} have a standard host event",
-                    self.obs.host_platforms.join("/")
+                    "no {} platform: seen in {} ({share} have a standard host event)",
+                    self.obs.host_platforms.join("/"),
+                    comps.join(", ")
                 ),
             )
         } else {
+            let others: Vec<String> = comps
+                .iter()
+                .zip(&entries)
+                .filter(|(_, e)| !e.is_some_and(|e| e.host))
+                .map(|(c, _)| c.clone())
+                .collect();
             (
                 ObsClass::EnvironmentSpecific,
                 Confidence::Low,
                 format!(
-                    "too few data components have a standard host event ({share}, need {}%)",
+                    "mostly seen outside standard host logs, in {} ({share} have a standard host event, need {}%)",
+                    shorten(&others, 5),
                     (self.obs.v17_host_share * 100.0).round()
                 ),
             )

@@ -133,12 +133,46 @@ fn other_domains_load() {
 /// The header and the guidance part of a card (MITRE's prose in between is not ours to pin).
 fn header_and_guidance(card: &str) -> String {
     let header = card.split("\n\n").next().unwrap_or_default();
+    let class = card
+        .split("\n\n")
+        .find(|b| b.starts_with("Observability:"))
+        .unwrap_or("(no observability)");
     let guidance = card
         .find("\nNo portable rule for ")
         .or_else(|| card.find("\nBuilding detection for "))
         .map(|i| &card[i..])
         .unwrap_or("\n(no guidance)\n");
-    format!("{header}\n...{guidance}")
+    format!("{header}\n...\n{class}\n...{guidance}")
+}
+
+/// The JSON card without MITRE's prose (descriptions, detection text, footnotes): the parts that
+/// are ours or facts.
+fn json_without_prose(mut v: serde_json::Value) -> serde_json::Value {
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for k in [
+                    "description",
+                    "v17_text",
+                    "channel_text",
+                    "footnotes",
+                    "statements",
+                ] {
+                    m.remove(k);
+                }
+                m.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut v);
+    let keep = ["technique", "observability", "guidance", "checklist"];
+    serde_json::Value::Object(
+        keep.iter()
+            .map(|k| (k.to_string(), v[*k].clone()))
+            .collect(),
+    )
 }
 
 /// ICS and mobile techniques: the domain's guidance family, and never "None" as platforms (ICS
@@ -147,7 +181,7 @@ fn header_and_guidance(card: &str) -> String {
 fn ics_and_mobile_cards_name_their_domain() {
     let Some(shared) = shared() else { return };
     for (bundle, id, family, name) in [
-        ("ics-attack-18.1.json", "T0807", "ics", "ics_t0807"),
+        ("ics-attack-18.1.json", "T0836", "ics", "ics_t0836"),
         ("mobile-attack-18.1.json", "T1407", "mobile", "mobile_t1407"),
     ] {
         let b = shared.join("attack").join(bundle);
@@ -164,9 +198,29 @@ fn ics_and_mobile_cards_name_their_domain() {
         insta::assert_snapshot!(format!("{name}_guidance"), header_and_guidance(&card));
         let j = json(&run(&["--attack", b, "technique", id, "--format", "json"]));
         assert_eq!(j["guidance"]["family"], family, "{id}");
+        insta::assert_json_snapshot!(format!("{name}_json"), json_without_prose(j.clone()));
         let platforms = j["technique"]["platforms"].as_array().unwrap();
         assert!(!platforms.iter().any(|p| p == "None"), "{id}");
     }
+}
+
+/// ICS T0807 runs on the plant's Windows and Linux hosts: portable through process creation, so
+/// its card gives no "no portable rule" guidance.
+#[test]
+fn ics_command_line_interface_is_portable() {
+    let Some(shared) = shared() else { return };
+    let b = shared.join("attack/ics-attack-18.1.json");
+    let j = json(&run(&[
+        "--attack",
+        b.to_str().unwrap(),
+        "technique",
+        "T0807",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(j["observability"]["class"], "portable");
+    assert_eq!(j["observability"]["basis"], "data-components");
+    assert!(j["guidance"].is_null());
 }
 
 /// Every ICS technique's card fills its platforms from the domain, never "None".
