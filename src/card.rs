@@ -17,7 +17,7 @@ use crate::telemetry::{ObsClass, Observability, TechniqueEvents, Telemetry};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
-pub const CARD_SCHEMA: &str = "attacktrace.card/1";
+pub const CARD_SCHEMA: &str = "attacktrace.card/2";
 
 /// How many "candidates by log source" rules a card lists (the total is always given).
 pub const CANDIDATE_CAP: usize = 10;
