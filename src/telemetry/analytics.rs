@@ -135,16 +135,25 @@ impl Telemetry {
     /// not. Only Windows channels the table knows are checked; other sources pass as named.
     fn channel_check(&self, p: &ParsedRef) -> (Vec<String>, Vec<String>) {
         let source = label_source(p);
-        let named = p.events.iter().map(|e| format!("{source} {e}"));
+        let (fields, named): (Vec<&String>, Vec<&String>) = p.events.iter().partition(|e| {
+            self.names
+                .field_names
+                .iter()
+                .any(|f| f.eq_ignore_ascii_case(e))
+        });
+        let fields = fields
+            .into_iter()
+            .map(|e| format!("{source} {e} (a field name, not an event)"));
+        let named = named.into_iter().map(|e| format!("{source} {e}"));
         let Some(channel) = p
             .windows_channel
             .as_deref()
             .filter(|c| self.knows_channel(c))
         else {
             let ids = p.event_ids.iter().map(|id| format!("{source} {id}"));
-            return (ids.chain(named).collect(), Vec::new());
+            return (ids.chain(named).collect(), fields.collect());
         };
-        let (mut ok, mut bad) = (Vec::new(), Vec::new());
+        let (mut ok, mut bad): (Vec<String>, Vec<String>) = (Vec::new(), fields.collect());
         for id in &p.event_ids {
             let label = format!("{source} {id}");
             match self.win_event(channel, *id).map(|e| &e.event) {
@@ -190,12 +199,14 @@ impl Telemetry {
                 Confidence::Medium,
             )
         } else if all_cloud {
+            let reason = if concrete.iter().all(|c| c.audit) {
+                "names provider audit logs but no operation a rule could select on"
+            } else {
+                "needs cloud or SaaS logs beyond the provider audit log"
+            };
             (
                 "cloud/saas",
-                format!(
-                    "needs cloud or SaaS logs beyond the provider audit log ({})",
-                    deployed()
-                ),
+                format!("{reason} ({})", deployed()),
                 Confidence::Medium,
             )
         } else {

@@ -477,6 +477,20 @@ mod tests {
             (o.class, o.subkind.as_deref()),
             (ObsClass::EnvironmentSpecific, Some("cloud/saas"))
         );
+        // A field name is no operation.
+        let field = lsr("DC0038", "AWS:CloudTrail", Some("eventName"));
+        let o = classify(&kb_v18(&["IaaS"], vec![vec![field]]));
+        assert_eq!(o.class, ObsClass::EnvironmentSpecific, "{}", o.reason);
+        assert_eq!(
+            o.rejected,
+            vec!["AWS:CloudTrail eventName (a field name, not an event)"]
+        );
+        assert!(
+            o.reason
+                .starts_with("names provider audit logs but no operation"),
+            "{}",
+            o.reason
+        );
         // The audit log of a cloud provider is not standard for a Windows-only technique.
         let o = classify(&kb_v18(&["Windows"], vec![vec![cloudtrail()]]));
         assert_eq!(o.class, ObsClass::EnvironmentSpecific);

@@ -21,6 +21,9 @@ pub(crate) struct NamesFile {
     /// Names of providers' own audit logs (CloudTrail, Entra ID, Okta...); `*` suffix allowed.
     #[serde(default)]
     pub provider_audit: Vec<String>,
+    /// Channel words that name a field, not an event (`eventName`): never a concrete event.
+    #[serde(default)]
+    pub field_names: Vec<String>,
     pub placeholders: Vec<String>,
     pub specific: Vec<SpecificRule>,
     pub windows_channels: BTreeMap<String, String>,
