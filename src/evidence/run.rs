@@ -622,19 +622,11 @@ impl Scanner<'_> {
         route
             .program
             .survivors(&scratch.marks, &mut scratch.survivors);
-        // Most events reach no rule past the prefilter: skip building the sigma-rust event then.
+        // Most events reach no rule past the prefilter: skip building the event then.
         if scratch.survivors.is_empty() {
             return o;
         }
-        let event = match p.into_event() {
-            Ok(e) => e,
-            Err(e) => {
-                o.error = Some(e.to_string());
-                o.evaluations = 0;
-                o.unroutable = false;
-                return o;
-            }
-        };
+        let event = p.into_event();
         for &i in &scratch.survivors {
             if let Some(rule) = &self.rules[i].compiled {
                 if rule.is_match(&event) {
