@@ -6,4 +6,5 @@ mod common;
 mod check_codes;
 mod check_sarif;
 mod coverage_model;
+mod eval_conformance;
 mod rules_loader;
