@@ -53,6 +53,9 @@ fn map(m: &Mapping, narrow: &dyn Fn(&str) -> bool) -> Result<Vec<Item>, String> 
         .collect()
 }
 
+/// Compiled-size ceiling for `|re` values (the checker's): far above any real rule.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
 /// Modifiers of one key, in the form the matchers need.
 #[derive(Debug, Default)]
 struct Mods {
@@ -202,11 +205,16 @@ fn matchers(key: &str, v: &Value, m: &Mods, narrow: bool) -> Result<Vec<Matcher>
         }]);
     }
     if let Some((i, multi, dot)) = m.re {
-        return regex::RegexBuilder::new(&text)
+        // PCRE, the specification's flavour, has ASCII `\w`, `\d`, `\s` and case folding by
+        // default; a byte regex without Unicode mirrors that (as the checker does) and keeps
+        // `\w{1,64}` from compiling to megabytes of Unicode classes.
+        return regex::bytes::RegexBuilder::new(&text)
+            .unicode(false)
             .case_insensitive(i)
             .multi_line(multi)
             .dot_matches_new_line(dot)
-            .size_limit(1 << 20)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .dfa_size_limit(REGEX_SIZE_LIMIT)
             .build()
             .map(|r| vec![Matcher::Regex(r)])
             .map_err(|e| super::compile::one_line(&format!("`{key}`: {e}")));
