@@ -286,8 +286,11 @@ impl Matcher {
         match self {
             Matcher::Null | Matcher::FieldRef { .. } => false,
             Matcher::Glob(g) => text(v).is_some_and(|t| g.matches(&t)),
+            // An integer equals the same text or a JSON number of that value; a decimal also a
+            // string of that value (`1.5` and `"1.50"`). `"4.688e3"` is not `4688`.
             Matcher::Number(n, t) => {
-                text(v).is_some_and(|s| s == t.as_str()) || number(v).is_some_and(|x| x == *n)
+                text(v).is_some_and(|s| s == t.as_str())
+                    || (v.is_number() || t.contains('.')) && number(v).is_some_and(|x| x == *n)
             }
             Matcher::Regex(re) => text(v).is_some_and(|t| re.is_match(t.as_bytes())),
             Matcher::Cidr(net, bits) => text(v)
