@@ -59,7 +59,10 @@ const REGEX_SIZE_LIMIT: usize = 1 << 20;
 /// Modifiers of one key, in the form the matchers need.
 #[derive(Debug, Default)]
 struct Mods {
-    anchor: Option<Anchor>,
+    /// `contains`, `startswith`, `endswith` put `*` before and/or after the value; chained,
+    /// their wildcards add up (`startswith|endswith` is `contains`, as in pySigma).
+    open_start: bool,
+    open_end: bool,
     all: bool,
     cased: bool,
     neq: bool,
@@ -81,14 +84,38 @@ pub(crate) enum Utf16 {
     Bom,
 }
 
+impl Mods {
+    fn anchor(&self) -> Anchor {
+        match (self.open_start, self.open_end) {
+            (false, false) => Anchor::Exact,
+            (true, true) => Anchor::Contains,
+            (false, true) => Anchor::StartsWith,
+            (true, false) => Anchor::EndsWith,
+        }
+    }
+}
+
 fn mods(key: &str) -> Result<Mods, String> {
     let mut m = Mods::default();
+    let mut string_op: Option<String> = None;
     for name in key.split('|').skip(1) {
         let lower = name.to_ascii_lowercase();
+        if matches!(lower.as_str(), "contains" | "startswith" | "endswith") {
+            // `contains` beside `startswith` or `endswith` says two different things; the checker
+            // reports it too (`invalid_modifier_combinations`). sigma-rust's wording.
+            if let Some(prev) = string_op.as_deref() {
+                if prev != lower && (prev == "contains" || lower == "contains") {
+                    return Err(format!(
+                        "The field modifiers '{lower}' and '{prev}' are conflicting"
+                    ));
+                }
+            }
+            string_op = Some(lower.clone());
+        }
         match lower.as_str() {
-            "contains" => m.anchor = Some(Anchor::Contains),
-            "startswith" => m.anchor = Some(Anchor::StartsWith),
-            "endswith" => m.anchor = Some(Anchor::EndsWith),
+            "contains" => (m.open_start, m.open_end) = (true, true),
+            "startswith" => m.open_end = true,
+            "endswith" => m.open_start = true,
             "all" => m.all = true,
             "cased" => m.cased = true,
             "neq" => m.neq = true,
@@ -139,7 +166,7 @@ pub(crate) fn item(key: &str, value: &Value, narrow: bool) -> Result<Item, Strin
     let keyword = field.is_empty();
     if keyword {
         // Keywords occur anywhere in a value: backends search `*keyword*`.
-        m.anchor.get_or_insert(Anchor::Contains);
+        (m.open_start, m.open_end) = (true, true);
     }
     let values: Vec<&Value> = match value {
         Value::Sequence(items) => items.iter().collect(),
@@ -177,7 +204,7 @@ fn matchers(key: &str, v: &Value, m: &Mods, narrow: bool) -> Result<Vec<Matcher>
         Value::String(s) => s.clone(),
         Value::Number(n) => {
             let t = n.to_string();
-            if m.cmp.is_none() && m.anchor.is_none() && m.re.is_none() && !m.fieldref {
+            if m.cmp.is_none() && m.anchor() == Anchor::Exact && m.re.is_none() && !m.fieldref {
                 let f = n.as_f64().unwrap_or(f64::NAN);
                 return Ok(vec![Matcher::Number(f, t)]);
             }
@@ -200,7 +227,7 @@ fn matchers(key: &str, v: &Value, m: &Mods, narrow: bool) -> Result<Vec<Matcher>
     if m.fieldref {
         return Ok(vec![Matcher::FieldRef {
             field: text,
-            anchor: m.anchor.unwrap_or(Anchor::Exact),
+            anchor: m.anchor(),
             cased: m.cased,
         }]);
     }
@@ -217,14 +244,17 @@ fn matchers(key: &str, v: &Value, m: &Mods, narrow: bool) -> Result<Vec<Matcher>
             .dfa_size_limit(REGEX_SIZE_LIMIT)
             .build()
             .map(|r| vec![Matcher::Regex(r)])
-            .map_err(|e| super::compile::one_line(&format!("`{key}`: {e}")));
+            // sigma-rust's wording, kept so existing reports read the same.
+            .map_err(|e| {
+                super::compile::one_line(&format!("Failed to parse regular expression: '{e}'"))
+            });
     }
     if m.cidr {
         return cidr(&text)
             .map(|(ip, bits)| vec![Matcher::Cidr(ip, bits)])
             .ok_or_else(|| format!("`{key}`: {text:?} is not a CIDR network"));
     }
-    let anchor = m.anchor.unwrap_or(Anchor::Exact);
+    let anchor = m.anchor();
     if let Some(offsets) = m.base64 {
         return Ok(encodings(&text, m.utf16, offsets)
             .into_iter()

@@ -51,7 +51,7 @@ pub fn compile_detection_noted(
             let parsed = list
                 .iter()
                 .map(|c| match c {
-                    Value::String(c) => condition::parse(c, &names),
+                    Value::String(c) => condition::parse(c, &names).map_err(|e| e.to_string()),
                     other => Err(format!(
                         "each condition of the list must be a string, found {}",
                         value_kind(other)
@@ -63,7 +63,7 @@ pub fn compile_detection_noted(
             }
             Cond::Or(parsed)
         }
-        Some(Value::String(c)) => condition::parse(c, &names)?,
+        Some(Value::String(c)) => condition::parse(c, &names).map_err(|e| e.to_string())?,
         _ => return Err("the detection has no `condition`".into()),
     };
     capped.extend(notes);
@@ -169,7 +169,8 @@ fn condition_shape(condition: &str) -> (usize, usize) {
     (terms, max_depth)
 }
 
-fn condition_reason(condition: &str) -> Option<String> {
+/// Why a condition (one of a list) uses what the evaluator does not support, or is too hostile.
+pub(crate) fn condition_reason(condition: &str) -> Option<String> {
     // Sigma identifiers and keywords are ASCII, so such a condition cannot be valid (and the
     // sigma-rust lexer used before panicked on it: fuzz/seeds/condition/crash-non-ascii).
     if let Some(c) = condition.chars().find(|c| !c.is_ascii()) {

@@ -79,31 +79,45 @@ fn tokenize(condition: &str) -> Vec<Tok> {
     out
 }
 
+/// Why a condition cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConditionError {
+    /// The grammar does not hold (`sel and or filter`, `(sel`).
+    #[error("{0}")]
+    Syntax(String),
+    /// Names no search identifier defines (sigma-rust's wording, kept so reports read the same).
+    #[error("Condition references undefined identifiers: '{0:?}'")]
+    Undefined(Vec<String>),
+    /// `x of pattern` where the pattern matches no identifier.
+    #[error("`of {0}` matches no search identifier")]
+    NoMatch(String),
+}
+
 /// Parses `condition` over the search identifiers `names` (in detection order).
-pub(crate) fn parse(condition: &str, names: &[&str]) -> Result<Cond, String> {
+pub(crate) fn parse(condition: &str, names: &[&str]) -> Result<Cond, ConditionError> {
     let tokens = tokenize(condition);
     if tokens.is_empty() {
-        return Err("the condition is empty".into());
+        return Err(ConditionError::Syntax("the condition is empty".into()));
     }
     let mut p = Parser {
         tokens: &tokens,
         pos: 0,
         names,
         undefined: Vec::new(),
+        no_match: None,
     };
-    let cond = p.or()?;
+    let cond = p.or().map_err(ConditionError::Syntax)?;
     if let Some(t) = tokens.get(p.pos) {
-        return Err(format!(
+        return Err(ConditionError::Syntax(format!(
             "the condition `{condition}` has an unexpected {} after a complete expression",
             describe(t)
-        ));
+        )));
+    }
+    if let Some(pattern) = p.no_match {
+        return Err(ConditionError::NoMatch(pattern));
     }
     if !p.undefined.is_empty() {
-        // sigma-rust's wording, kept so existing reports read the same.
-        return Err(format!(
-            "Condition references undefined identifiers: '{:?}'",
-            p.undefined
-        ));
+        return Err(ConditionError::Undefined(p.undefined));
     }
     Ok(cond)
 }
@@ -125,6 +139,7 @@ struct Parser<'a> {
     pos: usize,
     names: &'a [&'a str],
     undefined: Vec<String>,
+    no_match: Option<String>,
 }
 
 impl Parser<'_> {
@@ -208,7 +223,7 @@ impl Parser<'_> {
                 .collect()
         };
         if sels.is_empty() {
-            return Err(format!("`of {pattern}` matches no search identifier"));
+            self.no_match.get_or_insert(pattern);
         }
         let need = match n {
             None => Need::All,
@@ -243,7 +258,7 @@ fn glob(pattern: &str, name: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn eval(cond: &str, names: &[&str], truth: &[bool]) -> Result<bool, String> {
+    fn eval(cond: &str, names: &[&str], truth: &[bool]) -> Result<bool, ConditionError> {
         Ok(parse(cond, names)?.eval(&mut |i| truth[i]))
     }
 
@@ -270,7 +285,7 @@ mod tests {
         assert!(parse("1 of nothing*", &n).is_err());
         let undefined = parse("sel and other", &n).unwrap_err();
         assert_eq!(
-            undefined,
+            undefined.to_string(),
             "Condition references undefined identifiers: '[\"other\"]'"
         );
     }

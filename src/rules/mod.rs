@@ -3,7 +3,7 @@
 
 mod build;
 pub mod compile;
-mod condition;
+pub mod condition;
 pub mod eval;
 pub mod load;
 pub mod model;
