@@ -53,8 +53,9 @@ fn map(m: &Mapping, narrow: &dyn Fn(&str) -> bool) -> Result<Vec<Item>, String> 
         .collect()
 }
 
-/// Compiled-size ceiling for `|re` values (the checker's): far above any real rule.
-const REGEX_SIZE_LIMIT: usize = 1 << 20;
+/// Compiled-size ceiling for `|re` values: the regex crate's default (sigma-rust's), far above
+/// any real rule; `check` reports values over 1 MiB.
+const REGEX_SIZE_LIMIT: usize = 10 << 20;
 
 /// Modifiers of one key, in the form the matchers need.
 #[derive(Debug, Default)]
@@ -241,7 +242,6 @@ fn matchers(key: &str, v: &Value, m: &Mods, narrow: bool) -> Result<Vec<Matcher>
             .multi_line(multi)
             .dot_matches_new_line(dot)
             .size_limit(REGEX_SIZE_LIMIT)
-            .dfa_size_limit(REGEX_SIZE_LIMIT)
             .build()
             .map(|r| vec![Matcher::Regex(r)])
             // sigma-rust's wording, kept so existing reports read the same.
