@@ -88,6 +88,15 @@ pub fn run(
     // A rule that does not load has no tests to run: the run must say so and fail, or breaking a
     // rule's YAML would switch its failing tests off.
     findings.extend(rules.reports.iter().cloned());
+    // Nor may a rule the evaluator cannot express pass unnoticed: it would never fire.
+    findings.extend(
+        rules
+            .rules
+            .iter()
+            .flat_map(|r| &r.diagnostics)
+            .filter(|d| d.code == Code::DetectionNotEvaluable)
+            .cloned(),
+    );
 
     if opts.own_tests {
         let specs = discover(&rules.rules, opts.follow_symlinks, &mut findings);
