@@ -233,11 +233,8 @@ fn matchers(key: &str, v: &Value, m: &Mods, narrow: bool) -> Result<Vec<Matcher>
         }]);
     }
     if let Some((i, multi, dot)) = m.re {
-        // PCRE, the specification's flavour, has ASCII `\w`, `\d`, `\s` and case folding by
-        // default; a byte regex without Unicode mirrors that (as the checker does) and keeps
-        // `\w{1,64}` from compiling to megabytes of Unicode classes.
-        return regex::bytes::RegexBuilder::new(&text)
-            .unicode(false)
+        // Unicode classes, as sigma-rust read them, so verdicts and size limits stay as they were.
+        return regex::RegexBuilder::new(&text)
             .case_insensitive(i)
             .multi_line(multi)
             .dot_matches_new_line(dot)

@@ -8,7 +8,7 @@
 //! (README, "Evaluation semantics").
 
 use super::condition::Cond;
-use regex::bytes::Regex;
+use regex::Regex;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::net::IpAddr;
@@ -292,7 +292,7 @@ impl Matcher {
                 text(v).is_some_and(|s| s == t.as_str())
                     || (v.is_number() || t.contains('.')) && number(v).is_some_and(|x| x == *n)
             }
-            Matcher::Regex(re) => text(v).is_some_and(|t| re.is_match(t.as_bytes())),
+            Matcher::Regex(re) => text(v).is_some_and(|t| re.is_match(&t)),
             Matcher::Cidr(net, bits) => text(v)
                 .and_then(|t| t.trim().parse::<IpAddr>().ok())
                 .is_some_and(|ip| in_network(ip, *net, *bits)),
