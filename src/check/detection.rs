@@ -160,7 +160,10 @@ fn check_compiles(ctx: &mut RuleCtx<'_>, det: &Mapping) {
         return;
     };
     if crate::rules::compile::unsupported_reason(det).is_some()
-        || ctx.out.iter().any(|f| SPECIFIC.contains(&f.diagnostic.code))
+        || ctx
+            .out
+            .iter()
+            .any(|f| SPECIFIC.contains(&f.diagnostic.code))
     {
         return;
     }
@@ -214,7 +217,9 @@ fn value_problem(mods: &[&str], value: &Value) -> Option<String> {
         v => vec![v],
     };
     let has = |m: &str| mods.contains(&m);
-    let numeric = ["gt", "gte", "lt", "lte", "minute", "hour", "day", "week", "month", "year"];
+    let numeric = [
+        "gt", "gte", "lt", "lte", "minute", "hour", "day", "week", "month", "year",
+    ];
     if let Some(m) = numeric.into_iter().find(|m| has(m)) {
         let is_number = |v: &&Value| match v {
             Value::Number(_) => true,

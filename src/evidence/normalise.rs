@@ -6,9 +6,9 @@
 //! disagree on whether `EventID` is `4688` or `"4688"`, and the evaluator compares a rule's numbers
 //! with both (`crate::rules::eval`).
 
+use crate::rules::eval::Event;
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use crate::rules::eval::Event;
 use std::sync::OnceLock;
 
 const TABLE: &str = include_str!("../../mappings/event_fields.yaml");

@@ -220,9 +220,10 @@ fn matchers(key: &str, v: &Value, m: &Mods, narrow: bool) -> Result<Vec<Matcher>
         }
     };
     if let Some(op) = m.cmp {
-        let n = text.trim().parse::<f64>().map_err(|_| {
-            format!("`{key}`: the comparison needs a number, found {text:?}")
-        })?;
+        let n = text
+            .trim()
+            .parse::<f64>()
+            .map_err(|_| format!("`{key}`: the comparison needs a number, found {text:?}"))?;
         return Ok(vec![Matcher::Cmp(op, n)]);
     }
     if m.fieldref {
@@ -292,7 +293,8 @@ pub(crate) fn sigma_tokens(s: &str) -> Vec<Tok> {
 /// `windash`: a `-` or `/` not after a word character and before one is a flag, written with any
 /// of the five dashes. `narrow` keeps only flags at the start of a space-separated word.
 fn dash_classes(toks: &mut [Tok], narrow: bool) {
-    let word = |t: Option<&Tok>| matches!(t, Some(Tok::Char(c)) if c.is_alphanumeric() || *c == '_');
+    let word =
+        |t: Option<&Tok>| matches!(t, Some(Tok::Char(c)) if c.is_alphanumeric() || *c == '_');
     for i in 0..toks.len() {
         let flag = matches!(toks[i], Tok::Char('-' | '/'))
             && (i == 0 || !word(toks.get(i - 1)))
@@ -424,7 +426,10 @@ mod tests {
     fn base64offset_variants_follow_the_shift() {
         // "http" shifted by 0, 1, 2 bytes: aHR0cA, AGh0dHA, AABodHRw, without what the shift and the
         // end make uncertain (the forms SigmaHQ rules spell out by hand for `http`).
-        assert_eq!(encodings("http", None, true), vec!["aHR0c", "h0dH", "odHRw"]);
+        assert_eq!(
+            encodings("http", None, true),
+            vec!["aHR0c", "h0dH", "odHRw"]
+        );
         assert_eq!(encodings("cmd", None, false), vec!["Y21k"]);
         assert_eq!(encodings("a", None, false), vec!["YQ=="]);
     }

@@ -42,7 +42,8 @@ pub fn compile_detection_noted(
             continue;
         }
         let is_narrow = |key: &str| narrow.contains(&(name.to_string(), key.to_string()));
-        selections.push(super::build::selection(name, value, &is_narrow).map_err(|e| one_line(&e))?);
+        selections
+            .push(super::build::selection(name, value, &is_narrow).map_err(|e| one_line(&e))?);
     }
     let names: Vec<&str> = selections.iter().map(|s| s.name.as_str()).collect();
     let condition = match m.get("condition") {
@@ -83,7 +84,11 @@ pub fn unsupported_reason(detection: &Mapping) -> Option<String> {
             }
         }
         Some(Value::Sequence(list)) => {
-            if let Some(reason) = list.iter().filter_map(Value::as_str).find_map(condition_reason) {
+            if let Some(reason) = list
+                .iter()
+                .filter_map(Value::as_str)
+                .find_map(condition_reason)
+            {
                 return Some(reason);
             }
         }
@@ -249,7 +254,10 @@ fn windash_caps(detection: &Mapping) -> (Vec<String>, HashSet<(String, String)>)
                  handling is used for them",
                 key.chars().take(100).collect::<String>().escape_debug()
             ));
-            capped.insert((name.as_str().unwrap_or_default().to_string(), key.to_string()));
+            capped.insert((
+                name.as_str().unwrap_or_default().to_string(),
+                key.to_string(),
+            ));
         }
     }
     (notes, capped)
@@ -376,13 +384,16 @@ mod tests {
         assert!(expand_in_list.unwrap_err().contains("`expand`"));
         let tf = compile_detection("t", det("sel:\n  a: 1\ntimeframe: 5m\ncondition: sel\n"));
         assert!(tf.unwrap_err().contains("timeframe"));
-        let list = compile_detection("t", det("a:\n  x: 1\nb:\n  y: 2\ncondition:\n  - a | count() > 2\n  - b\n"));
+        let list = compile_detection(
+            "t",
+            det("a:\n  x: 1\nb:\n  y: 2\ncondition:\n  - a | count() > 2\n  - b\n"),
+        );
         assert!(list.unwrap_err().contains("legacy aggregation"));
     }
 
     #[test]
     fn windash_with_wildcard_matches_every_dash() {
-        // Regression: sigma-rust 0.7 alone does not match `dir /s` with `dir*-s`.
+        // Regression: sigma-rust 0.7 did not match `dir /s` with `dir*-s`.
         let rule = compile_detection(
             "t",
             det("sel:\n  CommandLine|contains|windash: 'dir*-s'\ncondition: sel\n"),

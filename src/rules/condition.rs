@@ -13,7 +13,10 @@ pub(crate) enum Cond {
     And(Vec<Cond>),
     Or(Vec<Cond>),
     /// `x of pattern`: at least `need` of the identifiers (all of them for `all of`).
-    Of { need: Need, sels: Vec<usize> },
+    Of {
+        need: Need,
+        sels: Vec<usize>,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -56,7 +59,9 @@ fn tokenize(condition: &str) -> Vec<Tok> {
     let mut i = 0;
     while i < words.len() {
         let w = words[i];
-        let next_is_of = words.get(i + 1).is_some_and(|n| n.eq_ignore_ascii_case("of"));
+        let next_is_of = words
+            .get(i + 1)
+            .is_some_and(|n| n.eq_ignore_ascii_case("of"));
         let tok = match w.to_ascii_lowercase().as_str() {
             "(" => Tok::Open,
             ")" => Tok::Close,
@@ -65,9 +70,7 @@ fn tokenize(condition: &str) -> Vec<Tok> {
             "not" => Tok::Not,
             "all" if next_is_of => Tok::Of(None),
             "any" if next_is_of => Tok::Of(Some(1)),
-            n if next_is_of && n.parse::<usize>().is_ok_and(|n| n > 0) => {
-                Tok::Of(n.parse().ok())
-            }
+            n if next_is_of && n.parse::<usize>().is_ok_and(|n| n > 0) => Tok::Of(n.parse().ok()),
             _ => Tok::Ident(w.to_string()),
         };
         if matches!(tok, Tok::Of(_)) {
@@ -240,8 +243,7 @@ fn glob(pattern: &str, name: &str) -> bool {
         return pattern == name;
     }
     let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if name.len() < first.len() + last.len() || !name.starts_with(first) || !name.ends_with(last)
-    {
+    if name.len() < first.len() + last.len() || !name.starts_with(first) || !name.ends_with(last) {
         return false;
     }
     let mut rest = &name[first.len()..name.len() - last.len()];

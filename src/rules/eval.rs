@@ -1,11 +1,11 @@
 //! The project's own Sigma evaluator: a compiled detection ([`Detection`]) matched against a flat
 //! JSON event ([`Event`]).
 //!
-//! sigma-rust 0.7 parses and validates detections (see [`super::compile`]) but cannot express
-//! several rules of the specification (keywords inside values, `'|all'` keywords, list-valued
-//! fields, `null` for missing fields, `neq`, time parts, regex flags); evaluation happens here,
-//! following the specification and, where it is silent, what pySigma's SIEM backends generate
-//! (README, "Evaluation semantics").
+//! sigma-rust 0.7, the engine used before, cannot express several rules of the specification
+//! (keywords inside values, `'|all'` keywords, list-valued fields, `null` for missing fields,
+//! `neq`, time parts, regex flags), and its types are closed; evaluation happens here, following
+//! the specification and, where it is silent, what pySigma's SIEM backends generate (README,
+//! "Evaluation semantics"). Its messages are kept where reports already show them.
 
 use super::condition::Cond;
 use regex::Regex;
@@ -196,9 +196,8 @@ fn number(v: &Value) -> Option<f64> {
 impl Detection {
     pub fn is_match(&self, event: &Event) -> bool {
         let mut cache = vec![None; self.selections.len()];
-        self.condition.eval(&mut |i| {
-            *cache[i].get_or_insert_with(|| self.selections[i].matches(event))
-        })
+        self.condition
+            .eval(&mut |i| *cache[i].get_or_insert_with(|| self.selections[i].matches(event)))
     }
 }
 
@@ -310,7 +309,10 @@ fn anchored(anchor: Anchor, cased: bool, value: &str, needle: &str) -> bool {
     let (value, needle) = if cased {
         (Cow::Borrowed(value), Cow::Borrowed(needle))
     } else {
-        (Cow::Owned(value.to_lowercase()), Cow::Owned(needle.to_lowercase()))
+        (
+            Cow::Owned(value.to_lowercase()),
+            Cow::Owned(needle.to_lowercase()),
+        )
     };
     match anchor {
         Anchor::Exact => value == needle,

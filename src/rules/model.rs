@@ -62,7 +62,7 @@ pub enum AttackTag {
     Other(String),
 }
 
-/// Whether sigma-rust could compile the detection, and why not.
+/// Whether the detection could be compiled for the evaluator, and why not.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum DetectionState {
