@@ -4,6 +4,7 @@
 mod common;
 
 mod check_codes;
+mod check_detection;
 mod check_sarif;
 mod coverage_model;
 mod eval_conformance;
