@@ -11,6 +11,7 @@ use super::condition::Cond;
 use regex::Regex;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::net::IpAddr;
 
 /// A compiled detection: its search identifiers and the condition over them.
@@ -217,11 +218,11 @@ impl Item {
             None => event.fields.values().for_each(|v| leaves(v, &mut found)),
         }
         match &self.test {
-            Test::Exists(want) => self.field.as_deref().is_some_and(|f| {
-                let mut any = Vec::new();
-                event.values(f, &mut any);
-                (!any.is_empty() || event.fields.contains_key(f)) == *want
-            }),
+            // Present even when null or an empty list.
+            Test::Exists(want) => self
+                .field
+                .as_deref()
+                .is_some_and(|f| (!found.is_empty() || event.fields.contains_key(f)) == *want),
             Test::Values {
                 all,
                 negate,
@@ -237,7 +238,8 @@ impl Item {
                         .collect();
                     found = parts.iter().collect();
                 }
-                let hit = |g: &Vec<Matcher>| g.iter().any(|m| m.matches(&found, event));
+                let vals: Vec<Val> = found.into_iter().map(Val::new).collect();
+                let hit = |g: &Vec<Matcher>| g.iter().any(|m| m.matches(&vals, event));
                 let result = if *all {
                     groups.iter().all(hit)
                 } else {
@@ -258,11 +260,34 @@ fn leaves<'a>(v: &'a Value, out: &mut Vec<&'a Value>) {
     }
 }
 
+/// One event value as the matchers read it; the lower-cased text is made once, when first needed.
+struct Val<'a> {
+    raw: &'a Value,
+    text: Option<Cow<'a, str>>,
+    lower: OnceCell<Option<String>>,
+}
+
+impl<'a> Val<'a> {
+    fn new(raw: &'a Value) -> Val<'a> {
+        Val {
+            raw,
+            text: text(raw),
+            lower: OnceCell::new(),
+        }
+    }
+
+    fn lower(&self) -> Option<&str> {
+        self.lower
+            .get_or_init(|| self.text.as_deref().map(str::to_lowercase))
+            .as_deref()
+    }
+}
+
 impl Matcher {
     /// Does any of the field's values (array elements spread) match?
-    fn matches(&self, found: &[&Value], event: &Event) -> bool {
+    fn matches(&self, found: &[Val], event: &Event) -> bool {
         match self {
-            Matcher::Null => found.iter().all(|v| v.is_null()),
+            Matcher::Null => found.iter().all(|v| v.raw.is_null()),
             Matcher::FieldRef {
                 field,
                 anchor,
@@ -270,29 +295,32 @@ impl Matcher {
             } => {
                 let mut other = Vec::new();
                 event.values(field, &mut other);
-                found.iter().filter_map(|v| text(v)).any(|a| {
+                found.iter().filter_map(|v| v.text.as_deref()).any(|a| {
                     other
                         .iter()
                         .filter_map(|v| text(v))
-                        .any(|b| anchored(*anchor, *cased, &a, &b))
+                        .any(|b| anchored(*anchor, *cased, a, &b))
                 })
             }
             _ => found.iter().any(|v| self.matches_one(v)),
         }
     }
 
-    fn matches_one(&self, v: &Value) -> bool {
+    fn matches_one(&self, val: &Val) -> bool {
+        let v = val.raw;
+        let text = || val.text.as_deref();
         match self {
             Matcher::Null | Matcher::FieldRef { .. } => false,
-            Matcher::Glob(g) => text(v).is_some_and(|t| g.matches(&t)),
+            Matcher::Glob(g) if g.cased => text().is_some_and(|t| g.matches(t)),
+            Matcher::Glob(g) => val.lower().is_some_and(|t| g.matches(t)),
             // An integer equals the same text or a JSON number of that value; a decimal also a
             // string of that value (`1.5` and `"1.50"`). `"4.688e3"` is not `4688`.
             Matcher::Number(n, t) => {
-                text(v).is_some_and(|s| s == t.as_str())
+                text().is_some_and(|s| s == t.as_str())
                     || (v.is_number() || t.contains('.')) && number(v).is_some_and(|x| x == *n)
             }
-            Matcher::Regex(re) => text(v).is_some_and(|t| re.is_match(&t)),
-            Matcher::Cidr(net, bits) => text(v)
+            Matcher::Regex(re) => text().is_some_and(|t| re.is_match(t)),
+            Matcher::Cidr(net, bits) => text()
                 .and_then(|t| t.trim().parse::<IpAddr>().ok())
                 .is_some_and(|ip| in_network(ip, *net, *bits)),
             Matcher::Cmp(op, n) => number(v).is_some_and(|x| match op {
@@ -340,14 +368,8 @@ fn in_network(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
 pub(crate) const DASHES: [char; 5] = ['-', '/', '\u{2013}', '\u{2014}', '\u{2015}'];
 
 impl Glob {
-    pub(crate) fn matches(&self, value: &str) -> bool {
-        let lowered;
-        let value = if self.cased {
-            value
-        } else {
-            lowered = value.to_lowercase();
-            &lowered
-        };
+    /// Matches `value`, already lower-cased unless the glob is `cased`.
+    fn matches(&self, value: &str) -> bool {
         match &self.shape {
             Shape::Literal(a, lit) => match a {
                 Anchor::Exact => value == lit,

@@ -27,7 +27,12 @@ fn findings(detection: &str) -> Vec<(String, Severity)> {
     report
         .findings
         .iter()
-        .map(|f| (f.diagnostic.code.as_str().to_string(), f.diagnostic.severity))
+        .map(|f| {
+            (
+                f.diagnostic.code.as_str().to_string(),
+                f.diagnostic.severity,
+            )
+        })
         .collect()
 }
 
@@ -41,7 +46,10 @@ fn broken_conditions_are_errors() {
         let f = findings(&format!(
             "    sel:\n        Image|endswith: '\\x.exe'\n    filter:\n        User: a\n    condition: {condition}"
         ));
-        assert!(has(&f, "detection_invalid", Severity::Error), "{condition}: {f:?}");
+        assert!(
+            has(&f, "detection_invalid", Severity::Error),
+            "{condition}: {f:?}"
+        );
     }
 }
 
@@ -53,7 +61,10 @@ fn values_their_modifiers_cannot_take_are_errors() {
         "        UtcTime|hour: 'noon'",
     ] {
         let f = findings(&format!("    sel:\n{sel}\n    condition: sel"));
-        assert!(has(&f, "detection_invalid", Severity::Error), "{sel}: {f:?}");
+        assert!(
+            has(&f, "detection_invalid", Severity::Error),
+            "{sel}: {f:?}"
+        );
     }
 }
 
@@ -84,5 +95,8 @@ fn a_condition_list_is_valid() {
         "    a:\n        User: x\n    b:\n        Image: y\n    condition:\n        - a\n        - b",
     );
     assert!(f.iter().all(|(_, s)| *s != Severity::Error), "{f:?}");
-    assert!(!f.iter().any(|(c, _)| c == "detection_not_evaluable"), "{f:?}");
+    assert!(
+        !f.iter().any(|(c, _)| c == "detection_not_evaluable"),
+        "{f:?}"
+    );
 }
