@@ -1,6 +1,6 @@
 //! Event input end to end: the streaming reader on arbitrary bytes, the EVTX/flat normaliser on
 //! every event it yields, and matching against a few rules that use wildcards, modifiers and regex
-//! (so arbitrary field values reach sigma-rust's matchers).
+//! (so arbitrary field values reach the evaluator's matchers).
 #![no_main]
 
 use attacktrace::evidence::reader::EventReader;
