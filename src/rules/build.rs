@@ -11,6 +11,19 @@ pub(crate) fn selection(
     value: &Value,
     narrow: &dyn Fn(&str) -> bool,
 ) -> Result<Selection, String> {
+    let empty = match value {
+        Value::Mapping(m) => m.is_empty(),
+        Value::Sequence(items) => {
+            items.is_empty()
+                || items
+                    .iter()
+                    .any(|i| i.as_mapping().is_some_and(Mapping::is_empty))
+        }
+        _ => false,
+    };
+    if empty {
+        return Err(format!("search identifier `{name}` is empty"));
+    }
     let groups = match value {
         Value::Mapping(m) => vec![map(m, narrow)?],
         Value::Sequence(items) if items.iter().all(Value::is_mapping) && !items.is_empty() => items
@@ -33,9 +46,6 @@ pub(crate) fn selection(
             ))
         }
     };
-    if groups.is_empty() {
-        return Err(format!("search identifier `{name}` is empty"));
-    }
     Ok(Selection {
         name: name.to_string(),
         groups,

@@ -518,6 +518,9 @@ fn inexpressible_rules_are_refused() {
         ("sel:\n  A: {B: 1}\ncondition: sel", "a mapping"),
         ("sel:\n  A|wide: 'x'\ncondition: sel", "UTF-16"),
         ("sel:\n  A|cidr: 'nope'\ncondition: sel", "CIDR"),
+        ("sel: {}\ncondition: sel", "empty"),
+        ("sel: []\ncondition: sel", "empty"),
+        ("sel:\n  - {}\ncondition: sel", "empty"),
     ] {
         let det = serde_norway::from_str(yaml).expect("yaml");
         let err = compile_detection("t", det).expect_err(yaml);
