@@ -295,9 +295,10 @@ static CODE_INFO: [CodeInfo; Code::COUNT] = [
         family: Family::Engine,
         summary: "The detection cannot be compiled by the evaluation engine; the rule is kept for \
             linking and coverage.",
-        explanation: "What it checks: sigma-rust compiles the detection (modifiers, condition, \
-            regular expressions). Unsupported constructs (the `expand` modifier, legacy `| count()` \
-            aggregations, `near`) and invalid ones end here.\n\
+        explanation: "What it checks: the detection compiles for the evaluator (modifiers, \
+            condition, regular expressions). Unsupported constructs (the `expand` modifier, legacy \
+            `| count()` aggregations, `near`) and invalid ones (also `detection_invalid` or a more \
+            specific error in `check`) end here; `test` reports such a rule as a finding.\n\
             Why it matters: the rule still counts as tagged, but can never reach the runnable or \
             validated tiers.\nFix: rewrite the construct, or accept the limitation.",
     },
