@@ -527,3 +527,37 @@ fn inexpressible_rules_are_refused() {
         assert!(err.contains(reason), "{yaml}: {err}");
     }
 }
+
+/// `attacktrace test` never skips a rule it cannot evaluate in silence: the rule is a finding and
+/// the run fails, even without own tests.
+#[test]
+fn test_runs_report_unevaluable_rules() {
+    use attacktrace::evidence::{run, FieldMap, TestInputs, TestOptions};
+    use attacktrace::rules::{load, LoadOptions};
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("r.yml"),
+        "title: t\nid: 5b0f1a2e-0000-4000-8000-000000000009\nstatus: test\nlogsource:\n    \
+         product: windows\ndetection:\n    sel:\n        CommandLine|expand: '%x%'\n    \
+         condition: sel\nlevel: low\n",
+    )
+    .expect("rule");
+    let events = dir.path().join("e.jsonl");
+    std::fs::write(&events, "{\"CommandLine\": \"x\"}\n").expect("events");
+    let rules = load(&[dir.path().join("r.yml")], &LoadOptions::default());
+    let report = run(
+        &rules,
+        attacktrace::telemetry::Telemetry::embedded(),
+        FieldMap::embedded(),
+        &TestInputs {
+            events: vec![events],
+            benign: Vec::new(),
+        },
+        &TestOptions::default(),
+    );
+    assert!(report.failed());
+    assert!(report
+        .findings
+        .iter()
+        .any(|d| d.code.as_str() == "detection_not_evaluable" && d.message.contains("expand")));
+}
