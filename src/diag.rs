@@ -151,6 +151,7 @@ pub enum Code {
     WindashExpansionCapped,
     RegressionPathRefused,
     RegressionDataError,
+    DetectionInvalid,
 }
 
 /// Registry entry of a diagnostic code.
@@ -294,9 +295,10 @@ static CODE_INFO: [CodeInfo; Code::COUNT] = [
         family: Family::Engine,
         summary: "The detection cannot be compiled by the evaluation engine; the rule is kept for \
             linking and coverage.",
-        explanation: "What it checks: sigma-rust compiles the detection (modifiers, condition, \
-            regular expressions). Unsupported constructs (the `expand` modifier, legacy `| count()` \
-            aggregations, `near`) and invalid ones end here.\n\
+        explanation: "What it checks: the detection compiles for the evaluator (modifiers, \
+            condition, regular expressions). Unsupported constructs (the `expand` modifier, legacy \
+            `| count()` aggregations, `near`) and invalid ones (also `detection_invalid` or a more \
+            specific error in `check`) end here; `test` reports such a rule as a finding.\n\
             Why it matters: the rule still counts as tagged, but can never reach the runnable or \
             validated tiers.\nFix: rewrite the construct, or accept the limitation.",
     },
@@ -724,6 +726,19 @@ static CODE_INFO: [CodeInfo; Code::COUNT] = [
             list EVTX tests whose JSON export sits beside the `.evtx` path.\nWhy it matters: the \
             rule cannot be tested against its regression events.\nFix: add the data or remove \
             the attribute.",
+    },
+    CodeInfo {
+        code: Code::DetectionInvalid,
+        severity: Severity::Error,
+        family: Family::Detection,
+        summary: "The detection is not valid Sigma: its condition does not parse or a value does \
+            not fit its modifiers.",
+        explanation: "What it checks: the condition's grammar (`sel and or filter`, an unclosed \
+            `(`), the values each modifier takes (a number for `gt`/`gte`/`lt`/`lte`, `true` or \
+            `false` for `exists`, a network for `cidr`), `null` inside a list of values, and that \
+            the evaluator compiles the detection.\nWhy it matters: such a rule never fires; \
+            backends refuse it.\nFix: correct the condition or the value; for `null` in a list, \
+            put `Field: null` in a selection of its own (the specification's form).",
     },
 ];
 

@@ -1,5 +1,5 @@
 //! Condition handling: an arbitrary condition string over a fixed set of selections goes through
-//! the complexity guard and sigma-rust's condition parser.
+//! the complexity guard and the evaluator's condition parser.
 #![no_main]
 
 use attacktrace::rules::compile::compile_detection;

@@ -1,6 +1,6 @@
 //! Event input end to end: the streaming reader on arbitrary bytes, the EVTX/flat normaliser on
 //! every event it yields, and matching against a few rules that use wildcards, modifiers and regex
-//! (so arbitrary field values reach sigma-rust's matchers).
+//! (so arbitrary field values reach the evaluator's matchers).
 #![no_main]
 
 use attacktrace::evidence::reader::EventReader;
@@ -34,8 +34,8 @@ detection:
   condition: sel or re or b64
 "#;
 
-fn rules() -> &'static Vec<std::sync::Arc<sigma_rust::Rule>> {
-    static R: OnceLock<Vec<std::sync::Arc<sigma_rust::Rule>>> = OnceLock::new();
+fn rules() -> &'static Vec<std::sync::Arc<attacktrace::rules::eval::Detection>> {
+    static R: OnceLock<Vec<std::sync::Arc<attacktrace::rules::eval::Detection>>> = OnceLock::new();
     R.get_or_init(|| {
         let (records, _) = load_text(Path::new("fuzz.yml"), RULES, &LoadOptions::default());
         records.into_iter().filter_map(|r| r.compiled).collect()

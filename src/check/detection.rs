@@ -81,6 +81,7 @@ pub fn detection_of<'a>(ctx: &RuleCtx<'a>) -> Option<&'a Mapping> {
 pub fn check(ctx: &mut RuleCtx<'_>) {
     let Some(det) = detection_of(ctx) else { return };
     check_condition(ctx, det);
+    check_condition_grammar(ctx, det);
     let mut problems: Vec<(&str, &str, Code, String)> = Vec::new();
     for_each_key(det, |sel, key, value| {
         let mut parts = key.split('|');
@@ -111,6 +112,9 @@ pub fn check(ctx: &mut RuleCtx<'_>) {
                 ));
             }
         }
+        if let Some(msg) = value_problem(&mods, value) {
+            problems.push((sel, key, Code::DetectionInvalid, format!("`{key}`: {msg}")));
+        }
         if let Some(msg) = combination_problem(&mods, value) {
             problems.push((
                 sel,
@@ -136,6 +140,103 @@ pub fn check(ctx: &mut RuleCtx<'_>) {
         let pos = ctx.key_pos(&["detection", sel, key]);
         ctx.push(code, pos, msg);
     }
+    check_compiles(ctx, det);
+}
+
+/// Codes that already say why a detection is broken; `detection_invalid` is not added beside them.
+const SPECIFIC: [Code; 6] = [
+    Code::ConditionMissing,
+    Code::ConditionUndefined,
+    Code::UnknownModifier,
+    Code::InvalidModifierCombinations,
+    Code::InvalidRegex,
+    Code::DetectionInvalid,
+];
+
+/// A detection the evaluator refuses for any other reason than a construct it does not support
+/// (legacy aggregation, `near`, `expand`: `detection_not_evaluable`) is invalid: an error.
+fn check_compiles(ctx: &mut RuleCtx<'_>, det: &Mapping) {
+    let crate::rules::DetectionState::NotEvaluable { reason } = &ctx.rule.detection else {
+        return;
+    };
+    if crate::rules::compile::unsupported_reason(det).is_some()
+        || ctx
+            .out
+            .iter()
+            .any(|f| SPECIFIC.contains(&f.diagnostic.code))
+    {
+        return;
+    }
+    let pos = ctx.key_pos(&["detection"]);
+    ctx.push(
+        Code::DetectionInvalid,
+        pos,
+        format!("the detection cannot be compiled: {reason}"),
+    );
+}
+
+/// The grammar of each condition (legacy aggregations and `near` are left to the compile step).
+fn check_condition_grammar(ctx: &mut RuleCtx<'_>, det: &Mapping) {
+    use crate::rules::condition::{parse, ConditionError};
+    let conditions: Vec<&str> = match det.get("condition") {
+        Some(Value::String(s)) => vec![s.as_str()],
+        Some(Value::Sequence(items)) => items.iter().filter_map(Value::as_str).collect(),
+        _ => return,
+    };
+    let names: Vec<&str> = det
+        .keys()
+        .filter_map(Value::as_str)
+        .filter(|k| *k != "condition" && *k != "timeframe")
+        .collect();
+    for c in conditions {
+        if crate::rules::compile::condition_reason(c).is_some() {
+            continue;
+        }
+        // Undefined names and empty patterns are `condition_undefined`'s.
+        if let Err(ConditionError::Syntax(msg)) = parse(c, &names) {
+            let pos = ctx.key_pos(&["detection", "condition"]);
+            ctx.push(Code::DetectionInvalid, pos, msg);
+        }
+    }
+}
+
+/// Values a modifier cannot take, and `null` inside a list of values (the specification: `null`
+/// is its own type and goes in a selection of its own).
+fn value_problem(mods: &[&str], value: &Value) -> Option<String> {
+    let values: Vec<&Value> = match value {
+        Value::Sequence(items) => {
+            if items.len() > 1 && items.iter().any(Value::is_null) {
+                return Some(
+                    "`null` cannot be part of a list of values; put `Field: null` in a \
+                     selection of its own"
+                        .into(),
+                );
+            }
+            items.iter().collect()
+        }
+        v => vec![v],
+    };
+    let has = |m: &str| mods.contains(&m);
+    let numeric = [
+        "gt", "gte", "lt", "lte", "minute", "hour", "day", "week", "month", "year",
+    ];
+    if let Some(m) = numeric.into_iter().find(|m| has(m)) {
+        let is_number = |v: &&Value| match v {
+            Value::Number(_) => true,
+            Value::String(s) => s.trim().parse::<f64>().is_ok(),
+            _ => false,
+        };
+        if let Some(bad) = values.iter().find(|v| !is_number(v)) {
+            return Some(format!(
+                "`{m}` compares numbers, found {}",
+                crate::rules::compile::value_kind(bad)
+            ));
+        }
+    }
+    if has("exists") && !matches!(value, Value::Bool(_)) {
+        return Some("`exists` takes `true` or `false`".into());
+    }
+    None
 }
 
 fn combination_problem(mods: &[&str], value: &Value) -> Option<String> {
@@ -144,7 +245,8 @@ fn combination_problem(mods: &[&str], value: &Value) -> Option<String> {
         .into_iter()
         .filter(|m| has(m))
         .collect();
-    if string_ops.len() > 1 {
+    // `startswith|endswith` adds `*` on both sides (pySigma); `contains` with either is redundant.
+    if string_ops.len() > 1 && string_ops != ["startswith", "endswith"] {
         return Some(format!(
             "`{}` cannot be combined",
             string_ops.join("` and `")
@@ -376,6 +478,8 @@ mod tests {
         let two = Value::Sequence(vec![one.clone(), one.clone()]);
         assert!(combination_problem(&["contains", "all"], &two).is_none());
         assert!(combination_problem(&["contains", "endswith"], &one).is_some());
+        assert!(combination_problem(&["startswith", "endswith"], &one).is_none());
+        assert!(combination_problem(&["endswith", "startswith"], &one).is_none());
         assert!(combination_problem(&["re", "contains"], &one).is_some());
         assert!(combination_problem(&["i"], &one).is_some());
         assert!(combination_problem(&["re", "i"], &one).is_none());

@@ -75,7 +75,7 @@ pub struct RuleResult {
     pub status: RuleStatus,
     /// A positive case passed and nothing failed: the rule counts for the validated tier.
     pub validated: bool,
-    /// Why sigma-rust cannot evaluate the rule, when it cannot.
+    /// Why the evaluator cannot evaluate the rule, when it cannot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_evaluable: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -2,13 +2,13 @@
 //!
 //! Flat events are used as they are; Windows events in the nested EVTX-to-JSON shape are flattened
 //! by the table in `mappings/event_fields.yaml` (data, not code), so `Image`, `EventID`, `Channel`,
-//! `Provider_Name` resolve the same way for both shapes. Strings holding a canonical decimal integer
-//! become integers, because exporters disagree on whether `EventID` is `4688` or `"4688"` and a rule's
-//! `EventID: 4688` only equals an integer in sigma-rust; string patterns still match integers.
+//! `Provider_Name` resolve the same way for both shapes. Values keep their JSON types: exporters
+//! disagree on whether `EventID` is `4688` or `"4688"`, and the evaluator compares a rule's numbers
+//! with both (`crate::rules::eval`).
 
+use crate::rules::eval::Event;
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use sigma_rust::Event;
 use std::sync::OnceLock;
 
 const TABLE: &str = include_str!("../../mappings/event_fields.yaml");
@@ -77,9 +77,6 @@ impl RouteKey {
 pub enum EventError {
     #[error("an event must be a JSON object, found {found}")]
     NotAnObject { found: &'static str },
-    /// sigma-rust refused the flattened object (not expected for an object; kept for safety).
-    #[error("unusable event: {0}")]
-    Unusable(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// An event ready for evaluation.
@@ -88,8 +85,8 @@ pub struct Normalised {
     pub key: RouteKey,
 }
 
-/// An event flattened and routed, before the (costlier) conversion into a sigma-rust [`Event`],
-/// which the runner skips when no rule survives routing and the prefilter.
+/// An event flattened and routed, before it becomes an [`Event`] (skipped by the runner when no
+/// rule survives routing and the prefilter).
 pub struct Prepared {
     /// Flat fields, values as in the input (the prefilter reads them).
     pub flat: Map<String, Value>,
@@ -97,12 +94,9 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// The sigma-rust event: canonical integer strings become integers (see the module doc).
-    /// sigma-rust's conversion cannot fail on a JSON object; the error is kept for safety.
-    pub fn into_event(self) -> Result<Event, EventError> {
-        let mut flat = Value::Object(self.flat);
-        coerce(&mut flat);
-        Event::try_from(flat).map_err(|e| EventError::Unusable(e.into()))
+    /// The event the evaluator reads.
+    pub fn into_event(self) -> Event {
+        Event::new(self.flat)
     }
 }
 
@@ -127,7 +121,7 @@ impl FieldMap {
         let p = self.prepare(value)?;
         let key = p.key.clone();
         Ok(Normalised {
-            event: p.into_event()?,
+            event: p.into_event(),
             key,
         })
     }
@@ -139,7 +133,7 @@ impl FieldMap {
         Ok(Prepared { flat, key })
     }
 
-    /// The flat field map without converting to a sigma-rust event (for tests and tools).
+    /// The flat field map without routing it (for tests and tools).
     pub fn flatten(&self, value: Value) -> Result<Map<String, Value>, EventError> {
         match value {
             Value::Object(map) if self.evtx_parts(&map).is_some() => Ok(self.flatten_evtx(map)),
@@ -287,34 +281,6 @@ impl FieldMap {
     }
 }
 
-/// Canonical integer strings become integers, recursively (see the module doc).
-fn coerce(v: &mut Value) {
-    match v {
-        Value::String(s) => {
-            if let Some(n) = canonical_int(s) {
-                *v = Value::from(n);
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(coerce),
-        Value::Object(o) => o.values_mut().for_each(coerce),
-        _ => {}
-    }
-}
-
-/// `"4688"` -> 4688, but not `"04688"`, `"+1"`, `"1.0"` or `" 1"`: the text must round-trip exactly.
-fn canonical_int(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    let digits = b.strip_prefix(b"-").unwrap_or(b);
-    if digits.is_empty()
-        || digits.len() > 18
-        || !digits.iter().all(u8::is_ascii_digit)
-        || (digits[0] == b'0' && (digits.len() > 1 || b.len() > 1))
-    {
-        return None;
-    }
-    s.parse().ok()
-}
-
 fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -414,21 +380,6 @@ mod tests {
 
     #[test]
     fn integer_strings_match_integer_rules() {
-        assert_eq!(canonical_int("4688"), Some(4688));
-        assert_eq!(canonical_int("-5"), Some(-5));
-        assert_eq!(canonical_int("0"), Some(0));
-        for s in [
-            "04688",
-            "",
-            "-",
-            "1.0",
-            " 1",
-            "0x10",
-            "-0",
-            "12345678901234567890",
-        ] {
-            assert_eq!(canonical_int(s), None, "{s}");
-        }
         let rule = crate::rules::compile::compile_detection(
             "t",
             serde_norway::from_str("sel:\n  EventID: 4688\n  LogonId: '0x3e7'\ncondition: sel\n")

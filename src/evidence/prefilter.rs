@@ -1,6 +1,6 @@
-//! A cheap necessary condition per rule, checked before sigma-rust evaluates the detection.
+//! A cheap necessary condition per rule, checked before the evaluator (`rules::eval`) runs.
 //!
-//! sigma-rust matches wildcard patterns character by character, a few microseconds per rule, so
+//! Wildcard patterns are matched character by character, a few microseconds per rule, so
 //! running ~600 routed rules on every event caps throughput at a few hundred events per second.
 //! Most rules fail on a literal: `Image|endswith: '\whoami.exe'` cannot match an event whose
 //! lower-cased `Image` does not contain `\whoami.exe`, and no field check passes on an event that
@@ -13,7 +13,7 @@
 //! `base64` and `base64offset` values, and the prefix literals of `re` values. What is not
 //! understood (`not`, nested field names, keywords with wildcards only) constrains nothing, so a
 //! rule without any check is always evaluated. `tests/corpus/evidence_fastpath.rs` compares the result
-//! with sigma-rust evaluating every rule.
+//! with the evaluator running every rule.
 //!
 //! [`Index`] holds every rule's checks: one Aho-Corasick automaton per field finds all fragments in
 //! one pass over the value, so the cost per event grows with the event's size, not with the number
@@ -491,7 +491,7 @@ fn map_selection(m: &Mapping) -> Prefilter {
 enum ValueKind {
     /// Wildcard strings (plain or with `contains`, `startswith`, `endswith`), integers, booleans.
     Literal,
-    /// `windash`: sigma-rust also tries the value with other dashes in place of `-` and `/`.
+    /// `windash`: the value also matches with other dashes in place of `-` and `/`.
     Windash,
     /// `re`: a regular expression on the original text.
     Regex,
@@ -501,11 +501,11 @@ enum ValueKind {
     Presence,
 }
 
-/// Dash characters sigma-rust's `windash` swaps for one another.
+/// Dash characters `windash` swaps for one another.
 const WINDASH: [char; 5] = ['-', '/', '\u{2013}', '\u{2014}', '\u{2015}'];
 
-/// The check one `field|modifiers: values` entry implies. sigma-rust fails every field missing from
-/// the event (unless `exists`), so at the least the field must be present (an empty fragment); the
+/// The check one `field|modifiers: values` entry implies. The evaluator fails every field missing
+/// from the event (unless `exists`, `neq` or `null`), so at the least the field must be present (an empty fragment); the
 /// values add the literal text every match contains.
 fn field_check(key: &str, v: &YamlValue) -> Option<Check> {
     let mut parts = key.split('|');
@@ -533,8 +533,8 @@ fn field_check(key: &str, v: &YamlValue) -> Option<Check> {
                 utf16 = Some(m);
                 continue;
             }
-            // `exists: false` matches a missing field.
-            "exists" => return None,
+            // `exists: false` matches a missing field, so does `neq` (a missing field differs).
+            "exists" | "neq" => return None,
             "windash" => ValueKind::Windash,
             "re" => ValueKind::Regex,
             "base64" => ValueKind::Base64 { offsets: false },
@@ -564,6 +564,10 @@ fn field_check(key: &str, v: &YamlValue) -> Option<Check> {
         YamlValue::Sequence(items) => items.iter().collect(),
         other => vec![other],
     };
+    // `null` matches a missing field.
+    if values.iter().any(|v| v.is_null()) {
+        return None;
+    }
     // Per value: the fragments one of which every match of that value contains.
     let mut alternatives: Vec<Vec<String>> = Vec::new();
     for v in values {
@@ -632,9 +636,9 @@ fn regex_literals(re: &str) -> Option<Vec<String>> {
 }
 
 /// Text every `base64` (or, with `offsets`, every `base64offset`) encoding of `s` contains,
-/// lower-cased as sigma-rust compares it. sigma-rust encodes `s` shifted by 0, 1 or 2 characters
-/// (NUL-prefixed), drops the characters the shift affects and at most one trailing character
-/// (`field/transformation.rs`); the same encoding without those characters is inside what it searches.
+/// lower-cased. The evaluator (`rules::build::encodings`) encodes `s` shifted by 0, 1 or 2 bytes
+/// and drops the characters the shift affects and at most one trailing character; this encoding,
+/// shifted by whole characters and cut shorter, is inside what it searches.
 fn base64_literals(s: &str, utf16: Option<&str>, offsets: bool) -> Option<Vec<String>> {
     let width = if utf16.is_some() { 2 } else { 1 };
     let shifts = if offsets { 0..3 } else { 0..1 };
@@ -687,7 +691,7 @@ fn longest_literal(s: &str) -> String {
 }
 
 /// Longest run of literal characters between unescaped wildcards (and `breaks`, characters that may
-/// differ in a match), unescaped and lower-cased the way sigma-rust reads the value.
+/// differ in a match), unescaped and lower-cased the way the evaluator reads the value.
 fn literal(s: &str, breaks: &[char]) -> String {
     let mut best = String::new();
     let mut cur = String::new();
@@ -874,10 +878,11 @@ impl Parser<'_> {
     }
 }
 
-/// `them` matches every selection (as in sigma-rust); otherwise `*` is a wildcard.
+/// `them` matches every selection not starting with `_` (the specification); otherwise `*` is a
+/// wildcard.
 fn glob_match(pattern: &str, name: &str) -> bool {
     if pattern.eq_ignore_ascii_case("them") {
-        return true;
+        return !name.starts_with('_');
     }
     if pattern.matches('*').count() > 1 {
         // Not needed by real rules; the caller treats no match as "not understood".
@@ -1006,6 +1011,10 @@ mod tests {
         "sel:\n  Image|startswith: 'C:\\Temp\\'\nfilter:\n  Image|endswith: '.exe'\ncondition: sel and not filter\n",
         "kw:\n  - 'mimikatz'\n  - 'sekurlsa::'\ncondition: kw\n",
         "a:\n  X|cidr: '10.0.0.0/8'\nb:\n  Y|contains|all: ['foo', 'bar']\ncondition: 1 of them\n",
+        // A missing field matches `null` and `neq`; `them` leaves out `_` identifiers.
+        "sel:\n  Image|endswith: '.exe'\n  ParentImage: null\ncondition: sel\n",
+        "sel:\n  Image|endswith: '.exe'\n  User|neq: 'SYSTEM'\ncondition: sel\n",
+        "sel:\n  Image|contains: 'cmd'\n_aux:\n  Missing: 'zzz'\ncondition: all of them\n",
     ];
 
     fn events() -> Vec<Value> {
@@ -1039,12 +1048,14 @@ mod tests {
             json!({"Y": "barfoo"}),
             json!({"Y": 1.5}),
             json!({"Other": "nothing to see"}),
+            json!({"Image": "C:\\cmd.exe"}),
+            json!({"Image": "C:\\cmd.exe", "User": "SYSTEM", "ParentImage": null}),
         ]
     }
 
-    /// The prefilter never rejects an event sigma-rust matches, and does reject some.
+    /// The prefilter never rejects an event the evaluator matches, and does reject some.
     #[test]
-    fn prefilter_is_sound_against_sigma_rust() {
+    fn prefilter_is_sound_against_the_evaluator() {
         let fields = crate::evidence::FieldMap::embedded();
         let mut prefilters = Vec::new();
         let mut compiled = Vec::new();
@@ -1069,7 +1080,7 @@ mod tests {
             index.mark(&p.flat, &mut marks);
             let mut survivors = Vec::new();
             program.survivors(&marks, &mut survivors);
-            let e = p.into_event().expect("event");
+            let e = p.into_event();
             for (i, rule) in compiled.iter().enumerate() {
                 let reference = passes(prefilters[i].as_deref().unwrap_or_default(), &lower);
                 assert_eq!(survivors.contains(&i), reference, "rule {i} on {event}");

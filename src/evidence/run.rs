@@ -88,6 +88,15 @@ pub fn run(
     // A rule that does not load has no tests to run: the run must say so and fail, or breaking a
     // rule's YAML would switch its failing tests off.
     findings.extend(rules.reports.iter().cloned());
+    // Nor may a rule the evaluator cannot express pass unnoticed: it would never fire.
+    findings.extend(
+        rules
+            .rules
+            .iter()
+            .flat_map(|r| &r.diagnostics)
+            .filter(|d| d.code == Code::DetectionNotEvaluable)
+            .cloned(),
+    );
 
     if opts.own_tests {
         let specs = discover(&rules.rules, opts.follow_symlinks, &mut findings);
@@ -622,19 +631,11 @@ impl Scanner<'_> {
         route
             .program
             .survivors(&scratch.marks, &mut scratch.survivors);
-        // Most events reach no rule past the prefilter: skip building the sigma-rust event then.
+        // Most events reach no rule past the prefilter: skip building the event then.
         if scratch.survivors.is_empty() {
             return o;
         }
-        let event = match p.into_event() {
-            Ok(e) => e,
-            Err(e) => {
-                o.error = Some(e.to_string());
-                o.evaluations = 0;
-                o.unroutable = false;
-                return o;
-            }
-        };
+        let event = p.into_event();
         for &i in &scratch.survivors {
             if let Some(rule) = &self.rules[i].compiled {
                 if rule.is_match(&event) {

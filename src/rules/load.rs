@@ -27,7 +27,7 @@ pub const DEFAULT_MAX_FILE_SIZE: u64 = 8 * 1024 * 1024;
 pub struct LoadOptions {
     /// Files larger than this many bytes are reported (`file_too_large`) and not parsed.
     pub max_file_size: u64,
-    /// Compile detections with sigma-rust. Off leaves every detection rule at
+    /// Compile detections for the evaluator. Off leaves every detection rule at
     /// [`DetectionState::NotCompiled`], for commands that only link metadata.
     pub compile: bool,
     /// Keep each document's parsed YAML and the file text on [`RuleRecord::source`] (for `check`).

@@ -1,6 +1,10 @@
-//! Sigma rule loading: walk paths, parse each file once, classify tags, compile detections.
+//! Sigma rule loading: walk paths, parse each file once, classify tags, compile detections into
+//! the project's evaluator ([`eval`]).
 
+mod build;
 pub mod compile;
+pub mod condition;
+pub mod eval;
 pub mod load;
 pub mod model;
 pub mod summary;

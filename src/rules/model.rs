@@ -62,7 +62,7 @@ pub enum AttackTag {
     Other(String),
 }
 
-/// Whether sigma-rust could compile the detection, and why not.
+/// Whether the detection could be compiled for the evaluator, and why not.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum DetectionState {
@@ -109,7 +109,7 @@ pub struct RuleRecord {
     /// The compiled detection when `detection` is [`DetectionState::Compiled`]; shared, not cloned,
     /// because the evaluation stages only read it.
     #[serde(skip)]
-    pub compiled: Option<std::sync::Arc<sigma_rust::Rule>>,
+    pub compiled: Option<std::sync::Arc<super::eval::Detection>>,
     /// The parsed document and its file text, kept only with `LoadOptions { keep_source: true, .. }`
     /// because `check` needs the raw detection, custom attributes and real line numbers.
     #[serde(skip)]

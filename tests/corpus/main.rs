@@ -10,6 +10,7 @@ mod attack_facts;
 mod attack_stix;
 mod check_sigmahq;
 mod coverage_sigmahq;
+mod eval_sigmahq;
 mod evidence_fastpath;
 mod evidence_sigmahq;
 mod fix_other_release;

@@ -4,9 +4,10 @@
 mod common;
 
 mod check_codes;
-mod classes;
-
+mod check_detection;
 mod check_sarif;
+mod classes;
 mod coverage_model;
+mod eval_conformance;
 mod guidance;
 mod rules_loader;
