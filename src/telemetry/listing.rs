@@ -13,6 +13,7 @@ pub struct ClassedTechnique {
     pub name: String,
     /// Tactic names in matrix order.
     pub tactics: Vec<String>,
+    /// ATT&CK's placeholder platforms (`None`) left out.
     pub platforms: Vec<String>,
     #[serde(flatten)]
     pub observability: Observability,
@@ -121,7 +122,11 @@ fn classed(kb: &KnowledgeBase, telemetry: &Telemetry, t: &Technique) -> ClassedT
                     .map_or(s.clone(), |x| x.name.clone())
             })
             .collect(),
-        platforms: t.platforms.clone(),
+        platforms: telemetry
+            .named_platforms(&t.platforms)
+            .into_iter()
+            .cloned()
+            .collect(),
         observability,
         data_class,
     }

@@ -394,6 +394,20 @@ impl Telemetry {
         &self.obs.host_platforms
     }
 
+    /// A technique's platforms without ATT&CK's placeholder values (ICS v18.1 writes `None`).
+    pub fn named_platforms<'a>(&self, platforms: &'a [String]) -> Vec<&'a String> {
+        platforms
+            .iter()
+            .filter(|p| {
+                !self
+                    .obs
+                    .placeholder_platforms
+                    .iter()
+                    .any(|q| q.eq_ignore_ascii_case(p))
+            })
+            .collect()
+    }
+
     /// Every Sigma logsource the table knows, in table order.
     pub fn known_logsources(&self) -> impl Iterator<Item = &LogSource> {
         self.sigma.iter().map(|(ls, _)| ls)
