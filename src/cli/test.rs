@@ -26,10 +26,6 @@ pub(super) struct TestArgs {
     /// Benign event files or directories: every match is a false positive (exit 1). Repeatable.
     #[arg(long = "benign", value_name = "PATH")]
     benign: Vec<PathBuf>,
-    /// Repository root for SigmaHQ `regression_tests_path` values, instead of the parent of the
-    /// top-level rule directory (`rules/`, `rules-emerging-threats/`, ...) holding each rule.
-    #[arg(long, value_name = "DIR")]
-    root: Option<PathBuf>,
     /// Evaluate every rule on every event instead of only rules whose logsource can apply.
     #[arg(long)]
     no_routing: bool,
@@ -50,6 +46,10 @@ pub(super) struct TestArgs {
     /// Bytes per line at most; a longer line is a finding.
     #[arg(long, value_name = "BYTES", default_value_t = ReadLimits::default().max_line_bytes)]
     max_line_bytes: usize,
+    /// Repository root for SigmaHQ `regression_tests_path` values, instead of the parent of the
+    /// top-level rule directory (`rules/`, `rules-emerging-threats/`, ...) holding each rule.
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
 }
 
 impl TestArgs {
