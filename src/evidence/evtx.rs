@@ -19,6 +19,10 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::Arc;
 
+/// The format's fixed sizes: a 4 KiB file header, then 64 KiB chunks.
+const FILE_HEADER_BYTES: u64 = 4096;
+const CHUNK_BYTES: u64 = 65536;
+
 /// Problems reported per file at most before reading stops: a file of garbage chunks must not
 /// bury the report (each problem is one line) nor spin through every byte of a huge file.
 const MAX_PROBLEMS: usize = 100;
@@ -47,6 +51,8 @@ pub struct EvtxEvents {
     pending: VecDeque<Result<RawEvent, ReadProblem>>,
     events: usize,
     problems: usize,
+    /// Why the file looks cut short, reported once its chunks are read.
+    truncated: Option<String>,
 }
 
 /// Opens an EVTX file already opened as a regular file (see [`crate::input::open_regular`]).
@@ -60,6 +66,7 @@ pub fn open(file: File, size: u64, limits: ReadLimits) -> EvtxEvents {
         pending: VecDeque::new(),
         events: 0,
         problems: 0,
+        truncated: None,
     };
     if size > limits.max_evtx_bytes {
         let max = limits.max_evtx_bytes;
@@ -73,7 +80,10 @@ pub fn open(file: File, size: u64, limits: ReadLimits) -> EvtxEvents {
         EvtxParser::from_read_seek(file).map(|p| p.with_configuration((*settings).clone()))
     }));
     match parsed {
-        Ok(Ok(p)) => out.chunks = Some(p.into_chunks()),
+        Ok(Ok(p)) => {
+            out.truncated = truncation(size, p.header().chunk_count);
+            out.chunks = Some(p.into_chunks());
+        }
         Ok(Err(e)) => out.fail(Code::EventSyntax, format!("not an EVTX file: {e}")),
         Err(_) => out.fail(
             Code::EventSyntax,
@@ -81,6 +91,25 @@ pub fn open(file: File, size: u64, limits: ReadLimits) -> EvtxEvents {
         ),
     }
     out
+}
+
+/// Why a file of `size` bytes whose header announces `chunks` chunks was cut short, if it was: the
+/// parser silently skips a partial chunk, so its records would vanish without a word.
+fn truncation(size: u64, chunks: u16) -> Option<String> {
+    let data = size.saturating_sub(FILE_HEADER_BYTES);
+    let partial = data % CHUNK_BYTES;
+    let announced = FILE_HEADER_BYTES + u64::from(chunks) * CHUNK_BYTES;
+    if partial != 0 {
+        Some(format!(
+            "the file is truncated: its last chunk has {partial} of {CHUNK_BYTES} bytes and was not read"
+        ))
+    } else if size < announced {
+        Some(format!(
+            "the file is truncated: {size} bytes, its header announces {chunks} chunk(s) ({announced} bytes)"
+        ))
+    } else {
+        None
+    }
 }
 
 impl EvtxEvents {
@@ -138,6 +167,10 @@ impl EvtxEvents {
             Ok(Some(records)) => records,
             Ok(None) => {
                 self.chunks = None;
+                if let Some(why) = self.truncated.take() {
+                    self.note(0, why);
+                    return true;
+                }
                 return false;
             }
             Err(_) => {
@@ -184,5 +217,92 @@ impl Iterator for EvtxEvents {
                 return None;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn read(bytes: &[u8], limits: ReadLimits) -> Vec<Result<RawEvent, ReadProblem>> {
+        let mut f = tempfile::tempfile().unwrap();
+        f.write_all(bytes).unwrap();
+        std::io::Seek::rewind(&mut f).unwrap();
+        open(f, bytes.len() as u64, limits).collect()
+    }
+
+    /// A file header as the format lays it out (`ElfFile\0`, header size 128, version 3.1, block
+    /// size 4096, `chunks` chunks), followed by `chunk`.
+    fn with_header(chunks: u16, chunk: &[u8]) -> Vec<u8> {
+        let mut h = vec![0u8; 4096];
+        h[..8].copy_from_slice(b"ElfFile\0");
+        h[32..36].copy_from_slice(&128u32.to_le_bytes());
+        h[36..38].copy_from_slice(&1u16.to_le_bytes());
+        h[38..40].copy_from_slice(&3u16.to_le_bytes());
+        h[40..42].copy_from_slice(&4096u16.to_le_bytes());
+        h[42..44].copy_from_slice(&chunks.to_le_bytes());
+        h.extend_from_slice(chunk);
+        h
+    }
+
+    #[test]
+    fn corrupt_bytes_are_problems_never_panics() {
+        let mut chunk = vec![0u8; 65536];
+        chunk[..8].copy_from_slice(b"ElfChnk\0");
+        for (i, b) in chunk.iter_mut().enumerate().skip(8) {
+            *b = (i.wrapping_mul(2_654_435_761) >> 13) as u8;
+        }
+        let cases: Vec<Vec<u8>> = vec![
+            Vec::new(),
+            b"not an event log".to_vec(),
+            b"ElfFile\0".to_vec(),
+            with_header(0, &[]),
+            with_header(1, &[]),
+            with_header(1, &chunk[..1000]),
+            with_header(1, &chunk),
+            with_header(u16::MAX, &chunk),
+            vec![0xff; 70_000],
+        ];
+        for bytes in &cases {
+            let items = read(bytes, ReadLimits::default());
+            assert!(items.len() <= MAX_PROBLEMS + 2, "{}", items.len());
+            if let Some(Err(p)) = items.last() {
+                assert_eq!(p.code, Code::EventSyntax, "{}", p.message);
+            }
+        }
+        // A header announcing a chunk the file does not hold: truncated, said once.
+        let items = read(&with_header(1, &[]), ReadLimits::default());
+        assert!(
+            matches!(&items[..], [Err(p)] if !p.fatal && p.message.contains("truncated")),
+            "{items:?}"
+        );
+        let items = read(&with_header(1, &chunk[..1000]), ReadLimits::default());
+        assert!(items
+            .iter()
+            .any(|i| matches!(i, Err(p) if p.message.contains("truncated"))));
+        // Not EVTX at all: one fatal problem, no event.
+        let items = read(b"not an event log", ReadLimits::default());
+        assert!(matches!(&items[..], [Err(p)] if p.fatal && p.at().is_none()));
+    }
+
+    #[test]
+    fn a_file_over_the_cap_is_not_read() {
+        let limits = ReadLimits {
+            max_evtx_bytes: 10,
+            ..ReadLimits::default()
+        };
+        let items = read(&with_header(0, &[]), limits);
+        assert!(matches!(&items[..], [Err(p)] if p.fatal && p.code == Code::EventLimit));
+    }
+
+    #[test]
+    fn evtx_is_known_by_extension() {
+        assert!(is_evtx(Path::new("a/b.EVTX")) && is_evtx(Path::new("x.evtx")));
+        assert!(!is_evtx(Path::new("x.json")) && !is_evtx(Path::new("evtx")));
+        assert_eq!(
+            (unit(Path::new("x.evtx")), unit(Path::new("x.jsonl"))),
+            ("record", "line")
+        );
     }
 }
