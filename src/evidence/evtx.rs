@@ -150,17 +150,35 @@ impl EvtxEvents {
             let data = chunks.next()?;
             Some(match data {
                 Err(e) => vec![Err(format!("corrupt chunk: {e}"))],
-                Ok(mut data) => match data.parse(settings) {
-                    Err(e) => vec![Err(format!("corrupt chunk: {e}"))],
-                    Ok(mut chunk) => chunk
-                        .iter()
-                        .map(|r| {
-                            r.and_then(|r| r.into_json_value())
-                                .map(|r| (r.event_record_id, r.data))
-                                .map_err(|e| format!("corrupt record: {e}"))
-                        })
-                        .collect(),
-                },
+                Ok(mut data) => {
+                    let h = &data.header;
+                    let announced = h
+                        .last_event_record_number
+                        .checked_sub(h.first_event_record_number)
+                        .map_or(0, |n| n.saturating_add(1));
+                    match data.parse(settings) {
+                        Err(e) => vec![Err(format!("corrupt chunk: {e}"))],
+                        Ok(mut chunk) => {
+                            let mut records: Vec<_> = chunk
+                                .iter()
+                                .map(|r| {
+                                    r.and_then(|r| r.into_json_value())
+                                        .map(|r| (r.event_record_id, r.data))
+                                        .map_err(|e| format!("corrupt record: {e}"))
+                                })
+                                .collect();
+                            let seen = records.len() as u64;
+                            if seen < announced {
+                                // The parser stops at a damaged record header without a word.
+                                records.push(Err(format!(
+                                    "damaged chunk: {seen} of the {announced} records its header \
+                                     announces could be read"
+                                )));
+                            }
+                            records
+                        }
+                    }
+                }
             })
         }));
         let records = match step {

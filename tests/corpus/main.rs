@@ -9,6 +9,7 @@ mod attack_catalog;
 mod attack_stix;
 mod check_sigmahq;
 mod coverage_sigmahq;
+mod evidence_evtx;
 mod evidence_fastpath;
 mod evidence_sigmahq;
 mod fix_other_release;
