@@ -337,7 +337,7 @@ fn run_case(
     result
 }
 
-/// Files named by `--events`/`--benign`: files as given, directories walked for `.json`, `.jsonl`
+/// Files named by `--events`/`--benign`: files as given, directories walked for `.evtx`, `.json`, `.jsonl`
 /// and `.ndjson` entries in path order.
 ///
 /// Unless `follow_symlinks`, a symbolic link met in a walk that leads outside the directory given,
