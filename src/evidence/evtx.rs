@@ -2,8 +2,8 @@
 //!
 //! The `evtx` crate renders each record as the JSON document `evtx_dump` writes (`Event.System`,
 //! `Event.EventData`, attributes under `#attributes`), so a record takes exactly the EVTX-to-JSON
-//! path of [`super::normalise`] and matches the same rules as its JSON conversion. An event's `line`
-//! is its EVTX record number, so findings and matches point at a record.
+//! path of [`super::normalise`]: a record is normalised exactly as its export would be. An event's
+//! `line` is its EVTX record number, so findings and matches point at a record.
 //!
 //! Hostile input: the file must be a regular file under [`ReadLimits::max_evtx_bytes`]; records are
 //! parsed one 64 KiB chunk at a time (memory bounded by a chunk, whatever the file size); a corrupt
@@ -101,11 +101,13 @@ fn truncation(size: u64, chunks: u16) -> Option<String> {
     let announced = FILE_HEADER_BYTES + u64::from(chunks) * CHUNK_BYTES;
     if partial != 0 {
         Some(format!(
-            "the file is truncated: its last chunk has {partial} of {CHUNK_BYTES} bytes and was not read"
+            "the file is truncated: its last chunk has {partial} of {CHUNK_BYTES} bytes and was \
+             not read"
         ))
     } else if size < announced {
         Some(format!(
-            "the file is truncated: {size} bytes, its header announces {chunks} chunk(s) ({announced} bytes)"
+            "the file is truncated: {size} bytes, its header announces {chunks} chunk(s) \
+             ({announced} bytes)"
         ))
     } else {
         None

@@ -337,8 +337,8 @@ fn run_case(
     result
 }
 
-/// Files named by `--events`/`--benign`: files as given, directories walked for `.evtx`, `.json`, `.jsonl`
-/// and `.ndjson` entries in path order.
+/// Files named by `--events`/`--benign`: files as given, directories walked for `.evtx`, `.json`,
+/// `.jsonl` and `.ndjson` entries in path order.
 ///
 /// Unless `follow_symlinks`, a symbolic link met in a walk that leads outside the directory given,
 /// and a path given that is a link leading outside the current directory, are reported
