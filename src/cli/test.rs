@@ -19,7 +19,7 @@ pub(super) struct TestArgs {
     /// Sigma rules: files, directories (recursive) or globs.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
-    /// Event files or directories (JSON, JSON Lines, arrays, concatenated documents); report
+    /// Event files or directories (EVTX, JSON, JSON Lines, arrays, concatenated documents); report
     /// which rules match which events. Repeatable.
     #[arg(long = "events", value_name = "PATH")]
     events: Vec<PathBuf>,
@@ -46,6 +46,10 @@ pub(super) struct TestArgs {
     /// Bytes per line at most; a longer line is a finding.
     #[arg(long, value_name = "BYTES", default_value_t = ReadLimits::default().max_line_bytes)]
     max_line_bytes: usize,
+    /// Repository root for SigmaHQ `regression_tests_path` values, instead of the parent of the
+    /// top-level rule directory (`rules/`, `rules-emerging-threats/`, ...) holding each rule.
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
 }
 
 impl TestArgs {
@@ -58,10 +62,12 @@ impl TestArgs {
                 max_event_bytes: ReadLimits::default()
                     .max_event_bytes
                     .max(self.max_line_bytes),
+                ..ReadLimits::default()
             },
             own_tests: !self.no_own_tests,
             prefilter: !self.no_prefilter,
             follow_symlinks: cli.follow_symlinks,
+            root: self.root.clone(),
         }
     }
 }

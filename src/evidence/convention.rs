@@ -4,11 +4,12 @@
 //!   (each event must match) and `negative.jsonl` (no event may match).
 //! - SigmaHQ's convention: `regression_tests_path: regression_data/.../info.yml` (as an attribute or
 //!   in a comment) names an `info.yml` whose `regression_tests_info` lists `.evtx` files with a
-//!   `match_count`; the `.json` export beside each is read. Paths are relative to the repository root
-//!   (the parent of the `rules/` directory holding the rule) and must stay inside it: a path that
-//!   leaves it is refused, never read.
+//!   `match_count`; the `.evtx` is read, or the `.json` export beside it when the `.evtx` is absent.
+//!   Paths are relative to the repository root (the parent of the top-level rule directory holding
+//!   the rule, one of [`RULE_DIRS`], or `--root`) and must stay inside it: a path that leaves it is
+//!   refused, never read.
 
-use super::model::CaseKind;
+use super::model::{CaseKind, CaseResult};
 use crate::diag::{Code, Diagnostic};
 use serde_norway::Value;
 use std::path::{Component, Path, PathBuf};
@@ -103,12 +104,30 @@ pub fn regression_path(text: &str) -> Option<String> {
     })
 }
 
-/// The repository root of a rule: the parent of the nearest ancestor directory named `rules`.
+/// The top-level rule directories of a SigmaHQ-layout repository, side by side under its root
+/// (SigmaHQ's layout: its CI runs `rules`, `rules-emerging-threats` and `rules-threat-hunting`; the
+/// others hold rules too). A name here is all it takes for a new one to be recognised.
+pub const RULE_DIRS: &[&str] = &[
+    "rules",
+    "rules-emerging-threats",
+    "rules-threat-hunting",
+    "rules-compliance",
+    "rules-dfir",
+    "deprecated",
+    "unsupported",
+];
+
+/// The repository root of a rule: the parent of the nearest ancestor directory named as one of
+/// [`RULE_DIRS`].
 pub fn repository_root(rule_path: &Path) -> Option<PathBuf> {
     rule_path
         .ancestors()
         .skip(1)
-        .find(|a| a.file_name().is_some_and(|n| n == "rules"))
+        .find(|a| {
+            a.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| RULE_DIRS.contains(&n))
+        })
         .and_then(Path::parent)
         .map(|p| {
             if p.as_os_str().is_empty() {
@@ -153,16 +172,25 @@ pub(super) fn read_problem(e: &crate::input::ReadError) -> String {
     }
 }
 
-/// Regression cases of a rule, or findings explaining why there are none.
-pub fn regression_cases(rule_path: &Path, value: &str) -> Result<Vec<CaseSpec>, Diagnostic> {
+/// Regression cases of a rule, or findings explaining why there are none. `root` overrides the
+/// repository root found from the rule's path (`test --root`).
+pub fn regression_cases(
+    rule_path: &Path,
+    value: &str,
+    root: Option<&Path>,
+) -> Result<Vec<CaseSpec>, Diagnostic> {
     let refuse = |msg: String| Diagnostic::new(Code::RegressionPathRefused, msg).at(rule_path);
     let bad = |msg: String| Diagnostic::new(Code::RegressionDataError, msg).at(rule_path);
-    let root = repository_root(rule_path).ok_or_else(|| {
-        bad(format!(
-            "regression_tests_path `{value}`: the rule is not under a `rules/` directory, so the \
-             repository root is unknown"
-        ))
-    })?;
+    let root = root
+        .map(Path::to_path_buf)
+        .or_else(|| repository_root(rule_path))
+        .ok_or_else(|| {
+            bad(format!(
+                "regression_tests_path `{value}`: the rule is not under a top-level rule directory \
+                 ({}), so the repository root is unknown (pass --root)",
+                RULE_DIRS.join(", ")
+            ))
+        })?;
     let info_path = inside_root(&root, value).map_err(|e| refuse(e.to_string()))?;
     // Capped and regular files only: a FIFO planted as `info.yml` must not hang the run.
     let text = crate::input::read_text_capped(&info_path, crate::input::DEFAULT_CAP)
@@ -186,20 +214,18 @@ pub fn regression_cases(rule_path: &Path, value: &str) -> Result<Vec<CaseSpec>, 
         };
         if !kind.eq_ignore_ascii_case("evtx") {
             return Err(bad(format!(
-                "{}: test type `{kind}` is not supported (only EVTX exported as JSON)",
+                "{}: test type `{kind}` is not supported (only EVTX)",
                 info_path.display()
             )));
         }
-        let json = Path::new(path).with_extension("json");
-        let json = json.to_string_lossy();
-        let file = inside_root(&root, &json).map_err(|e| refuse(e.to_string()))?;
-        if !file.is_file() {
-            return Err(bad(format!(
-                "{}: the JSON export {} of the listed event file is missing",
+        let file = event_file(&root, path).map_err(|e| match e {
+            Missing::Refused(e) => refuse(e.to_string()),
+            Missing::Neither(evtx) => bad(format!(
+                "{}: neither the listed event file {} nor its JSON export is there",
                 info_path.display(),
-                file.display()
-            )));
-        }
+                evtx.display()
+            )),
+        })?;
         let expected = t
             .get("match_count")
             .and_then(Value::as_u64)
@@ -212,6 +238,54 @@ pub fn regression_cases(rule_path: &Path, value: &str) -> Result<Vec<CaseSpec>, 
         });
     }
     Ok(cases)
+}
+
+/// Why a listed regression event file cannot be read.
+enum Missing {
+    Refused(PathRefused),
+    /// Neither the `.evtx` (this path) nor the `.json` beside it exists.
+    Neither(PathBuf),
+}
+
+/// The file of a listed `.evtx`: itself when present, else the `.json` export beside it. Any entry
+/// at the path counts as present (a FIFO or dangling link then fails when read, and says so).
+fn event_file(root: &Path, listed: &str) -> Result<PathBuf, Missing> {
+    let evtx = inside_root(root, listed).map_err(Missing::Refused)?;
+    if std::fs::symlink_metadata(&evtx).is_ok() {
+        return Ok(evtx);
+    }
+    let json = Path::new(listed).with_extension("json");
+    let json = inside_root(root, &json.to_string_lossy()).map_err(Missing::Refused)?;
+    if json.is_file() {
+        Ok(json)
+    } else {
+        Err(Missing::Neither(evtx))
+    }
+}
+
+/// SigmaHQ's verdict on a regression case (see `docs` in the README): fewer matches than
+/// `match_count` (or none) fails; more only warns, since upstream's CI accepts it and asks for the
+/// count to be updated. The matched lines are kept only when there is something to look at.
+pub fn judge_regression(c: &mut CaseResult) -> bool {
+    let (matched, events) = (c.matched, c.events);
+    let passed = matched > 0 && c.expected.is_none_or(|n| matched >= n);
+    if !passed && events > 0 {
+        c.message = Some(match c.expected {
+            Some(n) if matched > 0 => {
+                format!("{matched} of {events} events matched, expected at least {n}")
+            }
+            _ => format!("none of {events} events matched"),
+        });
+    }
+    if let Some(n) = c.expected.filter(|&n| passed && matched > n) {
+        c.warning = Some(format!(
+            "{matched} events matched, more than match_count {n} (consider updating match_count)"
+        ));
+    }
+    if passed && c.warning.is_none() {
+        c.matched_lines.clear();
+    }
+    passed
 }
 
 #[cfg(test)]
@@ -243,6 +317,14 @@ mod tests {
             Some(PathBuf::from("."))
         );
         assert_eq!(repository_root(Path::new("other/x.yml")), None);
+        assert_eq!(
+            repository_root(Path::new("/repo/rules-emerging-threats/2024/x.yml")),
+            Some(PathBuf::from("/repo"))
+        );
+        assert_eq!(
+            repository_root(Path::new("/repo/rules-threat-hunting/windows/x.yml")),
+            Some(PathBuf::from("/repo"))
+        );
     }
 
     #[test]

@@ -40,6 +40,9 @@ pub struct Summary {
     pub cases: usize,
     pub cases_passed: usize,
     pub cases_failed: usize,
+    /// Passed cases with a warning (a regression case matched more than its `match_count`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cases_warned: usize,
     /// Matches on `--events` events.
     pub matches: usize,
     /// Matches on `--benign` events.
@@ -95,7 +98,8 @@ pub enum CaseKind {
     Positive,
     /// `name.tests/negative.jsonl`: no event may match.
     Negative,
-    /// SigmaHQ `regression_tests_path`: the listed events must match (`match_count` times when given).
+    /// SigmaHQ `regression_tests_path`: the listed events must match, at least `match_count` times
+    /// when given (more is a warning, as upstream).
     Regression,
 }
 
@@ -117,11 +121,19 @@ pub struct CaseResult {
     /// Why the case failed, when it is not just the lines above.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Why a passed case deserves a look (more regression matches than `match_count`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+    /// Lines (EVTX: record numbers) of the events that matched, for a regression case that failed
+    /// or warned.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub matched_lines: Vec<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct EventRef {
     pub file: PathBuf,
+    /// 1-based line of the event (EVTX: its record number).
     pub line: usize,
 }
 

@@ -30,6 +30,8 @@ pub struct ReadLimits {
     pub max_line_bytes: usize,
     /// Bytes one event may span (several lines for pretty-printed JSON).
     pub max_event_bytes: usize,
+    /// Bytes of one `.evtx` file at most (read a chunk at a time; the cap bounds the time spent).
+    pub max_evtx_bytes: u64,
 }
 
 impl Default for ReadLimits {
@@ -38,6 +40,7 @@ impl Default for ReadLimits {
             max_events: 10_000_000,
             max_line_bytes: 1 << 20,
             max_event_bytes: 4 << 20,
+            max_evtx_bytes: 1 << 30,
         }
     }
 }
@@ -53,7 +56,7 @@ pub struct RawEvent {
 /// A problem in an event file: fatal ones end the file, the others concern one event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadProblem {
-    /// 1-based line of the problem.
+    /// 1-based line of the problem (EVTX: record number); 0 when it concerns no one line or record.
     pub line: usize,
     /// Fatal: `event_syntax` (not JSON), `event_limit` (a limit was hit) or `io_error`. Not fatal:
     /// `event_number_out_of_range` (the event is skipped) or `event_duplicate_key` (the event
@@ -96,6 +99,13 @@ pub struct EventReader<R> {
     pending: VecDeque<Result<RawEvent, ReadProblem>>,
     done: bool,
     line_buf: Vec<u8>,
+}
+
+impl ReadProblem {
+    /// The line or record, when the problem has one.
+    pub fn at(&self) -> Option<usize> {
+        (self.line > 0).then_some(self.line)
+    }
 }
 
 impl<R: BufRead> EventReader<R> {
@@ -376,6 +386,38 @@ impl<R> EventReader<R> {
         }
         Frame::Nested { in_string, escaped }
     }
+}
+
+/// The events of one file: EVTX records for a `.evtx` file (see [`super::evtx`]), JSON documents
+/// otherwise. Either way an item is an event or a [`ReadProblem`], and a fatal problem ends it.
+pub enum Events {
+    Json(EventReader<std::io::BufReader<std::fs::File>>),
+    Evtx(super::evtx::EvtxEvents),
+}
+
+impl Iterator for Events {
+    type Item = Result<RawEvent, ReadProblem>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Events::Json(r) => r.next(),
+            Events::Evtx(r) => r.next(),
+        }
+    }
+}
+
+/// Opens an event file, regular files only and without blocking (a FIFO must not hang the run).
+pub fn open_events(
+    path: &std::path::Path,
+    limits: ReadLimits,
+) -> Result<Events, crate::input::ReadError> {
+    let (file, meta) = crate::input::open_regular(path)?;
+    Ok(if super::evtx::is_evtx(path) {
+        Events::Evtx(super::evtx::open(file, meta.len(), limits))
+    } else {
+        let input = std::io::BufReader::with_capacity(1 << 16, file);
+        Events::Json(EventReader::new(input, limits))
+    })
 }
 
 /// serde_json rejects `1e400` with this error; it has no code of its own to match.

@@ -11,14 +11,13 @@ use super::model::{
 };
 use super::normalise::{FieldMap, RouteKey};
 use super::prefilter::{self, Marks, Prefilter, Program};
-use super::reader::{EventReader, ReadLimits, ReadProblem};
+use super::reader::{self, Events, ReadLimits, ReadProblem};
 use super::route::Router;
 use crate::diag::{Code, Diagnostic};
 use crate::rules::{RuleRecord, RuleSet};
 use crate::telemetry::Telemetry;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
@@ -39,6 +38,8 @@ pub struct TestOptions {
     /// Read event files through symbolic links that lead outside the repository root (own tests)
     /// or the directory given (`--events`, `--benign`). Off: such links are reported, not read.
     pub follow_symlinks: bool,
+    /// Repository root for regression paths, instead of the one found from each rule's path.
+    pub root: Option<PathBuf>,
 }
 
 impl Default for TestOptions {
@@ -49,6 +50,7 @@ impl Default for TestOptions {
             own_tests: true,
             prefilter: true,
             follow_symlinks: false,
+            root: None,
         }
     }
 }
@@ -99,7 +101,7 @@ pub fn run(
     );
 
     if opts.own_tests {
-        let specs = discover(&rules.rules, opts.follow_symlinks, &mut findings);
+        let specs = discover(&rules.rules, opts, &mut findings);
         let results: Vec<(usize, CaseResult)> = specs
             .par_iter()
             .map(|(i, spec)| (*i, run_case(&rules.rules[*i], spec, fields, opts.limits)))
@@ -161,6 +163,7 @@ pub fn run(
         summary.cases += p.cases.len();
         summary.cases_passed += p.cases.iter().filter(|c| c.passed).count();
         summary.cases_failed += p.cases.iter().filter(|c| !c.passed).count();
+        summary.cases_warned += p.cases.iter().filter(|c| c.warning.is_some()).count();
         let failed = p.cases.iter().any(|c| !c.passed) || !p.false_positives.is_empty();
         let status = if failed {
             RuleStatus::Failed
@@ -205,7 +208,7 @@ pub fn run(
 /// (rule index, case) for every rule's own tests, in rule order.
 fn discover(
     rules: &[RuleRecord],
-    follow_symlinks: bool,
+    opts: &TestOptions,
     findings: &mut Vec<Diagnostic>,
 ) -> Vec<(usize, CaseSpec)> {
     type Found = (Vec<(usize, CaseSpec)>, Vec<Diagnostic>);
@@ -214,7 +217,7 @@ fn discover(
         .enumerate()
         .filter(|(_, r)| r.kind == crate::rules::RuleKind::Detection)
         .map(|(i, r)| {
-            let (cases, mut problems) = convention::project_cases(&r.path, follow_symlinks);
+            let (cases, mut problems) = convention::project_cases(&r.path, opts.follow_symlinks);
             let mut specs: Vec<_> = cases.into_iter().map(|c| (i, c)).collect();
             // Only the first document of a file carries the file's regression attribute.
             if r.document == 0 {
@@ -226,7 +229,7 @@ fn discover(
                     }
                 };
                 if let Some(v) = value {
-                    match convention::regression_cases(&r.path, &v) {
+                    match convention::regression_cases(&r.path, &v, opts.root.as_deref()) {
                         Ok(cases) => specs.extend(cases.into_iter().map(|c| (i, c))),
                         Err(d) => problems.push(d),
                     }
@@ -278,6 +281,8 @@ fn run_case(
         passed: false,
         failed_lines: Vec::new(),
         message: None,
+        warning: None,
+        matched_lines: Vec::new(),
     };
     let Some(compiled) = &rule.compiled else {
         let why = match &rule.detection {
@@ -291,18 +296,21 @@ fn run_case(
         result.message = Some(why.clone());
         return result;
     }
-    let file = match crate::input::open_regular(&spec.file) {
-        Ok((f, _)) => f,
+    let events = match reader::open_events(&spec.file, limits) {
+        Ok(events) => events,
         Err(e) => {
             result.message = Some(convention::read_problem(&e));
             return result;
         }
     };
-    for item in EventReader::new(BufReader::new(file), limits) {
+    for item in events {
         let raw = match item {
             Ok(raw) => raw,
             Err(p) => {
-                result.message = Some(format!("line {}: {}", p.line, p.message));
+                result.message = Some(match p.at() {
+                    Some(at) => format!("{} {at}: {}", super::evtx::unit(&spec.file), p.message),
+                    None => p.message,
+                });
                 return result;
             }
         };
@@ -323,31 +331,23 @@ fn run_case(
         if wrong {
             result.failed_lines.push(raw.line);
         }
+        if matched && spec.kind == CaseKind::Regression {
+            result.matched_lines.push(raw.line);
+        }
     }
     result.passed = match spec.kind {
         CaseKind::Positive => result.events > 0 && result.failed_lines.is_empty(),
         CaseKind::Negative => result.failed_lines.is_empty(),
-        CaseKind::Regression => match spec.expected {
-            Some(n) => result.matched == n,
-            None => result.matched > 0,
-        },
+        CaseKind::Regression => convention::judge_regression(&mut result),
     };
     if result.events == 0 {
         result.message = Some("the file holds no event".into());
-    } else if spec.kind == CaseKind::Regression && !result.passed {
-        result.message = Some(match spec.expected {
-            Some(n) => format!(
-                "{} of {} events matched, expected {n}",
-                result.matched, result.events
-            ),
-            None => format!("none of {} events matched", result.events),
-        });
     }
     result
 }
 
-/// Files named by `--events`/`--benign`: files as given, directories walked for `.json`, `.jsonl`
-/// and `.ndjson` entries in path order.
+/// Files named by `--events`/`--benign`: files as given, directories walked for `.evtx`, `.json`,
+/// `.jsonl` and `.ndjson` entries in path order.
 ///
 /// Unless `follow_symlinks`, a symbolic link met in a walk that leads outside the directory given,
 /// and a path given that is a link leading outside the current directory, are reported
@@ -416,7 +416,7 @@ fn walk_events(dir: &Path, follow_symlinks: bool, findings: &mut Vec<Diagnostic>
         .map(walkdir::DirEntry::into_path)
         .filter(|f| {
             f.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-                ["json", "jsonl", "ndjson"]
+                ["json", "jsonl", "ndjson", "evtx"]
                     .iter()
                     .any(|x| e.eq_ignore_ascii_case(x))
             })
@@ -440,8 +440,8 @@ pub fn unmatched_inputs(inputs: &TestInputs, opts: &TestOptions) -> Vec<Diagnost
 
 /// Up to [`CHUNK`] events, and the problem that ended the file, if one did. Problems of single
 /// events go to `notes`.
-fn read_chunk<R: std::io::BufRead>(
-    reader: &mut EventReader<R>,
+fn read_chunk(
+    reader: &mut Events,
     notes: &mut Vec<ReadProblem>,
 ) -> (Vec<super::reader::RawEvent>, Option<ReadProblem>) {
     let mut chunk = Vec::with_capacity(CHUNK);
@@ -530,8 +530,8 @@ impl Scanner<'_> {
             hits: Vec::new(),
         };
         // Regular files only, opened without blocking: a FIFO must not hang the run.
-        let file = match crate::input::open_regular(path) {
-            Ok((f, _)) => f,
+        let mut reader = match reader::open_events(path, self.limits) {
+            Ok(events) => events,
             Err(crate::input::ReadError::Io { source, .. }) => {
                 findings.push(
                     Diagnostic::new(Code::IoError, format!("cannot read: {source}")).at(path),
@@ -548,7 +548,6 @@ impl Scanner<'_> {
                 return scan;
             }
         };
-        let mut reader = EventReader::new(BufReader::with_capacity(1 << 16, file), self.limits);
         let mut bad_events: Vec<(usize, String)> = Vec::new();
         let mut notes = Vec::new();
         let (mut chunk, mut stop) = read_chunk(&mut reader, &mut notes);
@@ -582,9 +581,9 @@ impl Scanner<'_> {
             }
             if let Some(p) = stop {
                 findings.push(
-                    Diagnostic::new(p.code, p.message)
+                    Diagnostic::new(p.code, p.message.clone())
                         .at(path)
-                        .line(Some(p.line), None),
+                        .line(p.at(), None),
                 );
                 break;
             }
@@ -661,7 +660,7 @@ fn report_notes(path: &Path, notes: &[ReadProblem], findings: &mut Vec<Diagnosti
         findings.push(
             Diagnostic::new(code, format!("{}{more}", first.message))
                 .at(path)
-                .line(Some(first.line), None),
+                .line(first.at(), None),
         );
     }
 }

@@ -170,7 +170,7 @@ pub fn to_sarif(r: &CheckReport, opts: &SarifOptions) -> String {
     if !notes.is_empty() {
         invocation["toolExecutionNotifications"] = json!(notes);
     }
-    let doc = json!({
+    let mut doc = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
@@ -188,6 +188,9 @@ pub fn to_sarif(r: &CheckReport, opts: &SarifOptions) -> String {
             "results": results
         }]
     });
+    // Keys in sorted order whatever serde_json's map type (the `evtx` crate turns on its
+    // `preserve_order`, which would otherwise keep the insertion order of `json!`).
+    doc.sort_all_objects();
     // A `Value` has string keys only and its numbers are finite by construction, and the writer is
     // a `Vec`: serialising it cannot fail, so an empty SARIF file can never be written.
     let mut s = serde_json::to_string_pretty(&doc).expect("a serde_json::Value always serialises");

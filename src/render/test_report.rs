@@ -61,9 +61,14 @@ pub fn text(r: &TestReport) -> String {
             term_safe(&one_line(&rule.title))
         );
         for c in &rule.cases {
+            let mark = match (c.passed, &c.warning) {
+                (false, _) => "FAIL",
+                (true, Some(_)) => "WARN",
+                (true, None) => "ok  ",
+            };
+            let unit = crate::evidence::evtx::unit(&c.file);
             let mut line = format!(
-                "  {} {} {}{}: {}/{} matched",
-                if c.passed { "ok  " } else { "FAIL" },
+                "  {mark} {} {}{}: {}/{} matched",
                 kind_label(c.kind),
                 path_line(&c.file),
                 c.expected
@@ -74,14 +79,20 @@ pub fn text(r: &TestReport) -> String {
             );
             if !c.failed_lines.is_empty() {
                 let what = if c.kind == CaseKind::Negative {
-                    "matched at line"
+                    "matched at"
                 } else {
-                    "did not match at line"
+                    "did not match at"
                 };
-                let _ = write!(line, "; {what} {}", lines(&c.failed_lines));
+                let _ = write!(line, "; {what} {unit} {}", lines(&c.failed_lines));
             }
             if let Some(m) = &c.message {
                 let _ = write!(line, "; {}", one_line(m));
+            }
+            if let Some(w) = &c.warning {
+                let _ = write!(line, "; warning: {}", one_line(w));
+            }
+            if !c.matched_lines.is_empty() {
+                let _ = write!(line, "; matched at {unit} {}", lines(&c.matched_lines));
             }
             let _ = writeln!(o, "{line}");
         }
@@ -132,6 +143,13 @@ pub fn text(r: &TestReport) -> String {
         "{} rule(s) loaded, {} evaluable; {tested} tested: {} validated, {failed} failed; {} case(s): {} passed, {} failed",
         s.rules_loaded, s.rules_evaluable, s.rules_validated, s.cases, s.cases_passed, s.cases_failed
     );
+    if s.cases_warned > 0 {
+        let _ = writeln!(
+            o,
+            "{} passed case(s) with a warning (more regression matches than match_count)",
+            s.cases_warned
+        );
+    }
     if s.rule_files_not_loaded > 0 {
         let _ = writeln!(
             o,
@@ -175,10 +193,10 @@ pub fn junit(r: &TestReport) -> String {
                     one_line,
                 ),
                 kind: kind_label(c.kind).into(),
-                text: if c.failed_lines.is_empty() {
-                    String::new()
-                } else {
-                    format!("lines: {}", lines(&c.failed_lines))
+                text: match (c.failed_lines.is_empty(), c.matched_lines.is_empty()) {
+                    (false, _) => format!("lines: {}", lines(&c.failed_lines)),
+                    (true, false) => format!("matched lines: {}", lines(&c.matched_lines)),
+                    (true, true) => String::new(),
                 },
             });
             suite.cases.push(Case {

@@ -252,3 +252,125 @@ fn own_test_links_out_of_the_repository_are_not_an_oracle() {
     }
     assert_eq!(outputs[0], outputs[1]);
 }
+
+/// A SigmaHQ-layout repository in a scratch directory: the fixture rule under `dir/`, its
+/// regression data (JSON export only) under `regression_data/dir/`, with `match_count`.
+fn layout_repo(dir: &str, match_count: u32) -> tempfile::TempDir {
+    let fixture = common::root().join("tests/fixtures/events/regrepo");
+    let scratch = common::scratch();
+    let repo = scratch.path();
+    let data = format!("regression_data/{dir}/windows/proc_dir_recursive");
+    std::fs::create_dir_all(repo.join(dir).join("windows")).unwrap();
+    std::fs::create_dir_all(repo.join(&data)).unwrap();
+    let rule = std::fs::read_to_string(fixture.join("rules/windows/proc_dir_recursive.yml"))
+        .unwrap()
+        .replace("regression_data/rules/", &format!("regression_data/{dir}/"));
+    std::fs::write(repo.join(dir).join("windows/r.yml"), rule).unwrap();
+    let info = std::fs::read_to_string(
+        fixture.join("regression_data/rules/windows/proc_dir_recursive/info.yml"),
+    )
+    .unwrap()
+    .replace("regression_data/rules/", &format!("regression_data/{dir}/"))
+    .replace("match_count: 2", &format!("match_count: {match_count}"));
+    std::fs::write(repo.join(&data).join("info.yml"), info).unwrap();
+    std::fs::copy(
+        fixture.join("regression_data/rules/windows/proc_dir_recursive/0b8a4d2e.json"),
+        repo.join(&data).join("0b8a4d2e.json"),
+    )
+    .unwrap();
+    scratch
+}
+
+#[test]
+fn regression_tests_run_from_every_sigmahq_rule_directory() {
+    for dir in [
+        "rules-emerging-threats",
+        "rules-threat-hunting",
+        "deprecated",
+    ] {
+        let repo = layout_repo(dir, 2);
+        let rules = repo.path().join(dir).to_string_lossy().to_string();
+        let r = run(&[&rules, "--format", "json"]);
+        assert_eq!(r.code, 0, "{dir}: {}{}", r.stdout, r.stderr);
+        let case = &json(&r)["rules"][0]["cases"][0];
+        assert_eq!(
+            (case["matched"].as_u64(), case["passed"].as_bool()),
+            (Some(2), Some(true))
+        );
+    }
+    // `--root` names the root when the rules are elsewhere (here: a copy outside the layout).
+    let repo = layout_repo("rules", 2);
+    let elsewhere = common::scratch();
+    let rule = elsewhere.path().join("r.yml");
+    std::fs::copy(repo.path().join("rules/windows/r.yml"), &rule).unwrap();
+    let rule = rule.to_string_lossy().to_string();
+    let r = run(&[&rule]);
+    assert_eq!(r.code, 1, "no root: a finding");
+    assert!(r.stdout.contains("pass --root"), "{}", r.stdout);
+    let root = repo.path().to_string_lossy().to_string();
+    let r = run(&[&rule, "--root", &root]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+}
+
+#[test]
+fn regression_verdicts_are_sigmahqs_fewer_fails_more_warns() {
+    // 2 events match: match_count 1 warns (and passes), 3 fails; both list the matched lines.
+    let repo = layout_repo("rules", 1);
+    let rules = repo.path().join("rules").to_string_lossy().to_string();
+    let r = run(&[&rules]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(r.stdout.contains("  WARN regression "), "{}", r.stdout);
+    assert!(r.stdout.contains("more than match_count 1"), "{}", r.stdout);
+    assert!(r.stdout.contains("matched at line "), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("1 passed case(s) with a warning"),
+        "{}",
+        r.stdout
+    );
+    let v = json(&run(&[&rules, "--format", "json"]));
+    assert_eq!(v["summary"]["cases_warned"], 1);
+    assert_eq!(
+        v["rules"][0]["cases"][0]["matched_lines"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+    let repo = layout_repo("rules", 3);
+    let rules = repo.path().join("rules").to_string_lossy().to_string();
+    let r = run(&[&rules]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("expected at least 3; matched at line "),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn corrupt_evtx_files_are_findings_not_crashes() {
+    let scratch = common::scratch();
+    let mut header = vec![0u8; 4096];
+    header[..8].copy_from_slice(b"ElfFile\0");
+    header[32] = 128; // header size
+    header[38] = 3; // major version
+    header[41] = 0x10; // block size 4096
+    header[42] = 1; // one chunk announced, none there: truncated
+    for (name, bytes) in [
+        ("empty.evtx", Vec::new()),
+        ("text.evtx", b"{\"EventID\": 1}".to_vec()),
+        ("header_only.evtx", header),
+    ] {
+        let path = scratch.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let p = path.to_string_lossy().to_string();
+        let r = run(&[WHOAMI, "--no-own-tests", "--events", &p]);
+        assert!(
+            r.code == 1 || r.code == 2,
+            "{name}: {}{}",
+            r.stdout,
+            r.stderr
+        );
+        assert!(!r.stderr.contains("panicked"), "{name}: {}", r.stderr);
+        assert!(r.stdout.contains("event_syntax"), "{name}: {}", r.stdout);
+    }
+}

@@ -249,6 +249,8 @@ fn injection_inputs(d: &Path) {
             o["name"] = format!("{}{POISON}", o["name"].as_str().unwrap()).into();
         }
     }
+    // Sorted keys: the same bytes (and SHA-256 in the transcripts) whatever serde_json's map order.
+    v.sort_all_objects();
     fs::write(d.join("bundle.json"), v.to_string()).unwrap();
 }
 

@@ -11,6 +11,7 @@ mod attack_stix;
 mod check_sigmahq;
 mod coverage_sigmahq;
 mod eval_sigmahq;
+mod evidence_evtx;
 mod evidence_fastpath;
 mod evidence_sigmahq;
 mod fix_other_release;
