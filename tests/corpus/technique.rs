@@ -168,11 +168,14 @@ fn json_without_prose(mut v: serde_json::Value) -> serde_json::Value {
     }
     strip(&mut v);
     let keep = ["technique", "observability", "guidance", "checklist"];
-    serde_json::Value::Object(
+    let mut out = serde_json::Value::Object(
         keep.iter()
             .map(|k| (k.to_string(), v[*k].clone()))
             .collect(),
-    )
+    );
+    // Sorted keys whatever serde_json's map order is (the evtx crate turns on `preserve_order`).
+    out.sort_all_objects();
+    out
 }
 
 /// ICS and mobile techniques: the domain's guidance family, and never "None" as platforms (ICS
