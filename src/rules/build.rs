@@ -397,7 +397,7 @@ pub(crate) fn encodings(s: &str, utf16: Option<Utf16>, offsets: bool) -> Vec<Str
             .collect();
         let encoded = base64(&shifted, false);
         let lead = [0, 2, 3][shift];
-        let trail = usize::from((bytes.len() + shift) % 3 != 0);
+        let trail = usize::from(!(bytes.len() + shift).is_multiple_of(3));
         let middle = encoded
             .get(lead..encoded.len().saturating_sub(trail))
             .unwrap_or_default()
