@@ -46,6 +46,10 @@ pub(super) struct TestArgs {
     /// Bytes per line at most; a longer line is a finding.
     #[arg(long, value_name = "BYTES", default_value_t = ReadLimits::default().max_line_bytes)]
     max_line_bytes: usize,
+    /// Event field holding the time correlations order events by (repeatable or comma list, tried
+    /// in order). Default: TimeCreated (EVTX SystemTime), SystemTime, @timestamp, UtcTime, timestamp.
+    #[arg(long = "timestamp-field", value_name = "NAME", value_delimiter = ',')]
+    timestamp_fields: Vec<String>,
 }
 
 impl TestArgs {
@@ -62,6 +66,7 @@ impl TestArgs {
             own_tests: !self.no_own_tests,
             prefilter: !self.no_prefilter,
             follow_symlinks: cli.follow_symlinks,
+            timestamp_fields: self.timestamp_fields.clone(),
         }
     }
 }

@@ -47,8 +47,8 @@ pub struct MetaRules {
 }
 
 impl MetaRules {
-    /// Detection rules whose own matches are not reported: every correlation naming them leaves
-    /// `generate` off (the specification's default), so they exist only to feed it.
+    /// Rules (and chained correlations) whose own matches are not reported: every correlation
+    /// naming them leaves `generate` off (the specification's default), so they only feed it.
     pub fn hidden_bases(&self, rules: &[RuleRecord]) -> Vec<bool> {
         let mut referenced = vec![false; rules.len()];
         let mut generated = vec![false; rules.len()];
@@ -59,7 +59,7 @@ impl MetaRules {
             }
         }
         (0..rules.len())
-            .map(|i| referenced[i] && !generated[i] && rules[i].kind == RuleKind::Detection)
+            .map(|i| referenced[i] && !generated[i])
             .collect()
     }
 }
