@@ -155,45 +155,12 @@ pub fn run(
         plan: &plan,
     };
     for (paths, benign) in [(&inputs.events, false), (&inputs.benign, true)] {
-        let mut captured: Vec<Captured> = Vec::new();
-        for file in expand_paths(paths, opts.follow_symlinks, &mut findings) {
-            summary.event_files += 1;
-            let mut scan = scanner.scan(&file, &mut findings);
-            for c in &mut scan.captured {
-                c.file.clone_from(&file);
-            }
-            captured.append(&mut scan.captured);
-            summary.events += scan.events;
-            summary.events_unroutable += scan.unroutable;
-            summary.evaluations += scan.evaluations;
-            for (rule, line) in scan.hits {
-                let r = per.entry(rule).or_default();
-                let hit = EventRef {
-                    file: file.clone(),
-                    line,
-                };
-                if benign {
-                    r.false_positives.push(hit);
-                    summary.false_positives += 1;
-                } else {
-                    r.matches.push(hit);
-                    summary.matches += 1;
-                }
-            }
-        }
-        for hit in plan.evaluate(captured, &mut findings) {
-            if plan.hidden(hit.rule) {
-                continue;
-            }
-            let r = per.entry(hit.rule).or_default();
-            if benign {
-                r.correlation_false_positives.push(hit.found);
-                summary.false_positives += 1;
-            } else {
-                r.correlation_matches.push(hit.found);
-                summary.matches += 1;
-            }
-        }
+        let stream = Stream {
+            paths,
+            benign,
+            follow_symlinks: opts.follow_symlinks,
+        };
+        scan_stream(&scanner, &stream, &mut per, &mut summary, &mut findings);
     }
 
     let mut out = Vec::with_capacity(per.len());
@@ -244,6 +211,63 @@ pub fn run(
         summary,
         rules: out,
         findings,
+    }
+}
+
+/// One kind of event input: `--events` or `--benign` paths.
+struct Stream<'p> {
+    paths: &'p [PathBuf],
+    /// Matches are false positives.
+    benign: bool,
+    follow_symlinks: bool,
+}
+
+/// Scans every file of a stream, then evaluates the correlations over the whole stream's matches.
+fn scan_stream(
+    scanner: &Scanner<'_>,
+    s: &Stream<'_>,
+    per: &mut BTreeMap<usize, PerRule>,
+    summary: &mut Summary,
+    findings: &mut Vec<Diagnostic>,
+) {
+    let mut captured: Vec<Captured> = Vec::new();
+    for file in expand_paths(s.paths, s.follow_symlinks, findings) {
+        summary.event_files += 1;
+        let mut scan = scanner.scan(&file, findings);
+        for c in &mut scan.captured {
+            c.file.clone_from(&file);
+        }
+        captured.append(&mut scan.captured);
+        summary.events += scan.events;
+        summary.events_unroutable += scan.unroutable;
+        summary.evaluations += scan.evaluations;
+        for (rule, line) in scan.hits {
+            let r = per.entry(rule).or_default();
+            let hit = EventRef {
+                file: file.clone(),
+                line,
+            };
+            if s.benign {
+                r.false_positives.push(hit);
+                summary.false_positives += 1;
+            } else {
+                r.matches.push(hit);
+                summary.matches += 1;
+            }
+        }
+    }
+    for hit in scanner.plan.evaluate(captured, findings) {
+        if scanner.plan.hidden(hit.rule) {
+            continue;
+        }
+        let r = per.entry(hit.rule).or_default();
+        if s.benign {
+            r.correlation_false_positives.push(hit.found);
+            summary.false_positives += 1;
+        } else {
+            r.correlation_matches.push(hit.found);
+            summary.matches += 1;
+        }
     }
 }
 
