@@ -20,7 +20,7 @@ use crate::rules::references::{rule_name, MetaRules, ResolvedCorrelation};
 use crate::rules::RuleRecord;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 /// A match of a correlated rule, as correlations need it.
@@ -154,8 +154,21 @@ impl<'a> Plan<'a> {
             findings.push(untimed_finding(&file, line, n, &self.time_fields));
         }
         let mut hits = Vec::new();
+        let mut budget = WINDOW_BUDGET;
         for c in &self.meta.correlations {
-            let found = self.run_one(c, &by_rule);
+            let (found, complete) = self.run_one(c, &by_rule, &mut budget);
+            if !complete {
+                let r = &self.rules[c.rule];
+                findings.push(
+                    Diagnostic::new(
+                        Code::CorrelationInvalid,
+                        "too many events in one window to evaluate this correlation within the \
+                         work limit; its results are incomplete",
+                    )
+                    .at(&r.path)
+                    .line(Some(r.line), None),
+                );
+            }
             // A chained correlation reads this one's results as events.
             let items = found.iter().map(|(m, time)| as_item(m, *time)).collect();
             by_rule.insert(c.rule, items);
@@ -172,7 +185,8 @@ impl<'a> Plan<'a> {
         &self,
         c: &ResolvedCorrelation,
         by_rule: &BTreeMap<usize, Vec<Item>>,
-    ) -> Vec<(CorrelationMatch, i128)> {
+        budget: &mut u64,
+    ) -> (Vec<(CorrelationMatch, i128)>, bool) {
         let mut groups: BTreeMap<Vec<String>, Vec<Keyed<'_>>> = BTreeMap::new();
         for (pos, &r) in c.refs.iter().enumerate() {
             let names = group_fields(&c.spec, self.rules, r);
@@ -189,11 +203,14 @@ impl<'a> Plan<'a> {
             }
         }
         let mut out = Vec::new();
+        let mut complete = true;
         for (key, mut items) in groups {
             items.sort_by(|a, b| {
                 (a.item.time, a.pos, &a.item.events).cmp(&(b.item.time, b.pos, &b.item.events))
             });
-            for (value, events, time) in windows(&c.spec, &items) {
+            let mut found = Vec::new();
+            complete &= windows(&c.spec, &items, budget, &mut found).is_ok();
+            for (value, events, time) in found {
                 let found = CorrelationMatch {
                     group: c
                         .spec
@@ -208,7 +225,7 @@ impl<'a> Plan<'a> {
                 out.push((found, time));
             }
         }
-        out
+        (out, complete)
     }
 }
 
@@ -276,16 +293,107 @@ fn number(v: &Value) -> Option<f64> {
     }
 }
 
-/// Greedy windows over one group's items (sorted by time): see the module doc.
-fn windows(spec: &Correlation, items: &[Keyed<'_>]) -> Vec<(f64, Vec<EventRef>, i128)> {
+/// Item visits allowed for the window types that are recomputed per window (temporal_ordered,
+/// value_percentile): a window of many thousands of events anchored at each of them would
+/// otherwise take quadratic time. Past it the correlation is reported as incomplete.
+pub const WINDOW_BUDGET: u64 = 200_000_000;
+
+/// Running totals of the window `items[i..j]`, for the types whose value can be kept while the
+/// window slides (each item is added and removed once: linear in the group's size).
+#[derive(Default)]
+struct Sliding {
+    count: usize,
+    distinct: HashMap<Vec<String>, usize>,
+    per_pos: HashMap<usize, usize>,
+    sum: f64,
+    numbers: usize,
+}
+
+impl Sliding {
+    fn change(&mut self, spec: &Correlation, k: &Keyed<'_>, add: bool) {
+        if add {
+            self.count += 1;
+        } else {
+            self.count = self.count.saturating_sub(1);
+        }
+        bump(&mut self.per_pos, k.pos, add);
+        if let Some(v) = values(spec, k) {
+            bump(&mut self.distinct, v, add);
+        }
+        if let Some(x) = number_of(spec, k) {
+            if add {
+                self.sum += x;
+                self.numbers += 1;
+            } else {
+                self.sum -= x;
+                self.numbers = self.numbers.saturating_sub(1);
+            }
+        }
+    }
+
+    /// The window's value; `None` for the recomputed types, `Some(None)` for no value (an average
+    /// of nothing).
+    fn value(&self, kind: CorrelationType) -> Option<Option<f64>> {
+        Some(match kind {
+            CorrelationType::EventCount => Some(self.count as f64),
+            CorrelationType::ValueCount => Some(self.distinct.len() as f64),
+            CorrelationType::Temporal => Some(self.per_pos.len() as f64),
+            CorrelationType::ValueSum => Some(self.sum),
+            CorrelationType::ValueAvg => (self.numbers > 0).then(|| self.sum / self.numbers as f64),
+            CorrelationType::TemporalOrdered | CorrelationType::ValuePercentile => return None,
+        })
+    }
+}
+
+/// Counts one more or one less of `key`, dropping it at zero (so `len` is the distinct count).
+fn bump<K: std::hash::Hash + Eq>(map: &mut HashMap<K, usize>, key: K, add: bool) {
+    use std::collections::hash_map::Entry;
+    match (map.entry(key), add) {
+        (Entry::Occupied(mut e), true) => *e.get_mut() += 1,
+        (Entry::Vacant(e), true) => {
+            e.insert(1);
+        }
+        (Entry::Occupied(e), false) if *e.get() <= 1 => {
+            e.remove();
+        }
+        (Entry::Occupied(mut e), false) => *e.get_mut() -= 1,
+        (Entry::Vacant(_), false) => {}
+    }
+}
+
+/// Greedy windows over one group's items (sorted by time): see the module doc. `Err` when the
+/// budget ran out (the results so far are kept).
+fn windows(
+    spec: &Correlation,
+    items: &[Keyed<'_>],
+    budget: &mut u64,
+    out: &mut Vec<(f64, Vec<EventRef>, i128)>,
+) -> Result<(), ()> {
     let span = i128::from(spec.timespan) * 1_000_000_000;
-    let mut out = Vec::new();
-    let mut i = 0;
+    let mut state = Sliding::default();
+    let (mut i, mut j) = (0, 0);
     while i < items.len() {
         let end = items[i].item.time.saturating_add(span);
-        let j = i + items[i..].iter().take_while(|k| k.item.time <= end).count();
-        match aggregate(spec, &items[i..j]) {
-            Some((value, used)) if !used.is_empty() && spec.accepts(value) => {
+        while j < items.len() && items[j].item.time <= end {
+            state.change(spec, &items[j], true);
+            j += 1;
+        }
+        let accepted = match state.value(spec.kind) {
+            Some(v) => v.is_some_and(|v| spec.accepts(v)),
+            None => {
+                *budget = budget.checked_sub((j - i) as u64).ok_or(())?;
+                aggregate(spec, &items[i..j])
+                    .is_some_and(|(v, used)| !used.is_empty() && spec.accepts(v))
+            }
+        };
+        // The items counted are gathered only for a match; the window then moves past them.
+        let found = if accepted {
+            aggregate(spec, &items[i..j])
+        } else {
+            None
+        };
+        match found {
+            Some((value, used)) if !used.is_empty() => {
                 let mut events: Vec<EventRef> = used
                     .iter()
                     .flat_map(|k| k.item.events.iter().cloned())
@@ -298,23 +406,41 @@ fn windows(spec: &Correlation, items: &[Keyed<'_>]) -> Vec<(f64, Vec<EventRef>, 
                     .max()
                     .unwrap_or(items[i].item.time);
                 out.push((value, events, last));
+                state = Sliding::default();
                 i = j;
             }
-            _ => i += 1,
+            _ => {
+                state.change(spec, &items[i], false);
+                i += 1;
+            }
         }
     }
-    out
+    Ok(())
+}
+
+/// The tuple of `condition.field` values of an item (all must be present).
+fn values(spec: &Correlation, k: &Keyed<'_>) -> Option<Vec<String>> {
+    if spec.field.is_empty() {
+        return None;
+    }
+    spec.field
+        .iter()
+        .map(|f| k.item.fields.get(f).and_then(text))
+        .collect()
+}
+
+/// The numeric value of the first `condition.field` of an item.
+fn number_of(spec: &Correlation, k: &Keyed<'_>) -> Option<f64> {
+    spec.field
+        .first()
+        .and_then(|f| k.item.fields.get(f))
+        .and_then(number)
 }
 
 /// The value a window's condition is tested on, and the items it counts.
 fn aggregate<'a, 'b>(spec: &Correlation, w: &'b [Keyed<'a>]) -> Option<(f64, Vec<&'b Keyed<'a>>)> {
     let all = || w.iter().collect::<Vec<_>>();
-    let values = |k: &Keyed<'_>| -> Option<Vec<String>> {
-        spec.field
-            .iter()
-            .map(|f| k.item.fields.get(f).and_then(text))
-            .collect()
-    };
+    let values = |k: &Keyed<'_>| values(spec, k);
     let numbers = || {
         w.iter()
             .filter_map(|k| {
@@ -622,6 +748,21 @@ mod tests {
             ]
         );
         assert!(meta.correlations.is_empty() && meta.filters.is_empty());
+    }
+
+    #[test]
+    fn one_huge_window_stays_linear() {
+        let evs: Vec<Value> = (0..40_000)
+            .map(|t| e("logon", t % 50, "a", &format!("u{t}")))
+            .collect();
+        let never = COUNT.replace("gte: 3", "gte: 1000000");
+        let started = std::time::Instant::now();
+        assert!(run(&rules(&never), &evs).0.is_empty());
+        let distinct = never
+            .replace("event_count", "value_count")
+            .replace("gte: 1000000", "field: User\n    gte: 1000000");
+        assert!(run(&rules(&distinct), &evs).0.is_empty());
+        assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
     }
 
     #[test]
