@@ -152,6 +152,11 @@ pub enum Code {
     RegressionPathRefused,
     RegressionDataError,
     DetectionInvalid,
+    CorrelationInvalid,
+    FilterInvalid,
+    RuleReferenceUnknown,
+    FilterLogsourceMismatch,
+    EventTimestampMissing,
 }
 
 /// Registry entry of a diagnostic code.
@@ -739,6 +744,69 @@ static CODE_INFO: [CodeInfo; Code::COUNT] = [
             the evaluator compiles the detection.\nWhy it matters: such a rule never fires; \
             backends refuse it.\nFix: correct the condition or the value; for `null` in a list, \
             put `Field: null` in a selection of its own (the specification's form).",
+    },
+    CodeInfo {
+        code: Code::CorrelationInvalid,
+        severity: Severity::Error,
+        family: Family::Schema,
+        summary: "A correlation rule cannot be evaluated: its type, timespan, condition, fields, \
+            aliases or chain is not valid Sigma.",
+        explanation: "What it checks: `correlation.type` is one of event_count, value_count, \
+            temporal, temporal_ordered, value_sum, value_avg, value_percentile; `timespan` is a \
+            positive number followed by s, m, h or d; `condition` holds the operators gt, gte, lt, \
+            lte, eq, neq with numbers (several make a range); the counting types have `group-by` \
+            and a condition, the value types a `condition.field`; aliases name the correlation's \
+            own rules; chained correlations do not loop.\nWhy it matters: `test` cannot \
+            evaluate such a correlation and backends refuse it.\nFix: follow the Sigma \
+            correlation specification (for example `timespan: 90m`, `condition: {gte: 10}`).",
+    },
+    CodeInfo {
+        code: Code::FilterInvalid,
+        severity: Severity::Error,
+        family: Family::Schema,
+        summary: "A Sigma filter cannot be applied: it lacks `rules`, a logsource or a condition, \
+            or its selection does not compile.",
+        explanation: "What it checks: a filter document has a `logsource`, and its `filter` \
+            mapping names the rules it amends (`rules`, by id or name) and holds a selection and \
+            a `condition` the evaluator compiles.\nWhy it matters: a filter that cannot be \
+            applied leaves the false positives it was written for.\nFix: complete the filter \
+            following the Sigma filters specification.",
+    },
+    CodeInfo {
+        code: Code::RuleReferenceUnknown,
+        severity: Severity::Error,
+        family: Family::Repository,
+        summary: "A correlation or filter names a rule (by id or name) that is not in the \
+            loaded rule set, or names it ambiguously.",
+        explanation: "What it checks: every entry of `correlation.rules` and `filter.rules` \
+            matches exactly one loaded rule by `id` or `name`; a correlation may name detection \
+            rules and correlations, a filter only detection rules.\nWhy it matters: the \
+            correlation never fires and the filter never applies.\nFix: load the referenced \
+            rule with the others, or correct the id or name.",
+    },
+    CodeInfo {
+        code: Code::FilterLogsourceMismatch,
+        severity: Severity::Error,
+        family: Family::Repository,
+        summary: "A filter's logsource does not fit a rule it names, so it is not applied to \
+            that rule.",
+        explanation: "What it checks: the product, category and service a filter and a rule it \
+            names both set are equal.\nWhy it matters: the specification applies a filter only \
+            to rules of a compatible log source; the rule keeps its false positives.\nFix: \
+            correct the filter's logsource or its `rules` list.",
+    },
+    CodeInfo {
+        code: Code::EventTimestampMissing,
+        severity: Severity::Warning,
+        family: Family::Evidence,
+        summary: "An event a correlation needs has no parsable timestamp; correlations did not \
+            count it.",
+        explanation: "What it checks: `test` orders the events matched by a correlation's rules \
+            by their timestamp field (`--timestamp-field`, by default TimeCreated (the EVTX \
+            SystemTime), SystemTime, @timestamp, UtcTime, timestamp), read as RFC 3339 or epoch \
+            seconds.\nWhy it matters: an event without a time cannot be placed in a window, so \
+            a correlation may miss it.\nFix: export the timestamp, or name the field holding it \
+            with `--timestamp-field`.",
     },
 ];
 

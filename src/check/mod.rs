@@ -7,6 +7,7 @@
 //! annotations. Every validator is linear in the size of the rule set.
 
 pub mod attack_tags;
+pub mod correlation;
 // The repository config moved to the crate root (it configures every command); old paths keep working.
 pub use crate::config;
 pub mod detection;
@@ -209,6 +210,7 @@ pub fn run(input: &CheckInput<'_>) -> CheckReport {
         .collect();
     let mut findings: Vec<Finding> = per_rule.into_iter().flatten().collect();
     findings.extend(repository::check(&input.rules.rules));
+    findings.extend(correlation::check(&input.rules.rules));
     findings.extend(
         input
             .rules

@@ -50,6 +50,10 @@ pub(super) struct TestArgs {
     /// top-level rule directory (`rules/`, `rules-emerging-threats/`, ...) holding each rule.
     #[arg(long, value_name = "DIR")]
     root: Option<PathBuf>,
+    /// Event field holding the time correlations order events by (repeatable or comma list, tried
+    /// in order). Default: TimeCreated (EVTX SystemTime), SystemTime, @timestamp, UtcTime, timestamp.
+    #[arg(long = "timestamp-field", value_name = "NAME", value_delimiter = ',')]
+    timestamp_fields: Vec<String>,
 }
 
 impl TestArgs {
@@ -68,6 +72,7 @@ impl TestArgs {
             prefilter: !self.no_prefilter,
             follow_symlinks: cli.follow_symlinks,
             root: self.root.clone(),
+            timestamp_fields: self.timestamp_fields.clone(),
         }
     }
 }

@@ -7,8 +7,12 @@
 //! logsource can apply, [`prefilter`] skips rules whose literals the event lacks, [`convention`] finds each rule's own test events (the project's
 //! `name.tests/` directories and SigmaHQ's `regression_tests_path`), and [`run`] evaluates with the
 //! detections the rule loader compiled into a [`model::TestReport`].
+//!
+//! [`correlate`] applies Sigma filters to the matches and evaluates correlation rules over them,
+//! ordered by [`timestamp`].
 
 pub mod convention;
+pub mod correlate;
 pub mod evtx;
 pub mod model;
 pub mod normalise;
@@ -17,6 +21,7 @@ pub mod reader;
 pub mod route;
 pub mod run;
 pub mod saved;
+pub mod timestamp;
 
 pub use model::{CaseKind, CaseResult, EventRef, RuleResult, RuleStatus, Summary, TestReport};
 pub use normalise::FieldMap;

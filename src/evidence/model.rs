@@ -89,6 +89,12 @@ pub struct RuleResult {
     /// Events of `--benign` files that matched.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub false_positives: Vec<EventRef>,
+    /// A correlation's results on `--events` (group and contributing events).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub correlation_matches: Vec<super::correlate::CorrelationMatch>,
+    /// A correlation's results on `--benign` events: false positives.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub correlation_false_positives: Vec<super::correlate::CorrelationMatch>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

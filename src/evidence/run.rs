@@ -6,6 +6,7 @@
 //! (see [`super::route`]) picks the rules an event can match; candidate lists are cached per route key.
 
 use super::convention::{self, CaseSpec};
+use super::correlate::{Captured, CorrelationMatch, Plan};
 use super::model::{
     CaseKind, CaseResult, EventRef, RuleResult, RuleStatus, Summary, TestReport, SCHEMA,
 };
@@ -40,6 +41,9 @@ pub struct TestOptions {
     pub follow_symlinks: bool,
     /// Repository root for regression paths, instead of the one found from each rule's path.
     pub root: Option<PathBuf>,
+    /// Event fields holding the time correlations order events by, tried in order; empty: the
+    /// defaults of [`super::timestamp::DEFAULT_FIELDS`].
+    pub timestamp_fields: Vec<String>,
 }
 
 impl Default for TestOptions {
@@ -51,6 +55,7 @@ impl Default for TestOptions {
             prefilter: true,
             follow_symlinks: false,
             root: None,
+            timestamp_fields: Vec::new(),
         }
     }
 }
@@ -69,6 +74,8 @@ struct PerRule {
     cases: Vec<CaseResult>,
     matches: Vec<EventRef>,
     false_positives: Vec<EventRef>,
+    correlation_matches: Vec<CorrelationMatch>,
+    correlation_false_positives: Vec<CorrelationMatch>,
 }
 
 /// Runs the tests and builds the report. Never panics on bad input: problems become findings.
@@ -99,12 +106,27 @@ pub fn run(
             .filter(|d| d.code == Code::DetectionNotEvaluable)
             .cloned(),
     );
+    // Correlations and filters that cannot be evaluated are findings too, never skipped.
+    let meta = crate::rules::references::resolve(&rules.rules);
+    findings.extend(meta.problems.iter().map(|p| {
+        let r = &rules.rules[p.rule];
+        Diagnostic::new(p.code, p.message.clone())
+            .at(&r.path)
+            .line(Some(r.line), None)
+    }));
+    let plan = Plan::new(&rules.rules, &meta, &opts.timestamp_fields);
 
     if opts.own_tests {
         let specs = discover(&rules.rules, opts, &mut findings);
         let results: Vec<(usize, CaseResult)> = specs
             .par_iter()
-            .map(|(i, spec)| (*i, run_case(&rules.rules[*i], spec, fields, opts.limits)))
+            .map(|(i, spec)| {
+                let filtered = |e: &crate::rules::eval::Event| plan.suppressed(*i, e);
+                (
+                    *i,
+                    run_case(&rules.rules[*i], spec, fields, opts.limits, &filtered),
+                )
+            })
             .collect();
         for (i, c) in results {
             per.entry(i).or_default().cases.push(c);
@@ -132,29 +154,15 @@ pub fn run(
         routing: opts.routing,
         limits: opts.limits,
         cache: RwLock::new(HashMap::new()),
+        plan: &plan,
     };
     for (paths, benign) in [(&inputs.events, false), (&inputs.benign, true)] {
-        for file in expand_paths(paths, opts.follow_symlinks, &mut findings) {
-            summary.event_files += 1;
-            let scan = scanner.scan(&file, &mut findings);
-            summary.events += scan.events;
-            summary.events_unroutable += scan.unroutable;
-            summary.evaluations += scan.evaluations;
-            for (rule, line) in scan.hits {
-                let r = per.entry(rule).or_default();
-                let hit = EventRef {
-                    file: file.clone(),
-                    line,
-                };
-                if benign {
-                    r.false_positives.push(hit);
-                    summary.false_positives += 1;
-                } else {
-                    r.matches.push(hit);
-                    summary.matches += 1;
-                }
-            }
-        }
+        let stream = Stream {
+            paths,
+            benign,
+            follow_symlinks: opts.follow_symlinks,
+        };
+        scan_stream(&scanner, &stream, &mut per, &mut summary, &mut findings);
     }
 
     let mut out = Vec::with_capacity(per.len());
@@ -164,7 +172,9 @@ pub fn run(
         summary.cases_passed += p.cases.iter().filter(|c| c.passed).count();
         summary.cases_failed += p.cases.iter().filter(|c| !c.passed).count();
         summary.cases_warned += p.cases.iter().filter(|c| c.warning.is_some()).count();
-        let failed = p.cases.iter().any(|c| !c.passed) || !p.false_positives.is_empty();
+        let failed = p.cases.iter().any(|c| !c.passed)
+            || !p.false_positives.is_empty()
+            || !p.correlation_false_positives.is_empty();
         let status = if failed {
             RuleStatus::Failed
         } else if p.cases.is_empty() {
@@ -192,6 +202,8 @@ pub fn run(
             cases: p.cases,
             matches: p.matches,
             false_positives: p.false_positives,
+            correlation_matches: p.correlation_matches,
+            correlation_false_positives: p.correlation_false_positives,
         });
     }
     findings.sort();
@@ -202,6 +214,63 @@ pub fn run(
         summary,
         rules: out,
         findings,
+    }
+}
+
+/// One kind of event input: `--events` or `--benign` paths.
+struct Stream<'p> {
+    paths: &'p [PathBuf],
+    /// Matches are false positives.
+    benign: bool,
+    follow_symlinks: bool,
+}
+
+/// Scans every file of a stream, then evaluates the correlations over the whole stream's matches.
+fn scan_stream(
+    scanner: &Scanner<'_>,
+    s: &Stream<'_>,
+    per: &mut BTreeMap<usize, PerRule>,
+    summary: &mut Summary,
+    findings: &mut Vec<Diagnostic>,
+) {
+    let mut captured: Vec<Captured> = Vec::new();
+    for file in expand_paths(s.paths, s.follow_symlinks, findings) {
+        summary.event_files += 1;
+        let mut scan = scanner.scan(&file, findings);
+        for c in &mut scan.captured {
+            c.file.clone_from(&file);
+        }
+        captured.append(&mut scan.captured);
+        summary.events += scan.events;
+        summary.events_unroutable += scan.unroutable;
+        summary.evaluations += scan.evaluations;
+        for (rule, line) in scan.hits {
+            let r = per.entry(rule).or_default();
+            let hit = EventRef {
+                file: file.clone(),
+                line,
+            };
+            if s.benign {
+                r.false_positives.push(hit);
+                summary.false_positives += 1;
+            } else {
+                r.matches.push(hit);
+                summary.matches += 1;
+            }
+        }
+    }
+    for hit in scanner.plan.evaluate(captured, findings) {
+        if scanner.plan.hidden(hit.rule) {
+            continue;
+        }
+        let r = per.entry(hit.rule).or_default();
+        if s.benign {
+            r.correlation_false_positives.push(hit.found);
+            summary.false_positives += 1;
+        } else {
+            r.correlation_matches.push(hit.found);
+            summary.matches += 1;
+        }
     }
 }
 
@@ -271,6 +340,7 @@ fn run_case(
     spec: &CaseSpec,
     fields: &FieldMap,
     limits: ReadLimits,
+    filtered: &dyn Fn(&crate::rules::eval::Event) -> bool,
 ) -> CaseResult {
     let mut result = CaseResult {
         kind: spec.kind,
@@ -316,7 +386,7 @@ fn run_case(
         };
         result.events += 1;
         let matched = match fields.normalise(raw.value) {
-            Ok(n) => compiled.is_match(&n.event),
+            Ok(n) => compiled.is_match(&n.event) && !filtered(&n.event),
             Err(e) => {
                 result.message = Some(format!("line {}: {e}", raw.line));
                 return result;
@@ -464,6 +534,8 @@ struct Scan {
     evaluations: u64,
     /// (rule index, line), in event order then rule order.
     hits: Vec<(usize, usize)>,
+    /// Matches of rules that correlations read (file left empty for the caller).
+    captured: Vec<Captured>,
 }
 
 struct Scanner<'a> {
@@ -475,6 +547,8 @@ struct Scanner<'a> {
     routing: bool,
     limits: ReadLimits,
     cache: RwLock<HashMap<RouteKey, Arc<Route>>>,
+    /// Filters, correlation captures and hidden base rules.
+    plan: &'a Plan<'a>,
 }
 
 /// Candidate rules of one route key, ascending, and their prefilter.
@@ -489,6 +563,7 @@ struct EventOutcome {
     unroutable: bool,
     evaluations: usize,
     rules: Vec<usize>,
+    captured: Vec<Captured>,
     error: Option<String>,
 }
 
@@ -528,6 +603,7 @@ impl Scanner<'_> {
             unroutable: 0,
             evaluations: 0,
             hits: Vec::new(),
+            captured: Vec::new(),
         };
         // Regular files only, opened without blocking: a FIFO must not hang the run.
         let mut reader = match reader::open_events(path, self.limits) {
@@ -578,6 +654,7 @@ impl Scanner<'_> {
                     bad_events.push((o.line, e));
                 }
                 scan.hits.extend(o.rules.into_iter().map(|r| (r, o.line)));
+                scan.captured.extend(o.captured);
             }
             if let Some(p) = stop {
                 findings.push(
@@ -611,6 +688,7 @@ impl Scanner<'_> {
             unroutable: false,
             evaluations: 0,
             rules: Vec::new(),
+            captured: Vec::new(),
             error: None,
         };
         let p = match self.fields.prepare(raw.value) {
@@ -636,10 +714,15 @@ impl Scanner<'_> {
         }
         let event = p.into_event();
         for &i in &scratch.survivors {
-            if let Some(rule) = &self.rules[i].compiled {
-                if rule.is_match(&event) {
-                    o.rules.push(i);
-                }
+            let Some(rule) = &self.rules[i].compiled else {
+                continue;
+            };
+            if !rule.is_match(&event) || self.plan.suppressed(i, &event) {
+                continue;
+            }
+            o.captured.extend(self.plan.capture(i, &event, o.line));
+            if !self.plan.hidden(i) {
+                o.rules.push(i);
             }
         }
         o

@@ -4,6 +4,7 @@
 
 use super::junit::{Case, Failure, JUnitReport, Suite};
 use super::{one_line, term_safe};
+use crate::evidence::correlate::CorrelationMatch;
 use crate::evidence::{CaseKind, EventRef, RuleStatus, TestReport};
 use crate::output::path_line;
 use std::fmt::Write;
@@ -43,6 +44,36 @@ fn lines(list: &[usize]) -> String {
         let _ = write!(s, " and {} more", list.len() - TEXT_LIST_LIMIT);
     }
     s
+}
+
+/// One line per correlation result (up to [`TEXT_LIST_LIMIT`]): its group, value and events.
+fn correlation_lines(o: &mut String, label: &str, list: &[CorrelationMatch]) {
+    for m in list.iter().take(TEXT_LIST_LIMIT) {
+        let group = if m.group.is_empty() {
+            "all events".to_string()
+        } else {
+            m.group
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(
+            o,
+            "  {label} [{}] value {}: {} event(s): {}",
+            term_safe(&one_line(&group)),
+            m.value,
+            m.events.len(),
+            term_safe(&refs(&m.events))
+        );
+    }
+    if list.len() > TEXT_LIST_LIMIT {
+        let _ = writeln!(
+            o,
+            "  and {} more correlation result(s)",
+            list.len() - TEXT_LIST_LIMIT
+        );
+    }
 }
 
 /// Text: one block per rule with something to report, findings, then a summary line.
@@ -112,6 +143,12 @@ pub fn text(r: &TestReport) -> String {
                 term_safe(&refs(&rule.matches))
             );
         }
+        correlation_lines(
+            &mut o,
+            "FAIL benign: correlation",
+            &rule.correlation_false_positives,
+        );
+        correlation_lines(&mut o, "correlated", &rule.correlation_matches);
     }
     if !r.findings.is_empty() {
         let _ = writeln!(o, "findings:");
@@ -217,6 +254,23 @@ pub fn junit(r: &TestReport) -> String {
                         .false_positives
                         .iter()
                         .map(|e| format!("{}:{}", path_line(&e.file), e.line))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                }),
+                skipped: None,
+            });
+        }
+        if !rule.correlation_false_positives.is_empty() {
+            let list = &rule.correlation_false_positives;
+            suite.cases.push(Case {
+                name: "benign events (correlation)".into(),
+                classname: classname.clone(),
+                failure: Some(Failure {
+                    message: format!("{} correlation false positive(s)", list.len()),
+                    kind: "false_positive".into(),
+                    text: list
+                        .iter()
+                        .map(|m| refs(&m.events))
                         .collect::<Vec<_>>()
                         .join("\n"),
                 }),

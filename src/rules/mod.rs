@@ -4,9 +4,12 @@
 mod build;
 pub mod compile;
 pub mod condition;
+pub mod correlation;
 pub mod eval;
+pub mod filter;
 pub mod load;
 pub mod model;
+pub mod references;
 pub mod summary;
 pub mod tags;
 

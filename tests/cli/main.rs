@@ -7,6 +7,7 @@ mod common;
 mod attack_classes;
 mod card_facts;
 mod check;
+mod correlation;
 mod coverage;
 mod evidence;
 mod guidance;

@@ -9,6 +9,7 @@ mod attack_catalog;
 mod attack_facts;
 mod attack_stix;
 mod check_sigmahq;
+mod correlation_sigmahq;
 mod coverage_sigmahq;
 mod eval_sigmahq;
 mod evidence_evtx;
