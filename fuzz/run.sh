@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 secs=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(rule_loader tag_parser stix_loader condition event_normaliser event_reader config)
+[ ${#targets[@]} -gt 0 ] || targets=(rule_loader tag_parser stix_loader condition event_normaliser event_reader evtx_reader config)
 export RUSTC_BOOTSTRAP=1
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
   echo "installing cargo-fuzz"

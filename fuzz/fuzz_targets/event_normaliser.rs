@@ -47,6 +47,7 @@ fuzz_target!(|data: &[u8]| {
         max_events: 64,
         max_line_bytes: 1 << 16,
         max_event_bytes: 1 << 16,
+        max_evtx_bytes: 1 << 20,
     };
     for item in EventReader::new(data, limits) {
         // Problems of one event (out-of-range number, duplicate key) are followed by more events.

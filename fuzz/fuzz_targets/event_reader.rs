@@ -12,6 +12,7 @@ fuzz_target!(|data: &[u8]| {
         max_events: 64,
         max_line_bytes: 1 << 16,
         max_event_bytes: 1 << 16,
+        max_evtx_bytes: 1 << 20,
     };
     let lines = data.iter().filter(|&&b| b == b'\n').count() + 1;
     let mut events = Vec::new();
