@@ -157,6 +157,7 @@ pub enum Code {
     RuleReferenceUnknown,
     FilterLogsourceMismatch,
     EventTimestampMissing,
+    RegressionTestsNone,
 }
 
 /// Registry entry of a diagnostic code.
@@ -726,11 +727,11 @@ static CODE_INFO: [CodeInfo; Code::COUNT] = [
         code: Code::RegressionDataError,
         severity: Severity::Warning,
         family: Family::Evidence,
-        summary: "A rule's regression test data is missing, unreadable or lists no test.",
+        summary: "A rule's regression test data is missing, unreadable or malformed.",
         explanation: "What it checks: the info.yml named by `regression_tests_path` must parse and \
-            list EVTX tests whose JSON export sits beside the `.evtx` path.\nWhy it matters: the \
-            rule cannot be tested against its regression events.\nFix: add the data or remove \
-            the attribute.",
+            list EVTX tests (the `.evtx`, or the JSON export beside it, must be readable).\nWhy it \
+            matters: the rule cannot be tested against its regression events.\nFix: add the data \
+            or remove the attribute.",
     },
     CodeInfo {
         code: Code::DetectionInvalid,
@@ -807,6 +808,16 @@ static CODE_INFO: [CodeInfo; Code::COUNT] = [
             seconds.\nWhy it matters: an event without a time cannot be placed in a window, so \
             a correlation may miss it.\nFix: export the timestamp, or name the field holding it \
             with `--timestamp-field`.",
+    },
+    CodeInfo {
+        code: Code::RegressionTestsNone,
+        severity: Severity::Info,
+        family: Family::Evidence,
+        summary: "A rule's regression info.yml lists no active test.",
+        explanation: "What it checks: the info.yml named by `regression_tests_path` has no \
+            `regression_tests_info` entries (absent or commented out).\nWhy it matters: nothing \
+            is tested for the rule; SigmaHQ's runner passes over such a file too, so this is a \
+            note and does not fail the run.\nFix: add a test, or remove the attribute.",
     },
 ];
 

@@ -197,11 +197,24 @@ pub fn regression_cases(
         .map_err(|e| bad(read_problem(&e)))?;
     let info: Value = serde_norway::from_str(&text)
         .map_err(|e| bad(format!("{}: not YAML: {e}", info_path.display())))?;
-    let Some(Value::Sequence(tests)) = info.get("regression_tests_info") else {
-        return Err(bad(format!(
-            "{} lists no `regression_tests_info` (no active regression test)",
-            info_path.display()
-        )));
+    let tests = match info.get("regression_tests_info") {
+        Some(Value::Sequence(tests)) => tests,
+        None | Some(Value::Null) => {
+            return Err(Diagnostic::new(
+                Code::RegressionTestsNone,
+                format!(
+                    "{} lists no `regression_tests_info` (no active regression test)",
+                    info_path.display()
+                ),
+            )
+            .at(rule_path))
+        }
+        Some(_) => {
+            return Err(bad(format!(
+                "{}: `regression_tests_info` is not a list",
+                info_path.display()
+            )))
+        }
     };
     let mut cases = Vec::new();
     for t in tests {

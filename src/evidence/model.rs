@@ -148,6 +148,12 @@ impl TestReport {
     pub fn failed(&self) -> bool {
         self.summary.cases_failed > 0
             || self.summary.false_positives > 0
-            || !self.findings.is_empty()
+            // An info.yml with no active test is SigmaHQ's own "nothing to run": a note only.
+            // Every other finding fails, info level included: a rule `test` cannot evaluate must
+            // never pass quietly.
+            || self
+                .findings
+                .iter()
+                .any(|d| d.code != crate::diag::Code::RegressionTestsNone)
     }
 }

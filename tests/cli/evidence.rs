@@ -346,6 +346,53 @@ fn regression_verdicts_are_sigmahqs_fewer_fails_more_warns() {
     );
 }
 
+/// An info.yml whose tests are commented out is SigmaHQ's "nothing to run": an info note, exit 0;
+/// a `regression_tests_info` that is not a list is malformed data and fails.
+#[test]
+fn regression_info_without_tests_is_a_note() {
+    let repo = layout_repo("rules", 2);
+    let info = repo
+        .path()
+        .join("regression_data/rules/windows/proc_dir_recursive/info.yml");
+    let info = if info.exists() {
+        info
+    } else {
+        walk_for(repo.path(), "info.yml")
+    };
+    std::fs::write(
+        &info,
+        "id: x\n# regression_tests_info:\n#   - path: a.evtx\n",
+    )
+    .unwrap();
+    let rules = repo.path().join("rules").to_string_lossy().to_string();
+    let r = run(&[&rules]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("info regression_tests_none"),
+        "{}",
+        r.stdout
+    );
+    std::fs::write(&info, "regression_tests_info: a.evtx\n").unwrap();
+    let r = run(&[&rules]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stdout.contains("is not a list"), "{}", r.stdout);
+}
+
+fn walk_for(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            let found = walk_for(&p, name);
+            if found.file_name().is_some() {
+                return found;
+            }
+        } else if p.file_name().is_some_and(|n| n == name) {
+            return p;
+        }
+    }
+    std::path::PathBuf::new()
+}
+
 #[test]
 fn corrupt_evtx_files_are_findings_not_crashes() {
     let scratch = common::scratch();
