@@ -212,6 +212,7 @@ impl Tally {
                 claimed: 0,
                 techniques: Count::default(),
                 subtechniques: Count::default(),
+                portable: 0,
                 guidance: 0,
                 guidance_claimed: 0,
                 rules_in_scope: rules.iter().filter(|r| r.in_scope).count(),
@@ -242,6 +243,7 @@ impl Tally {
             self.add_guidance(r, covered);
             return;
         }
+        self.totals.portable += usize::from(r.class == ObsClass::Portable);
         bump(
             if r.is_sub {
                 &mut self.totals.subtechniques

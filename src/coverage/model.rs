@@ -104,6 +104,9 @@ pub struct Totals {
     pub techniques: Count,
     /// Sub-techniques a rule can be written for.
     pub subtechniques: Count,
+    /// Of `techniques` and `subtechniques`, those of class portable (the rest are
+    /// environment-specific): zero says the domain has no portable class at all.
+    pub portable: usize,
     /// "No portable rule" techniques in scope.
     pub guidance: usize,
     /// Guidance techniques that rules claim anyway (likely mis-tags).

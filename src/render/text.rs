@@ -505,6 +505,20 @@ fn coverage_header(o: &mut String, r: &CoverageReport) {
     );
     let _ = writeln!(
         o,
+        "Classes: portable {}, environment-specific {}, no portable rule {}",
+        t.portable,
+        measurable - t.portable,
+        t.guidance
+    );
+    if t.portable == 0 && measurable > 0 {
+        let _ = writeln!(
+            o,
+            "Note: no {} technique in scope is portable: no standard log a Sigma rule reads sees them everywhere; the coverage above counts environment-specific techniques only",
+            one_line(&r.attack.domain)
+        );
+    }
+    let _ = writeln!(
+        o,
         "Guidance (no portable rule): {} techniques, {} claimed by rules (likely mis-tags); any rule at all: {} of {} active",
         t.guidance, t.guidance_claimed, t.claimed, t.active
     );
