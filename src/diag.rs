@@ -705,8 +705,8 @@ static CODE_INFO: [CodeInfo; Code::COUNT] = [
         code: Code::WindashExpansionCapped,
         severity: Severity::Warning,
         family: Family::Engine,
-        summary: "A rule's `windash` values would expand to too many variants; they were left \
-            to sigma-rust's narrower dash handling.",
+        summary: "A rule's `windash` values would expand to too many variants; only flags at \
+            the start of a word vary for them.",
         explanation: "What it checks: `windash` values are expanded into every dash spelling of \
             their flags (up to 5 per flag); a rule may produce at most a fixed number of \
             variants in all.\nWhy it matters: the values beyond the cap only match dashes at \

@@ -5,7 +5,7 @@ use super::eval::{Anchor, CmpOp, Glob, Item, Matcher, Selection, Shape, Test, Ti
 use serde_norway::{Mapping, Value};
 
 /// Builds one search identifier. `narrow(key)` says a `windash` key was capped at load time (see
-/// `compile::MAX_WINDASH_VARIANTS`) and keeps sigma-rust's narrower dash handling.
+/// `compile::MAX_WINDASH_VARIANTS`): only flags at the start of a word take every dash.
 pub(crate) fn selection(
     name: &str,
     value: &Value,

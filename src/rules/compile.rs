@@ -250,8 +250,8 @@ fn windash_caps(detection: &Mapping) -> (Vec<String>, HashSet<(String, String)>)
             }
             notes.push(format!(
                 "the `windash` values of `{}` would expand to {needed} dash variants, over \
-                 the {MAX_WINDASH_VARIANTS} a rule may have; sigma-rust's own, narrower dash \
-                 handling is used for them",
+                 the {MAX_WINDASH_VARIANTS} a rule may have; for them only flags at the start of \
+                 a word take every dash",
                 key.chars().take(100).collect::<String>().escape_debug()
             ));
             capped.insert((
