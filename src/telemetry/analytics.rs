@@ -103,19 +103,37 @@ impl Telemetry {
                 let dc_name = kb
                     .data_component(&r.data_component)
                     .map(|d| d.name.as_str());
-                self.check_ref(self.parse_ref(r), dc_name, on_audit_platform)
+                let p = self.parse_ref(r);
+                let facts = fact_events(&p, &r.facts);
+                self.check_ref(p, dc_name, on_audit_platform, facts)
             })
             .collect()
     }
 
-    fn check_ref(&self, p: ParsedRef, dc_name: Option<&str>, on_audit_platform: bool) -> Checked {
+    /// `facts`: labels of the syscalls and named events read out of a free-text channel; they
+    /// make a prose reference concrete (`auditd:SYSCALL creat` from "creat/open/write on ...").
+    fn check_ref(
+        &self,
+        p: ParsedRef,
+        dc_name: Option<&str>,
+        on_audit_platform: bool,
+        facts: Vec<String>,
+    ) -> Checked {
         let network_dc = self.is_network_dc(&p.data_component, dc_name);
         let audit = on_audit_platform && self.is_provider_audit(&p.name);
-        let (events, rejected) = self.channel_check(&p);
+        let (mut events, rejected) = self.channel_check(&p);
+        // A vague host source's channel words are no events (`auth.log`, `process`); only the
+        // syscalls and event names read out of its text are.
+        if p.kind == RefKind::HostVague {
+            events.clear();
+        }
+        if events.is_empty() {
+            events = facts;
+        }
         let role = match p.kind {
             RefKind::Placeholder => Role::Placeholder,
             _ if self.is_network_sensor(&p, dc_name) => Role::Sensor,
-            RefKind::HostSpecific if !events.is_empty() => Role::Anchor,
+            RefKind::HostSpecific | RefKind::HostVague if !events.is_empty() => Role::Anchor,
             RefKind::HostSpecific | RefKind::HostVague => Role::Vague,
             RefKind::Environment if audit && !events.is_empty() => Role::Anchor,
             // An audit log named without an operation says nothing a rule could select on.
@@ -306,6 +324,17 @@ pub(super) fn no_portable(reason: String, subkind: &str, confidence: Confidence)
         subkind: Some(subkind.into()),
         rejected: Vec::new(),
     }
+}
+
+/// Syscalls and named events read out of a free-text channel, labelled like channel events.
+fn fact_events(p: &ParsedRef, facts: &[crate::attack::facts::Fact]) -> Vec<String> {
+    use crate::attack::facts::FactKind;
+    let source = label_source(p);
+    facts
+        .iter()
+        .filter(|f| matches!(f.kind, FactKind::Syscall | FactKind::Event))
+        .map(|f| format!("{source} {}", f.value))
+        .collect()
 }
 
 /// `Sysmon`, `Security`, `auditd:SYSCALL`: the source as a reader says it.

@@ -497,6 +497,26 @@ mod tests {
     }
 
     #[test]
+    fn facts_of_a_free_text_channel_make_it_concrete() {
+        use crate::attack::facts::{Fact, FactKind};
+        let mut r = lsr("DC0039", "auditd:SYSCALL", None);
+        r.channel_text = Some("prose".into());
+        r.facts = vec![
+            Fact {
+                kind: FactKind::Syscall,
+                value: "creat".into(),
+            },
+            Fact {
+                kind: FactKind::Path,
+                value: "/etc/systemd/system".into(),
+            },
+        ];
+        let o = classify(&kb_v18(&["Linux"], vec![vec![r]]));
+        assert_eq!(o.class, ObsClass::Portable, "{}", o.reason);
+        assert_eq!(o.reason, "auditd:SYSCALL creat (analytic AN9000)");
+    }
+
+    #[test]
     fn vague_host_only_is_other() {
         let kb = kb_v18(
             &["macOS"],
