@@ -1,7 +1,9 @@
 //! `attacktrace check`: the CI gate. Validators over a loaded rule set, one module per family.
 //!
 //! Flow: the loader (with `keep_source`) gives records with their raw YAML and file text; each
-//! family adds [`Finding`]s (per rule in parallel, then the repository-wide pass); the settings
+//! family adds [`Finding`]s (per rule in parallel, then the repository-wide pass). The command
+//! itself uses [`load_and_run`]: per-rule checks run as each file loads and the rule is slimmed
+//! right after, which keeps the peak memory of a large repository low. The settings
 //! filter them (enabled codes, exclusions, inline suppressions, severity overrides); the result is a
 //! plain [`CheckReport`] that `render::check` turns into text, JSON, SARIF, JUnit or GitHub
 //! annotations. Every validator is linear in the size of the rule set.
