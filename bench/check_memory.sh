@@ -20,11 +20,14 @@ cargo build --release --quiet
 
 # Worst peak (KiB) over the runs of a command; its output and exit status are ignored.
 peak_kib() {
-    local worst=0 kib
+    local worst=0 kib out
+    out=$(mktemp)
     for _ in $(seq "$runs"); do
-        kib=$( { /usr/bin/time -f '%M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -n1)
-        [ "$kib" -gt "$worst" ] && worst=$kib
+        /usr/bin/time -o "$out" -f '%M' "$@" >/dev/null 2>&1 || true
+        kib=$(tail -n1 "$out")
+        if [ "$kib" -gt "$worst" ]; then worst=$kib; fi
     done
+    rm -f "$out"
     echo "$worst"
 }
 
@@ -33,7 +36,7 @@ printf '%-34s %8d KiB  (%d MiB; target %d MiB)\n' "attacktrace check" "$ours" $(
 for cmd in "attack info" "coverage $rules" "rules $rules"; do
     # shellcheck disable=SC2086 # the command's words are meant to split
     kib=$(peak_kib ./target/release/attacktrace $cmd)
-    printf '%-34s %8d KiB\n' "  attacktrace ${cmd%% *}" "$kib"
+    printf '%-34s %8d KiB\n' "  attacktrace ${cmd% "$rules"}" "$kib"
 done
 if command -v rsigma >/dev/null; then
     theirs=$(peak_kib rsigma rule lint "$rules")
