@@ -48,6 +48,21 @@ pub struct AttackEnv<'a> {
 
 impl<'a> AttackEnv<'a> {
     pub fn new(kb: &'a KnowledgeBase, telemetry: &Telemetry, rules: &[RuleRecord]) -> Self {
+        let tagged: BTreeSet<&str> = rules.iter().flat_map(|r| r.technique_tags()).collect();
+        Self::classifying(kb, telemetry, tagged.into_iter())
+    }
+
+    /// For rules not loaded yet (`check` streams them): every PRE-platform technique is classified,
+    /// a superset of the tagged ones [`AttackEnv::new`] classifies, so findings are the same.
+    pub fn for_any_rules(kb: &'a KnowledgeBase, telemetry: &Telemetry) -> Self {
+        Self::classifying(kb, telemetry, kb.techniques.iter().map(|t| t.id.as_str()))
+    }
+
+    fn classifying<'i>(
+        kb: &'a KnowledgeBase,
+        telemetry: &Telemetry,
+        tagged: impl Iterator<Item = &'i str>,
+    ) -> Self {
         let upper = |items: &[crate::attack::NamedObject]| -> HashSet<String> {
             items.iter().map(|o| o.id.to_ascii_uppercase()).collect()
         };
@@ -55,10 +70,7 @@ impl<'a> AttackEnv<'a> {
         other_ids.insert("M", upper(&kb.mitigations));
         other_ids.insert("DS", upper(&kb.data_sources));
         other_ids.insert("C", upper(&kb.campaigns));
-        let tagged: BTreeSet<&str> = rules.iter().flat_map(|r| r.technique_tags()).collect();
-        let tagged: Vec<&str> = tagged.into_iter().collect();
         let classes = tagged
-            .iter()
             .filter_map(|id| kb.technique(id))
             // Only PRE-platform techniques matter to the mis-tag check; classifying is not free.
             .filter(|t| t.platforms.iter().any(|p| p.eq_ignore_ascii_case("PRE")))

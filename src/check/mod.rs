@@ -1,7 +1,9 @@
 //! `attacktrace check`: the CI gate. Validators over a loaded rule set, one module per family.
 //!
 //! Flow: the loader (with `keep_source`) gives records with their raw YAML and file text; each
-//! family adds [`Finding`]s (per rule in parallel, then the repository-wide pass); the settings
+//! family adds [`Finding`]s (per rule in parallel, then the repository-wide pass). The command
+//! itself uses [`load_and_run`]: per-rule checks run as each file loads and the rule is slimmed
+//! right after, which keeps the peak memory of a large repository low. The settings
 //! filter them (enabled codes, exclusions, inline suppressions, severity overrides); the result is a
 //! plain [`CheckReport`] that `render::check` turns into text, JSON, SARIF, JUnit or GitHub
 //! annotations. Every validator is linear in the size of the rule set.
@@ -26,7 +28,7 @@ use crate::telemetry::Telemetry;
 use config::Settings;
 use rayon::prelude::*;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Codes `check` lists as its own, grouped by family (in [`crate::diag::Family`] order), each family in
@@ -186,38 +188,157 @@ impl CheckReport {
 
 /// Runs every enabled validator.
 pub fn run(input: &CheckInput<'_>) -> CheckReport {
-    let settings = input.settings;
-    let tags = attack_tags::AttackEnv::new(input.kb, input.telemetry, &input.rules.rules);
-    let fields = logsource::FieldTable::embedded();
+    let checks = RuleChecks {
+        settings: input.settings,
+        tags: attack_tags::AttackEnv::new(input.kb, input.telemetry, &input.rules.rules),
+        fields: logsource::FieldTable::embedded(),
+    };
     let per_rule: Vec<Vec<Finding>> = input
         .rules
         .rules
         .par_iter()
-        .map(|rule| {
-            let mut ctx = RuleCtx::new(rule);
-            schema::check(&mut ctx, settings);
-            detection::check(&mut ctx);
-            tags.check(&mut ctx);
-            logsource::check(&mut ctx, fields);
-            // The loader's own findings about this document (detection_not_evaluable).
-            for d in &rule.diagnostics {
-                ctx.out.push(Finding::new(d.clone(), rule.id.as_deref()));
-            }
-            let mut out = ctx.out;
-            suppress(rule, &mut out);
-            out
-        })
+        .map(|rule| checks.findings(rule))
         .collect();
     let mut findings: Vec<Finding> = per_rule.into_iter().flatten().collect();
-    findings.extend(repository::check(&input.rules.rules));
-    findings.extend(correlation::check(&input.rules.rules));
-    findings.extend(
-        input
-            .rules
-            .reports
-            .iter()
-            .map(|d| Finding::new(d.clone(), None)),
-    );
+    findings.extend(repository_findings(input.rules));
+    report(input, findings)
+}
+
+/// Loads rules with [`load_rules_with`] and checks them as they load (same report as [`run`] on
+/// that set): each rule's per-rule findings are made, given their source lines, and the rule is
+/// slimmed at once, so the whole set's sources and compiled detections are never held together.
+/// The returned set keeps full sources only for correlation rules and filters.
+pub fn load_and_run(
+    paths: &[PathBuf],
+    base: &crate::rules::load::LoadOptions,
+    kb: &KnowledgeBase,
+    telemetry: &Telemetry,
+    settings: &Settings,
+) -> (RuleSet, CheckReport) {
+    let checks = RuleChecks {
+        settings,
+        tags: attack_tags::AttackEnv::for_any_rules(kb, telemetry),
+        fields: logsource::FieldTable::embedded(),
+    };
+    let opts = crate::rules::load::LoadOptions {
+        keep_source: true,
+        ..base.clone()
+    };
+    let (mut rules, per_file) = crate::rules::load::load_visiting(paths, &opts, |records| {
+        let mut out = Vec::new();
+        for rule in records {
+            let mut found = checks.findings(rule);
+            attach_source_lines(&mut found, std::slice::from_ref(rule));
+            slim(rule);
+            out.extend(found);
+        }
+        out
+    });
+    let mut findings: Vec<Finding> = per_file.into_iter().flatten().collect();
+    let mut extra = repository_findings(&rules);
+    // The repository-wide passes place findings by the text of slimmed rules: read those again.
+    let wanted: HashSet<&Path> = extra
+        .iter()
+        .filter_map(|f| f.diagnostic.path.as_deref())
+        .collect();
+    let wanted: HashSet<PathBuf> = wanted.into_iter().map(Path::to_path_buf).collect();
+    if rehydrate(&mut rules.rules, &wanted) {
+        extra = repository_findings(&rules);
+    }
+    findings.extend(extra);
+    let input = CheckInput {
+        kb,
+        telemetry,
+        rules: &rules,
+        settings,
+    };
+    let report = report(&input, findings);
+    (rules, report)
+}
+
+/// The per-rule validators with what they share.
+struct RuleChecks<'a> {
+    settings: &'a Settings,
+    tags: attack_tags::AttackEnv<'a>,
+    fields: &'a logsource::FieldTable,
+}
+
+impl RuleChecks<'_> {
+    /// One rule's findings, its inline suppressions marked.
+    fn findings(&self, rule: &RuleRecord) -> Vec<Finding> {
+        let mut ctx = RuleCtx::new(rule);
+        schema::check(&mut ctx, self.settings);
+        detection::check(&mut ctx);
+        self.tags.check(&mut ctx);
+        logsource::check(&mut ctx, self.fields);
+        // The loader's own findings about this document (detection_not_evaluable).
+        for d in &rule.diagnostics {
+            ctx.out.push(Finding::new(d.clone(), rule.id.as_deref()));
+        }
+        let mut out = ctx.out;
+        suppress(rule, &mut out);
+        out
+    }
+}
+
+/// After its own checks, a detection rule keeps only what the repository-wide passes read of its
+/// source (`name`, `related`; no text) and no compiled detection. Correlations and filters keep
+/// their source: the correlation pass reads and places them.
+fn slim(rule: &mut RuleRecord) {
+    rule.compiled = None;
+    if rule.kind != crate::rules::RuleKind::Detection {
+        return;
+    }
+    if let Some(src) = rule.source.take() {
+        let mut map = serde_norway::Mapping::new();
+        for key in ["name", "related"] {
+            if let Some(v) = src.map.get(key) {
+                map.insert(key.into(), v.clone());
+            }
+        }
+        rule.source = Some(std::sync::Arc::new(RawDocument {
+            text: "".into(),
+            map,
+            end_line: src.end_line,
+        }));
+    }
+}
+
+/// Gives the slimmed rules of `paths` their file text back (read again, BOM removed as the loader
+/// does); whether any rule changed.
+fn rehydrate(rules: &mut [RuleRecord], paths: &HashSet<PathBuf>) -> bool {
+    let mut texts: HashMap<PathBuf, Option<std::sync::Arc<str>>> = HashMap::new();
+    let mut changed = false;
+    for rule in rules.iter_mut().filter(|r| paths.contains(&r.path)) {
+        let Some(src) = rule.source.as_deref().filter(|s| s.text.is_empty()) else {
+            continue;
+        };
+        let text = texts
+            .entry(rule.path.clone())
+            .or_insert_with(|| read_loaded(&rule.path).map(Into::into));
+        if let Some(text) = text {
+            rule.source = Some(std::sync::Arc::new(RawDocument {
+                text: std::sync::Arc::clone(text),
+                map: src.map.clone(),
+                end_line: src.end_line,
+            }));
+            changed = true;
+        }
+    }
+    changed
+}
+
+/// Findings of the passes over the whole set, and the loader's reports about files.
+fn repository_findings(rules: &RuleSet) -> Vec<Finding> {
+    let mut findings = repository::check(&rules.rules);
+    findings.extend(correlation::check(&rules.rules));
+    findings.extend(rules.reports.iter().map(|d| Finding::new(d.clone(), None)));
+    findings
+}
+
+/// Filters `findings` by the settings, gives them source lines and builds the sorted report.
+fn report(input: &CheckInput<'_>, mut findings: Vec<Finding>) -> CheckReport {
+    let settings = input.settings;
     // Drops inline suppressions, disabled codes and config exclusions, counting the first and last.
     let before = findings.len();
     let mut disabled = 0usize;
@@ -333,19 +454,35 @@ fn suppress(rule: &RuleRecord, findings: &mut Vec<Finding>) {
     }
 }
 
+/// Gives findings that have none their source line (those of one rule already have theirs when
+/// `check` streams).
 fn attach_source_lines(findings: &mut [Finding], rules: &[RuleRecord]) {
     let mut texts: HashMap<&Path, &str> = HashMap::new();
+    // Slimmed rules: loaded, but their text is gone.
+    let mut slimmed: HashSet<&Path> = HashSet::new();
     for r in rules {
-        if let Some(src) = &r.source {
-            texts.entry(r.path.as_path()).or_insert(&src.text);
+        match &r.source {
+            Some(src) if src.text.is_empty() => {
+                slimmed.insert(r.path.as_path());
+            }
+            Some(src) => {
+                texts.entry(r.path.as_path()).or_insert(&src.text);
+            }
+            None => {}
         }
     }
-    // Files that did not load (YAML errors) are read again for their few findings.
+    // Files that did not load (YAML errors), or whose rules were slimmed, are read again for their
+    // few findings.
     let mut unloaded: HashMap<PathBuf, Option<String>> = HashMap::new();
-    for f in findings.iter() {
+    for f in findings.iter().filter(|f| f.source_line.is_none()) {
         if let (Some(path), Some(_)) = (&f.diagnostic.path, f.diagnostic.line) {
             if !texts.contains_key(path.as_path()) && !unloaded.contains_key(path) {
-                unloaded.insert(path.clone(), read_small(path));
+                let text = if slimmed.contains(path.as_path()) {
+                    read_loaded(path)
+                } else {
+                    read_small(path)
+                };
+                unloaded.insert(path.clone(), text);
             }
         }
     }
@@ -358,7 +495,7 @@ fn attach_source_lines(findings: &mut [Finding], rules: &[RuleRecord]) {
     // share a (possibly megabyte-long) line.
     let mut index: HashMap<&Path, Vec<usize>> = HashMap::new();
     let mut rendered: HashMap<(PathBuf, usize), Option<String>> = HashMap::new();
-    for f in findings.iter_mut() {
+    for f in findings.iter_mut().filter(|f| f.source_line.is_none()) {
         let (Some(path), Some(line)) = (&f.diagnostic.path, f.diagnostic.line) else {
             continue;
         };
@@ -399,6 +536,14 @@ fn attach_source_lines(findings: &mut [Finding], rules: &[RuleRecord]) {
 /// The text of a file that is small and UTF-8, else `None`.
 fn read_small(path: &Path) -> Option<String> {
     crate::input::read_text_capped(path, crate::rules::DEFAULT_MAX_FILE_SIZE).ok()
+}
+
+/// A loaded file's text again, as the loader saw it (without a byte-order mark).
+fn read_loaded(path: &Path) -> Option<String> {
+    read_small(path).map(|t| match t.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => t,
+    })
 }
 
 /// Loads rules for `check`: compiled (for `detection_not_evaluable`) and with their source kept.

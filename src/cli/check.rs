@@ -187,10 +187,11 @@ pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<Outcome, CliError> {
         None => None,
     };
     let kb = cli.knowledge_base_with(settings.attack.as_deref())?;
-    let load = || check::load_rules_with(&args.paths, &cli.rule_options());
-    let mut ruleset = cli.with_progress("loading rules", load);
-    super::require_found(&ruleset)?;
-    if args.fix {
+    let telemetry = Telemetry::embedded();
+    let (ruleset, mut report) = if args.fix {
+        let load = || check::load_rules_with(&args.paths, &cli.rule_options());
+        let mut ruleset = cli.with_progress("loading rules", load);
+        super::require_found(&ruleset)?;
         let (done, changed) = fix(cli, args, &ruleset, &kb)?;
         if let Some(outcome) = done {
             exit_without_freeing((kb, ruleset));
@@ -199,14 +200,21 @@ pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<Outcome, CliError> {
         if changed {
             ruleset = load();
         }
-    }
-    let telemetry = Telemetry::embedded();
-    let mut report = check::run(&CheckInput {
-        kb: &kb,
-        telemetry,
-        rules: &ruleset,
-        settings: &settings,
-    });
+        let report = check::run(&CheckInput {
+            kb: &kb,
+            telemetry,
+            rules: &ruleset,
+            settings: &settings,
+        });
+        (ruleset, report)
+    } else {
+        // Checked while loading, so that each rule's source is dropped as soon as it is checked.
+        let load =
+            || check::load_and_run(&args.paths, &cli.rule_options(), &kb, telemetry, &settings);
+        let (ruleset, report) = cli.with_progress("loading rules", load);
+        super::require_found(&ruleset)?;
+        (ruleset, report)
+    };
     if baseline.is_some() || !minimums.is_empty() {
         let baseline = baseline.as_ref().map(|(p, b)| (*p, b));
         let extra = pipeline::coverage_gate(&kb, telemetry, &ruleset, baseline, &minimums)?;

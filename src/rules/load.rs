@@ -63,6 +63,18 @@ impl Default for LoadOptions {
 /// `reports` but not counted as files. A file may load and still carry reports (a later document
 /// failed).
 pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> RuleSet {
+    load_visiting(paths, opts, |_| ()).0
+}
+
+/// [`load`] that hands each file's records to `visit` on the loading thread as soon as they are
+/// built, so a caller can finish with a rule and shrink it (drop its source) before the next file:
+/// the whole set's sources never sit in memory at once. Results come back in file order; a file
+/// reached twice is visited twice but only its first result is kept, like its records.
+pub fn load_visiting<T: Send>(
+    paths: &[PathBuf],
+    opts: &LoadOptions,
+    visit: impl Fn(&mut [RuleRecord]) -> T + Sync,
+) -> (RuleSet, Vec<T>) {
     let Found {
         mut files,
         mut reports,
@@ -73,18 +85,27 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> RuleSet {
     refused.sort();
     refused.dedup();
 
-    let outcomes: Vec<FileOutcome> = files.par_iter().map(|p| load_file(p, opts)).collect();
+    let outcomes: Vec<(FileOutcome, T)> = files
+        .par_iter()
+        .map(|p| {
+            let mut outcome = load_file(p, opts);
+            let visited = visit(&mut outcome.rules);
+            (outcome, visited)
+        })
+        .collect();
+    let mut visited = Vec::with_capacity(outcomes.len());
 
     let mut set = RuleSet::default();
     // The same file reached through a symlink or a `./`-prefixed argument is loaded once, under the
     // first path in sort order.
     let mut seen_ids = HashSet::new();
-    for outcome in outcomes {
+    for (outcome, result) in outcomes {
         if let Some(id) = outcome.id {
             if !seen_ids.insert(id) {
                 continue;
             }
         }
+        visited.push(result);
         set.files_seen += 1;
         if outcome.rules.is_empty() {
             set.files_reported += 1;
@@ -99,7 +120,7 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> RuleSet {
     set.files_reported += refused.len();
     reports.sort();
     set.reports = reports;
-    set
+    (set, visited)
 }
 
 /// Parses one file's text (already decoded, BOM removed) into records and reports.

@@ -6,6 +6,7 @@ mod common;
 mod check_codes;
 mod check_detection;
 mod check_sarif;
+mod check_streaming;
 mod classes;
 mod coverage_model;
 mod eval_conformance;
