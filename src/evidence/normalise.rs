@@ -151,7 +151,8 @@ impl FieldMap {
     }
 
     fn flatten_evtx(&self, mut map: Map<String, Value>) -> Map<String, Value> {
-        let mut out = Map::new();
+        // Sized for a usual event at once: growing the map rehashed every key (2% of `test`).
+        let mut out = Map::with_capacity(FLAT_CAPACITY);
         let Some(Value::Object(mut root)) = map.remove(&self.evtx.root) else {
             return out;
         };
@@ -280,6 +281,9 @@ impl FieldMap {
         }
     }
 }
+
+/// Fields of a usual flattened EVTX event (Sysmon process creation has about 30).
+const FLAT_CAPACITY: usize = 32;
 
 fn kind(v: &Value) -> &'static str {
     match v {

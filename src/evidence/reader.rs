@@ -179,15 +179,22 @@ impl<R: BufRead> EventReader<R> {
 
     /// Runs the framing state machine over one line's bytes.
     fn frame_bytes(&mut self, bytes: &[u8], line: usize) {
-        for &b in bytes {
+        let mut i = 0;
+        while let Some(&b) = bytes.get(i) {
             if self.done {
                 return;
             }
+            i += 1;
             match self.frame {
                 Frame::Idle => self.idle_byte(b, line),
-                Frame::Nested { in_string, escaped } => {
-                    self.doc.push(b);
-                    self.frame = self.nested_step(in_string, escaped, b);
+                Frame::Nested { .. } => {
+                    // A run of bytes at once, never past the byte that breaks the event limit,
+                    // so the limit is reported exactly where the byte-wise machine would.
+                    let room = (self.limits.max_event_bytes + 1).saturating_sub(self.doc.len());
+                    let end = bytes.len().min(i - 1 + room.max(1));
+                    let used = self.nested_run(&bytes[i - 1..end]);
+                    self.doc.extend_from_slice(&bytes[i - 1..i - 1 + used]);
+                    i += used - 1;
                     if self.frame == Frame::Idle {
                         self.finish_doc();
                     }
@@ -360,6 +367,34 @@ impl<R: BufRead> EventReader<R> {
 }
 
 impl<R> EventReader<R> {
+    /// Runs [`EventReader::nested_step`] over `bytes` (at least one) until the document ends;
+    /// returns how many bytes were used. Inside a string, plain bytes are skipped in bulk.
+    fn nested_run(&mut self, bytes: &[u8]) -> usize {
+        let mut i = 0;
+        while i < bytes.len() {
+            if let Frame::Nested {
+                in_string: true,
+                escaped: false,
+            } = self.frame
+            {
+                if let Some(n) = bytes[i..].iter().position(|&b| b == b'"' || b == b'\\') {
+                    i += n;
+                } else {
+                    return bytes.len();
+                }
+            }
+            let Frame::Nested { in_string, escaped } = self.frame else {
+                return i;
+            };
+            self.frame = self.nested_step(in_string, escaped, bytes[i]);
+            i += 1;
+            if self.frame == Frame::Idle {
+                return i;
+            }
+        }
+        i
+    }
+
     /// The framing state after byte `b` inside an object or array: `Idle` once the last bracket
     /// closes, or at a mismatched one, which the parser then reports.
     fn nested_step(&mut self, in_string: bool, escaped: bool, b: u8) -> Frame {
