@@ -3,6 +3,7 @@
 
 use super::RuleCtx;
 use crate::diag::Code;
+use crate::rules::condition::glob as glob_match;
 use serde_norway::{Mapping, Value};
 use std::collections::BTreeSet;
 
@@ -358,26 +359,6 @@ fn condition_refs(cond: &str) -> ConditionRefs<'_> {
         }
     }
     refs
-}
-
-/// `*` matches any run of characters.
-fn glob_match(pattern: &str, name: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
-        return pattern == name;
-    }
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !name.starts_with(first) || name.len() < first.len() + last.len() || !name.ends_with(last) {
-        return false;
-    }
-    let mut rest = &name[first.len()..name.len() - last.len()];
-    for mid in &parts[1..parts.len() - 1] {
-        match rest.find(mid) {
-            Some(i) => rest = &rest[i + mid.len()..],
-            None => return false,
-        }
-    }
-    true
 }
 
 fn check_condition(ctx: &mut RuleCtx<'_>, det: &Mapping) {

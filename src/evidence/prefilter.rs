@@ -669,20 +669,9 @@ fn base64_literals(s: &str, utf16: Option<&str>, offsets: bool) -> Option<Vec<St
     Some(out)
 }
 
-/// Standard base64 without padding.
+/// Standard base64 without padding: the evaluator's encoder, so literals and matchers agree.
 fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
-        for i in 0..=chunk.len() {
-            out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
-        }
-    }
-    out
+    crate::rules::build::base64(bytes, false)
 }
 
 /// Longest literal of a wildcard value (see [`literal`]).

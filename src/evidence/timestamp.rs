@@ -95,7 +95,7 @@ pub fn parse(s: &str) -> Option<i128> {
         rest = &frac[digits..];
     }
     let offset = offset_seconds(rest)?;
-    let days = days_from_civil(year, month, day);
+    let days = crate::rules::eval::days_from_civil(year, month, day);
     let secs = days * 86_400 + hour * 3600 + min * 60 + sec - offset;
     Some(i128::from(secs) * 1_000_000_000 + nanos)
 }
@@ -117,17 +117,6 @@ fn offset_seconds(s: &str) -> Option<i64> {
     let h: i64 = digits[..2].parse().ok()?;
     let m: i64 = digits[2..].parse().ok()?;
     (h <= 23 && m <= 59).then_some(sign * (h * 3600 + m * 60))
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's civil algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]

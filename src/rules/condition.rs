@@ -237,7 +237,8 @@ impl Parser<'_> {
 }
 
 /// Identifier pattern matching: `*` is any run of characters, everything else literal.
-fn glob(pattern: &str, name: &str) -> bool {
+/// `*` matches any run of characters (also how `check` reads `1 of sel*`).
+pub(crate) fn glob(pattern: &str, name: &str) -> bool {
     let parts: Vec<&str> = pattern.split('*').collect();
     if parts.len() == 1 {
         return pattern == name;

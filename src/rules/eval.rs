@@ -449,16 +449,8 @@ fn iso_week(year: i64, month: i64, day: i64) -> i64 {
         let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
         CUM[(m - 1) as usize] + d + i64::from(leap && m > 2)
     };
-    // Days since 1970-01-01 (Thursday), civil-from-days inverse.
-    let days = |y: i64, m: i64, d: i64| {
-        let y = if m <= 2 { y - 1 } else { y };
-        let era = y.div_euclid(400);
-        let yoe = y - era * 400;
-        let mp = (m + 9) % 12;
-        let doy = (153 * mp + 2) / 5 + d - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        era * 146_097 + doe - 719_468
-    };
+    // Days since 1970-01-01 (a Thursday).
+    let days = days_from_civil;
     let weekday = (days(year, month, day) + 3).rem_euclid(7) + 1; // Monday = 1
     let week = (ordinal(year, month, day) - weekday + 10) / 7;
     let weeks_in = |y: i64| {
@@ -477,6 +469,17 @@ fn iso_week(year: i64, month: i64, day: i64) -> i64 {
     } else {
         week
     }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's civil algorithm).
+pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]

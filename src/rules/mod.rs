@@ -1,7 +1,7 @@
 //! Sigma rule loading: walk paths, parse each file once, classify tags, compile detections into
 //! the project's evaluator ([`eval`]).
 
-mod build;
+pub(crate) mod build;
 pub mod compile;
 pub mod condition;
 pub mod correlation;
