@@ -190,8 +190,7 @@ pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<Outcome, CliError> {
     let telemetry = Telemetry::embedded();
     let (ruleset, mut report) = if args.fix {
         let load = || check::load_rules_with(&args.paths, &cli.rule_options());
-        let mut ruleset = cli.with_progress("loading rules", load);
-        super::require_found(&ruleset)?;
+        let mut ruleset = cli.require_rules(load)?;
         let (done, changed) = fix(cli, args, &ruleset, &kb)?;
         if let Some(outcome) = done {
             exit_without_freeing((kb, ruleset));
@@ -211,9 +210,7 @@ pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<Outcome, CliError> {
         // Checked while loading, so that each rule's source is dropped as soon as it is checked.
         let load =
             || check::load_and_run(&args.paths, &cli.rule_options(), &kb, telemetry, &settings);
-        let (ruleset, report) = cli.with_progress("loading rules", load);
-        super::require_found(&ruleset)?;
-        (ruleset, report)
+        cli.require_rules(load)?
     };
     if baseline.is_some() || !minimums.is_empty() {
         let baseline = baseline.as_ref().map(|(p, b)| (*p, b));

@@ -202,10 +202,7 @@ pub(super) fn run(cli: &Cli, args: &CoverageArgs) -> Result<Outcome, CliError> {
         compile: false,
         ..cli.rule_options()
     };
-    let ruleset = cli.with_progress("loading rules", || {
-        crate::rules::load::load(&args.paths, &load)
-    });
-    super::require_found(&ruleset)?;
+    let ruleset = cli.load_rules_with(&args.paths, &load)?;
     cli.note_unloaded(&ruleset);
     let templates = ruleset.rules.iter().filter(|r| r.is_template()).count();
     if templates > 0 {

@@ -239,9 +239,26 @@ impl Cli {
 
     /// Loads rules; a path that does not exist or matches nothing is an input error.
     fn load_rules(&self, paths: &[PathBuf]) -> Result<RuleSet, CliError> {
-        let set = crate::rules::load::load(paths, &self.rule_options());
-        require_found(&set)?;
-        Ok(set)
+        self.load_rules_with(paths, &self.rule_options())
+    }
+
+    /// The one way a command turns its rule path arguments into rules: `load` with the command's
+    /// options (behind a progress display), then exit 2 when a path does not exist, a glob matches
+    /// nothing or a directory holds no rule file, so no command can report 0 over nothing.
+    fn load_rules_with(
+        &self,
+        paths: &[PathBuf],
+        opts: &crate::rules::LoadOptions,
+    ) -> Result<RuleSet, CliError> {
+        self.require_rules(|| crate::rules::load::load(paths, opts))
+    }
+
+    /// [`Cli::load_rules_with`] for a command that loads its own way (`check` checks as it loads):
+    /// the same progress display and the same refusal of paths that match nothing.
+    fn require_rules<T: RuleSetOf>(&self, load: impl FnOnce() -> T) -> Result<T, CliError> {
+        let loaded = self.with_progress("loading rules", load);
+        require_found(loaded.rule_set())?;
+        Ok(loaded)
     }
 
     fn notice(&self, msg: &str) {
@@ -263,6 +280,23 @@ impl Cli {
     /// Runs `f` with an elapsed-time display on a terminal (not with `--quiet`).
     fn with_progress<T>(&self, label: &str, f: impl FnOnce() -> T) -> T {
         output::with_progress(!self.quiet, label, f)
+    }
+}
+
+/// What a loader returns that holds the rule set (`check` loads rules and its report together).
+trait RuleSetOf {
+    fn rule_set(&self) -> &RuleSet;
+}
+
+impl RuleSetOf for RuleSet {
+    fn rule_set(&self) -> &RuleSet {
+        self
+    }
+}
+
+impl<T> RuleSetOf for (RuleSet, T) {
+    fn rule_set(&self) -> &RuleSet {
+        &self.0
     }
 }
 

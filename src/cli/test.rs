@@ -83,10 +83,7 @@ pub(super) fn run(cli: &Cli, args: &TestArgs) -> Result<Outcome, CliError> {
         keep_source: true,
         ..cli.rule_options()
     };
-    let ruleset = cli.with_progress("loading rules", || {
-        crate::rules::load::load(&args.paths, &load)
-    });
-    super::require_found(&ruleset)?;
+    let ruleset = cli.load_rules_with(&args.paths, &load)?;
     cli.note_unloaded(&ruleset);
     let inputs = TestInputs {
         events: args.events.clone(),
