@@ -152,6 +152,7 @@ pub fn coverage_gate(
     rules: &RuleSet,
     baseline: Option<(&Path, &Baseline)>,
     minimums: &[(String, f64)],
+    metric: crate::coverage::Metric,
 ) -> Result<Vec<Finding>, PipelineError> {
     let links = LinkIndex::build(kb, rules);
     let cov = coverage::build(&CoverageInput {
@@ -168,5 +169,6 @@ pub fn coverage_gate(
         &cov,
         baseline.map(|(p, _)| p),
         minimums,
+        metric,
     )?)
 }

@@ -4,7 +4,7 @@ use super::{emit, exit_without_freeing, put, read_input, write_file, Cli, CliErr
 use crate::check::pipeline::{self, FixEvent};
 use crate::check::{self, CheckInput};
 use crate::config::{self, Settings};
-use crate::coverage::Baseline;
+use crate::coverage::{Baseline, Metric};
 use crate::diag::Severity;
 use crate::output;
 use crate::render;
@@ -26,6 +26,13 @@ enum FailLevelArg {
     Error,
     Warning,
     Info,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum MetricArg {
+    Techniques,
+    Subtechniques,
+    All,
 }
 
 #[derive(Debug, Args)]
@@ -51,10 +58,15 @@ pub(super) struct CheckArgs {
     /// tier is a `coverage_loss` finding.
     #[arg(long, value_name = "FILE")]
     coverage_baseline: Option<PathBuf>,
-    /// Coverage gate: minimum share of techniques covered, per tactic (shortname, TA ID or name) or
-    /// `overall`, e.g. `execution=40` (repeatable or comma-separated).
+    /// Coverage gate: minimum share covered (see `--coverage-metric`), per tactic (shortname, TA
+    /// ID or name) or `overall`, e.g. `execution=40` (repeatable or comma-separated).
     #[arg(long, value_name = "TACTIC=PCT", value_delimiter = ',')]
     min_coverage: Vec<String>,
+    /// What `--min-coverage` measures, as `coverage` reports it: `all` is the headline `Covered:`
+    /// figure (techniques and sub-techniques), `techniques` the per-tactic `%` column; guidance
+    /// techniques never count.
+    #[arg(long, value_enum, default_value_t = MetricArg::All, requires = "min_coverage")]
+    coverage_metric: MetricArg,
     /// Rewrite safe tag problems in place: revoked techniques, missing tactic tags, case, repeats.
     #[arg(long)]
     fix: bool,
@@ -214,7 +226,12 @@ pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<Outcome, CliError> {
     };
     if baseline.is_some() || !minimums.is_empty() {
         let baseline = baseline.as_ref().map(|(p, b)| (*p, b));
-        let extra = pipeline::coverage_gate(&kb, telemetry, &ruleset, baseline, &minimums)?;
+        let metric = match args.coverage_metric {
+            MetricArg::Techniques => Metric::Techniques,
+            MetricArg::Subtechniques => Metric::Subtechniques,
+            MetricArg::All => Metric::All,
+        };
+        let extra = pipeline::coverage_gate(&kb, telemetry, &ruleset, baseline, &minimums, metric)?;
         report.extend(extra, &settings);
     }
     let out = format_report(args, &report, &cwd);

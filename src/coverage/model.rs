@@ -94,6 +94,63 @@ pub struct Count {
     pub in_scope: usize,
 }
 
+impl Count {
+    /// The two counts together (techniques plus sub-techniques).
+    pub fn plus(self, other: Count) -> Count {
+        Count {
+            covered: self.covered + other.covered,
+            in_scope: self.in_scope + other.in_scope,
+        }
+    }
+
+    /// Covered share in percent; `None` when nothing is in scope.
+    pub fn percent(self) -> Option<f64> {
+        (self.in_scope > 0).then(|| 100.0 * self.covered as f64 / self.in_scope as f64)
+    }
+}
+
+/// Which coverage share a percentage means. One definition for the report and the `check` gate,
+/// so a threshold copied from the report measures the same thing; guidance is never counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Metric {
+    /// Techniques (not sub-techniques): the per-tactic `%` column of the text report.
+    Techniques,
+    /// Sub-techniques only.
+    Subtechniques,
+    /// Techniques and sub-techniques together: the report's headline `Covered:` figure.
+    #[default]
+    All,
+}
+
+impl Metric {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Metric::Techniques => "techniques",
+            Metric::Subtechniques => "subtechniques",
+            Metric::All => "all",
+        }
+    }
+
+    /// What is counted, for sentences: `... of techniques and sub-techniques covered`.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Metric::Techniques => "techniques",
+            Metric::Subtechniques => "sub-techniques",
+            Metric::All => "techniques and sub-techniques",
+        }
+    }
+
+    /// The covered / in-scope pair this metric takes from a technique and a sub-technique count.
+    pub fn pick(self, techniques: Count, subtechniques: Count) -> Count {
+        match self {
+            Metric::Techniques => techniques,
+            Metric::Subtechniques => subtechniques,
+            Metric::All => techniques.plus(subtechniques),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Totals {
     /// Active in-scope techniques and sub-techniques, guidance included (each counted once).
@@ -248,6 +305,20 @@ pub struct BaselineDiff {
     /// Techniques in the baseline that are not in the current scope (revoked since, or a
     /// different scope); listed, not counted as losses.
     pub left_scope: Vec<String>,
+}
+
+impl Totals {
+    /// The overall count under `metric` (guidance apart).
+    pub fn count(&self, metric: Metric) -> Count {
+        metric.pick(self.techniques, self.subtechniques)
+    }
+}
+
+impl TacticRow {
+    /// This tactic's count under `metric` (guidance apart).
+    pub fn count(&self, metric: Metric) -> Count {
+        metric.pick(self.techniques, self.subtechniques)
+    }
 }
 
 impl CoverageReport {

@@ -492,8 +492,9 @@ fn coverage_header(o: &mut String, r: &CoverageReport) {
         r.totals.rules_covering
     );
     let t = &r.totals;
-    let measurable = t.techniques.in_scope + t.subtechniques.in_scope;
-    let covered = t.techniques.covered + t.subtechniques.covered;
+    // The figure `check --min-coverage` gates on by default (`Metric::All`).
+    let all = t.count(crate::coverage::Metric::All);
+    let (covered, measurable) = (all.covered, all.in_scope);
     let _ = writeln!(
         o,
         "Covered: {covered} of {measurable} techniques and sub-techniques ({}); techniques {} ({}), sub-techniques {} ({})",

@@ -266,3 +266,111 @@ fn fix_dry_run_then_fix() {
     let again = run_in(&dir, &["check", ".", "--fix", "--dry-run"]);
     assert_eq!((again.code, again.stdout.as_str()), (0, ""));
 }
+
+/// The `(percent, covered, in_scope)` the gate prints for `label` (`overall` or a tactic).
+fn gate_figure(check_json: &str, label: &str) -> (String, String) {
+    let v: serde_json::Value = serde_json::from_str(check_json).unwrap();
+    let msg = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "coverage_minimum")
+        .map(|f| f["message"].as_str().unwrap())
+        .find(|m| m.starts_with(&format!("{label}: ")))
+        .unwrap_or_else(|| panic!("no gate finding for {label}: {check_json}"))
+        .to_string();
+    let pct = msg[label.len() + 2..]
+        .split('%')
+        .next()
+        .unwrap()
+        .to_string();
+    let counts = msg.split('(').nth(1).unwrap().split(',').next().unwrap();
+    (pct, counts.to_string())
+}
+
+/// Issue #15: a threshold copied from the coverage report means the same thing in the gate. For
+/// each metric, the gate's overall and per-tactic figures equal the text report's.
+fn gate_agrees_with_report(paths: &[&str]) {
+    let mut cov = vec!["--no-config", "coverage"];
+    cov.extend_from_slice(paths);
+    let report = run(&cov);
+    assert!(report.code <= 1, "{}", report.stderr);
+    let header = report
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("Covered: "))
+        .unwrap()
+        .to_string();
+    // `Covered: 28 of 589 techniques and sub-techniques (4.8%); techniques 16/192 (8.3%), ...`
+    let num = |s: &str| s.trim_end_matches(['%', ')', ';', ',']).to_string();
+    let words: Vec<&str> = header.split_whitespace().collect();
+    let all = (num(&words[7][1..]), format!("{}/{}", words[1], words[3]));
+    let techniques = (num(&words[10][1..]), words[9].to_string());
+    let subtechniques = (num(&words[13][1..]), words[12].to_string());
+    let execution = report
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("Execution "))
+        .unwrap()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect::<Vec<_>>();
+    for (metric, expected) in [
+        ("all", all),
+        ("techniques", techniques),
+        ("subtechniques", subtechniques),
+    ] {
+        let mut args = vec!["--no-config", "check"];
+        args.extend_from_slice(paths);
+        args.extend_from_slice(&[
+            "--format",
+            "json",
+            "--min-coverage",
+            "overall=100,execution=100",
+            "--coverage-metric",
+            metric,
+        ]);
+        let gate = run(&args);
+        assert!(gate.stdout.contains(&format!("metric {metric})")));
+        assert_eq!(gate_figure(&gate.stdout, "overall"), expected, "{metric}");
+        if metric == "techniques" {
+            // The per-tactic table's `%` column is the techniques metric.
+            let (pct, counts) = gate_figure(&gate.stdout, "execution");
+            assert_eq!(
+                (format!("{pct}%"), counts),
+                (execution[2].clone(), execution[1].clone())
+            );
+        }
+    }
+}
+
+#[test]
+fn coverage_gate_measures_what_the_report_prints() {
+    gate_agrees_with_report(&["tests/fixtures/coverage/rules"]);
+    let gate = run(&[
+        "check",
+        "tests/fixtures/coverage/rules",
+        "--min-coverage",
+        "overall=100",
+    ]);
+    assert!(
+        gate.stdout
+            .contains("overall: 1.5% of techniques and sub-techniques covered (9/589, metric all)"),
+        "{}",
+        gate.stdout
+    );
+    // The metric without a threshold is a usage error.
+    assert_eq!(
+        run(&["check", &fx("clean.yml"), "--coverage-metric", "all"]).code,
+        2
+    );
+}
+
+#[test]
+fn coverage_gate_measures_what_the_report_prints_on_sigmahq() {
+    let Some(shared) = crate::common::shared() else {
+        return;
+    };
+    let rules = shared.join("sigmahq/rules");
+    gate_agrees_with_report(&[rules.to_str().unwrap()]);
+}
