@@ -59,6 +59,43 @@ pub struct Plan {
     pub to: crate::attack::SourceInfo,
     pub rules_checked: usize,
     pub rules: Vec<RulePlan>,
+    /// Technique and tactic tags the source data does not know, sorted: rules written for another
+    /// release than `from` (its tags cannot be migrated from it; pass the right `--from`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unknown_to_source: Vec<UnknownTag>,
+}
+
+/// A tag the source data does not know, with how many rules carry it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnknownTag {
+    /// Lower-case tag as Sigma writes it: `attack.stealth`, `attack.t1685`.
+    pub tag: String,
+    pub rules: usize,
+}
+
+/// Technique and tactic tags of `rules` that `old` does not know (not even as revoked).
+fn unknown_to(old: &KnowledgeBase, rules: &RuleSet) -> Vec<UnknownTag> {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for rule in &rules.rules {
+        let unknown: BTreeSet<String> = rule
+            .attack
+            .iter()
+            .filter_map(|t| match t {
+                AttackTag::Technique(id) if old.technique(id).is_none() => Some(technique_tag(id)),
+                AttackTag::Tactic(short) if old.tactic_by_shortname(short).is_none() => {
+                    Some(tactic_tag(short))
+                }
+                _ => None,
+            })
+            .collect();
+        for tag in unknown {
+            *counts.entry(tag).or_insert(0) += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .map(|(tag, rules)| UnknownTag { tag, rules })
+        .collect()
 }
 
 impl Plan {
@@ -276,6 +313,7 @@ pub fn plan(old: &KnowledgeBase, new: &KnowledgeBase, rules: &RuleSet) -> Plan {
             .map(|r| plan_rule(old, new, r))
             .filter(|p| p.changed() || !p.questions.is_empty())
             .collect(),
+        unknown_to_source: unknown_to(old, rules),
     }
 }
 

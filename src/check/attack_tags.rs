@@ -8,33 +8,8 @@ use crate::diag::Code;
 use crate::rules::{AttackTag, RuleRecord};
 use crate::telemetry::{ObsClass, Telemetry};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::OnceLock;
 
-/// domain -> release -> tactic shortnames.
-type TacticVersions = BTreeMap<String, BTreeMap<String, Vec<String>>>;
-
-fn tactic_versions() -> &'static TacticVersions {
-    static TABLE: OnceLock<TacticVersions> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        // Part of the build (a unit test parses it): failing to parse is a bug, not a reason to
-        // drop `attack_version_mismatch` silently.
-        serde_norway::from_str(include_str!("../../mappings/tactic_versions.yaml"))
-            .unwrap_or_else(|e| panic!("embedded mappings/tactic_versions.yaml is invalid: {e}"))
-    })
-}
-
-/// Releases (as `domain release`) whose tactics include `shortname`.
-pub fn releases_with_tactic(shortname: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for (domain, releases) in tactic_versions() {
-        for (release, tactics) in releases {
-            if tactics.iter().any(|t| t == shortname) {
-                out.push(format!("{domain} {release}"));
-            }
-        }
-    }
-    out
-}
+pub use crate::skew::releases_with_tactic;
 
 /// What the tag validators look up, built once per run.
 pub struct AttackEnv<'a> {
@@ -359,17 +334,4 @@ fn raw_tags(rule: &RuleRecord) -> BTreeMap<AttackTag, &str> {
         }
     }
     raw_by_tag
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tactic_table_parses_and_knows_v19() {
-        assert!(!tactic_versions().is_empty());
-        assert_eq!(releases_with_tactic("stealth"), vec!["enterprise 19"]);
-        assert!(releases_with_tactic("defense-evasion").contains(&"enterprise 18".to_string()));
-        assert!(releases_with_tactic("made-up").is_empty());
-    }
 }

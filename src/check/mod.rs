@@ -146,6 +146,10 @@ pub struct CheckReport {
     /// SHA-256 of the ATT&CK file read; absent for the embedded catalog.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attack_sha256: Option<String>,
+    /// Rule tags of another ATT&CK release than the data; absent when there is none. Reports
+    /// show it on top, above the per-tag findings it explains.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skew: Option<crate::skew::VersionSkew>,
     /// The config file used; `None` for the built-in defaults.
     pub config: Option<PathBuf>,
     pub files_seen: usize,
@@ -360,6 +364,7 @@ fn report(input: &CheckInput<'_>, mut findings: Vec<Finding>) -> CheckReport {
         attack: format!("{} {}", input.kb.source.domain, input.kb.source.version),
         attack_origin: input.kb.source.origin.clone(),
         attack_sha256: input.kb.source.sha256.clone(),
+        skew: Some(crate::skew::of_rules(input.kb, input.rules)).filter(|s| !s.is_empty()),
         config: settings.file.clone(),
         files_seen: input.rules.files_seen,
         files_loaded: input.rules.files_loaded,

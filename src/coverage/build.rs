@@ -2,7 +2,7 @@
 //! in-scope technique to its rules with a tier, tally totals per tactic, then tag problems and the
 //! baseline diff.
 
-use super::baseline::{diff, Baseline};
+use super::baseline::{diff, Baseline, Current};
 use super::model::*;
 use super::profile::Profile;
 use super::scope::{Scope, ScopeOptions};
@@ -42,10 +42,22 @@ pub fn build(input: &CoverageInput<'_>) -> Result<CoverageReport, CoverageError>
     }
     let tally = tally.finish(kb);
     let tag_problems = tag_problems(input.links, &rules);
-    let baseline = input.baseline.map(|b| diff(&techniques, &rules, b));
+    let retired_tags: BTreeSet<usize> = input.links.tag_problems.iter().map(|p| p.rule).collect();
+    let baseline = input.baseline.map(|b| {
+        diff(
+            &Current {
+                kb,
+                techniques: &techniques,
+                rules: &rules,
+                retired_tags: &retired_tags,
+            },
+            b,
+        )
+    });
     Ok(CoverageReport {
         schema: COVERAGE_SCHEMA,
         attack: AttackSource::of(&kb.source),
+        skew: Some(crate::skew::of_rules(kb, input.rules)).filter(|s| !s.is_empty()),
         scope: scope.report(input.scope, input.profile.map(|p| p.label.clone())),
         totals: tally.totals,
         tiers: tally.tiers,

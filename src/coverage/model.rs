@@ -41,6 +41,10 @@ impl Tier {
 pub struct CoverageReport {
     pub schema: &'static str,
     pub attack: AttackSource,
+    /// Rule tags of another ATT&CK release than the data; absent when there is none. Every format
+    /// shows it on top: it explains missing coverage that is no gap.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skew: Option<crate::skew::VersionSkew>,
     pub scope: ScopeReport,
     pub totals: Totals,
     pub tiers: TierCounts,
@@ -289,21 +293,71 @@ pub struct TechniqueChange {
     pub name: String,
     pub before: Tier,
     pub after: Tier,
-    /// Rule keys (ID, else path) now covering it that did not before, sorted.
+    /// Titles of the rules now covering it that did not before (rules are matched by ID, else
+    /// path), sorted.
     pub rules_added: Vec<String>,
+    /// Titles of the rules that covered it before and no longer do, sorted.
     pub rules_removed: Vec<String>,
+}
+
+/// Why a technique's coverage dropped because of the ATT&CK release, not because of the rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VersionReason {
+    /// Revoked in the current data (see `replacement`).
+    Revoked,
+    /// Deprecated in the current data.
+    Deprecated,
+    /// Not in the current data at all (a technique of another release).
+    Unknown,
+    /// Still active, and the rules that covered it are all still there, but their tags no longer
+    /// count against the current data (revoked, deprecated or unknown tags).
+    TagsRetired,
+}
+
+impl VersionReason {
+    /// For sentences: `T1562.001 revoked in the current data`.
+    pub fn phrase(self) -> &'static str {
+        match self {
+            VersionReason::Revoked => "revoked in the current data",
+            VersionReason::Deprecated => "deprecated in the current data",
+            VersionReason::Unknown => "unknown to the current data",
+            VersionReason::TagsRetired => "its rules' tags no longer count in the current data",
+        }
+    }
+}
+
+/// A coverage drop explained by the ATT&CK release: not a loss `--fail-on-loss` gates on, and
+/// fixed with `attacktrace migrate` rather than new rules.
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionChange {
+    pub id: String,
+    pub name: String,
+    pub before: Tier,
+    pub after: Tier,
+    pub reason: VersionReason,
+    /// Final replacement of a revoked technique.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replacement: Option<String>,
+    /// Titles of the rules that covered it in the baseline, sorted.
+    pub rules: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct BaselineDiff {
     /// Tier went up (including from `none`). Guidance techniques only ever appear in `changed`.
     pub gained: Vec<TechniqueChange>,
-    /// Tier went down (including to `none`): what `--fail-on-loss` gates on.
+    /// Tier went down (including to `none`) because rules were removed or retagged: what
+    /// `--fail-on-loss` gates on.
     pub lost: Vec<TechniqueChange>,
+    /// Coverage that went away with the ATT&CK release (technique revoked, deprecated or unknown
+    /// in the current data; the covering rules' tags retired): shown apart, never gated on.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub version: Vec<VersionChange>,
     /// Same tier, different rules.
     pub changed: Vec<TechniqueChange>,
-    /// Techniques in the baseline that are not in the current scope (revoked since, or a
-    /// different scope); listed, not counted as losses.
+    /// Covered techniques of the baseline that are active in the current data but out of the
+    /// current scope (a different scope); listed, not counted as losses.
     pub left_scope: Vec<String>,
 }
 

@@ -20,6 +20,9 @@ fn location(f: &Finding) -> String {
 /// rustc-style blocks, one per finding, then a summary by code and severity.
 pub fn text(r: &CheckReport) -> String {
     let mut out = String::new();
+    if let Some(skew) = &r.skew {
+        out.push_str(&format!("warning: {}\n\n", one_line(&skew.summary())));
+    }
     for f in &r.findings {
         let d = &f.diagnostic;
         out.push_str(&format!(
@@ -45,7 +48,7 @@ pub fn text(r: &CheckReport) -> String {
         }
         out.push('\n');
     }
-    out.push_str(&summary(r));
+    out.push_str(&summary_lines(r));
     out
 }
 
@@ -81,10 +84,25 @@ pub fn run_properties(r: &CheckReport) -> Vec<(String, String)> {
         p.push(("attack_sha256".to_string(), sha.clone()));
     }
     p.push(("config".to_string(), config_name(r)));
+    if let Some(skew) = &r.skew {
+        p.push(("attack_version_skew".to_string(), skew.summary()));
+    }
     p
 }
 
+/// The closing summary, for stderr with machine formats: the version-skew warning first (the text
+/// format has it on top already).
 pub fn summary(r: &CheckReport) -> String {
+    let mut out = String::new();
+    if let Some(skew) = &r.skew {
+        out.push_str(&format!("warning: {}\n", one_line(&skew.summary())));
+    }
+    out.push_str(&summary_lines(r));
+    out
+}
+
+/// Findings by code, then the verdict line.
+fn summary_lines(r: &CheckReport) -> String {
     let mut out = String::new();
     if !r.summary.is_empty() {
         out.push_str("findings by code:\n");

@@ -40,6 +40,7 @@ body{font:13px/1.35 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:
 header{padding:12px 16px;border-bottom:1px solid #ccc}
 h1{font-size:20px;margin:0 0 4px}
 .meta{margin:2px 0;color:#333}
+.skew{background:#fff4d6;border:1px solid #e69f00;padding:6px 10px;border-radius:4px}
 .legend span{display:inline-block;padding:1px 8px;margin-right:6px;border:1px solid #bbb;border-radius:3px}
 .wrap{display:flex;align-items:flex-start}
 .matrix{display:flex;gap:4px;padding:8px;overflow-x:auto;flex:1}
@@ -225,6 +226,13 @@ fn page_header(o: &mut String, r: &CoverageReport) {
         r.tiers.runnable.map_or("-".to_string(), |n| n.to_string()),
         r.tiers.validated.map_or("-".to_string(), |n| n.to_string()),
     );
+    if let Some(skew) = &r.skew {
+        let _ = write!(
+            o,
+            "<p class=\"skew\" role=\"alert\"><b>Warning:</b> {}</p>",
+            escape(&skew.summary())
+        );
+    }
     o.push_str(
         "<p class=\"legend\"><span class=\"h0\">gap</span><span class=\"h1\">1 rule</span><span class=\"h2\">2–4</span>\
          <span class=\"h3\">5–9</span><span class=\"h4\">10+</span><span class=\"g\">no portable rule</span> \
@@ -368,6 +376,19 @@ fn baseline(o: &mut String, r: &CoverageReport) {
                     c.after.as_str()
                 );
             }
+        }
+        for v in &b.version {
+            let _ = write!(
+                o,
+                "<li>changed by the ATT&amp;CK release (not lost) {} {}: {}{}</li>",
+                escape(&v.id),
+                escape(&v.name),
+                v.reason.phrase(),
+                v.replacement
+                    .as_ref()
+                    .map(|r| format!(" (now {})", escape(r)))
+                    .unwrap_or_default()
+            );
         }
         o.push_str("</ul>");
     }

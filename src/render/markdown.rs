@@ -323,6 +323,9 @@ pub fn coverage(r: &crate::coverage::CoverageReport) -> String {
     let measurable = t.techniques.in_scope + t.subtechniques.in_scope;
     let covered = t.techniques.covered + t.subtechniques.covered;
     let _ = writeln!(o, "## ATT&CK coverage\n");
+    if let Some(skew) = &r.skew {
+        let _ = writeln!(o, "> **Warning:** {}\n", e(&skew.summary()));
+    }
     let _ = writeln!(
         o,
         "ATT&CK {} v{} · scope: {} · {} rules loaded ({} in scope, {} files not loaded)\n",
@@ -371,7 +374,20 @@ pub fn coverage(r: &crate::coverage::CoverageReport) -> String {
                 c.after.as_str()
             );
         }
-        if !b.lost.is_empty() {
+        for v in &b.version {
+            let _ = writeln!(
+                o,
+                "- changed by the ATT&CK release (not lost) {} {}: {}{}",
+                v.id,
+                e(&v.name),
+                v.reason.phrase(),
+                v.replacement
+                    .as_ref()
+                    .map(|r| format!(" (now {})", e(r)))
+                    .unwrap_or_default()
+            );
+        }
+        if !b.lost.is_empty() || !b.version.is_empty() {
             o.push('\n');
         }
     }

@@ -19,6 +19,28 @@ pub fn text(plan: &Plan, edits: &[FileEdit], dry_run: bool) -> String {
         plan.changed_rules(),
         plan.questions()
     );
+    if !plan.unknown_to_source.is_empty() {
+        let tags: Vec<String> = plan
+            .unknown_to_source
+            .iter()
+            .map(|u| {
+                format!(
+                    "{} ({} rule{})",
+                    u.tag,
+                    u.rules,
+                    if u.rules == 1 { "" } else { "s" }
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "warning: {} tag(s) unknown to the source data ({} {}), not migrated: {}; rules written for another release need that release as --from",
+            tags.len(),
+            one_line(&plan.from.domain),
+            one_line(&plan.from.version),
+            one_line(&tags.join(", "))
+        );
+    }
     for r in &plan.rules {
         let _ = writeln!(
             out,

@@ -354,7 +354,11 @@ pub fn layer(r: &CoverageReport, opts: &NavigatorOptions) -> Layer {
         },
         domain: r.attack.domain.clone(),
         description: format!(
-            "Sigma rule coverage of ATT&CK {} v{}; scope: {}; {} of {} techniques and sub-techniques covered; score: {}",
+            "{}Sigma rule coverage of ATT&CK {} v{}; scope: {}; {} of {} techniques and sub-techniques covered; score: {}",
+            r.skew
+                .as_ref()
+                .map(|s| format!("Warning: {}. ", s.summary()))
+                .unwrap_or_default(),
             r.attack.domain,
             r.attack.version,
             r.scope.description,

@@ -480,6 +480,9 @@ fn coverage_header(o: &mut String, r: &CoverageReport) {
         one_line(&r.attack.version),
         one_line(&r.attack.label())
     );
+    if let Some(skew) = &r.skew {
+        let _ = writeln!(o, "Warning: {}", one_line(&skew.summary()));
+    }
     let _ = writeln!(o, "Scope: {}", one_line(&r.scope.description));
     let l = &r.load;
     let _ = writeln!(
@@ -684,6 +687,33 @@ fn coverage_baseline(o: &mut String, r: &CoverageReport) {
         }
         for id in &b.left_scope {
             let _ = writeln!(o, "  left    {id}");
+        }
+        if !b.version.is_empty() {
+            let _ = writeln!(
+                o,
+                "Changed by the ATT&CK release, not by the rules ({}; not counted as lost; `attacktrace migrate` retags):",
+                b.version.len()
+            );
+        }
+        for v in &b.version {
+            let _ = writeln!(
+                o,
+                "  release {:<10} {} -> {}  {}: {}{}{}",
+                v.id,
+                v.before.as_str(),
+                v.after.as_str(),
+                one_line(&v.name),
+                v.reason.phrase(),
+                v.replacement
+                    .as_ref()
+                    .map(|r| format!(" (now {r})"))
+                    .unwrap_or_default(),
+                if v.rules.is_empty() {
+                    String::new()
+                } else {
+                    format!("  rules: {}", one_line(&v.rules.join("; ")))
+                }
+            );
         }
     }
 }

@@ -19,6 +19,7 @@ mod injection;
 mod robustness;
 mod rule_pack;
 mod rule_paths;
+mod skew;
 mod technique;
 mod update;
 mod versions;

@@ -343,10 +343,8 @@ fn baseline_diff_reports_losses_and_gains() {
     assert_eq!(lost, ["T1059.001"]);
     assert_eq!(d.lost[0].before, Tier::Tagged);
     assert_eq!(d.lost[0].after, Tier::None);
-    assert_eq!(
-        d.lost[0].rules_removed,
-        ["6f1c2a10-0001-4a5b-9c01-000000000001"]
-    );
+    // Issue #15: rule lists in a baseline diff are titles, not UUIDs.
+    assert_eq!(d.lost[0].rules_removed, ["Encoded PowerShell Command Line"]);
     assert!(d.changed.iter().any(|c| c.id == "T1059"));
     assert_eq!(after.losses(), 1);
     // A profile raises tiers: gains, no losses.
