@@ -17,6 +17,7 @@ pub mod junit;
 pub mod markdown;
 pub mod migrate;
 pub mod navigator;
+pub mod palette;
 pub mod sarif;
 pub mod test_report;
 pub mod text;

@@ -1,10 +1,13 @@
 //! ATT&CK Navigator layer (format 4.5) from the coverage report.
 //!
 //! One entry per (technique, tactic) in scope, so a technique listed under several tactics is
-//! annotated in each column. The gradient maximum is the highest score any entry actually has
-//! (never a tag count of some tactic), and guidance techniques get an explicit grey instead of a
-//! score, so they read neither as covered nor as gaps. Navigator wants only the ATT&CK major
-//! version in `versions.attack`.
+//! annotated in each column. Coverage must read at a glance: gaps get an explicit gap colour, and
+//! the gradient starts at a score of 1 on a colour-blind-safe scale that does not contain the gap
+//! colour, so a covered technique is never painted as a gap. The count gradient is capped at
+//! [`COUNT_CAP`] (`10+`): an uncapped maximum (hundreds of rules on one technique in SigmaHQ)
+//! would paint every technique with a few rules almost at the bottom of the scale. Guidance
+//! techniques get an explicit grey instead of a score, so they read neither as covered nor as
+//! gaps. Navigator wants only the ATT&CK major version in `versions.attack`.
 
 use crate::coverage::{level_rank, CoverageReport, TechniqueRow, Tier};
 use crate::link::Via;
@@ -15,10 +18,12 @@ pub const LAYER_VERSION: &str = "4.5";
 /// Navigator release the layer is written for (4.5 layers need at least 4.9.0).
 pub const NAVIGATOR_VERSION: &str = "5.1.0";
 
-const GAP: &str = "#ff6666";
-const MID: &str = "#ffe766";
-const HIGH: &str = "#8ec843";
-const GUIDANCE: &str = "#d9d9d9";
+use super::palette::{GAP, GUIDANCE, SCALE};
+
+/// Rule count at which the count gradient reaches its darkest step (`10+`).
+pub const COUNT_CAP: u32 = 10;
+/// Level-weighted sum at which that gradient tops out (ten high-level rules).
+const LEVEL_WEIGHTED_CAP: u32 = 40;
 
 /// How a technique's score is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -286,6 +291,80 @@ fn rule_entries(
     (metadata, links)
 }
 
+/// The score at which the gradient reaches its last step: fixed for the bounded scores, the
+/// highest score seen for the sums, capped so a few outliers do not wash the scale out.
+fn gradient_max(score: Score, highest: u32) -> u32 {
+    match score {
+        Score::Tier => 3,
+        Score::MaxLevel => 5,
+        Score::Count => highest.clamp(1, COUNT_CAP),
+        Score::LevelWeighted => highest.clamp(1, LEVEL_WEIGHTED_CAP),
+    }
+}
+
+/// The stop colour nearest to `value` on the gradient from 1 to `max_value`.
+fn step_colour(value: u32, max_value: u32) -> &'static str {
+    let last = SCALE.len() - 1;
+    if max_value <= 1 {
+        return SCALE[last];
+    }
+    let span = (max_value - 1) as usize;
+    let at = ((value.clamp(1, max_value) - 1) as usize * last + span / 2) / span;
+    SCALE[at.min(last)]
+}
+
+/// Legend items: the gap colour, the gradient's steps labelled in the score's own terms, guidance.
+fn legend(score: Score, max_value: u32) -> Vec<LegendItem> {
+    let mut items = vec![LegendItem {
+        label: "gap: no rule".into(),
+        color: GAP,
+    }];
+    let steps: Vec<(u32, String)> = match score {
+        Score::Tier => vec![
+            (1, "tagged".into()),
+            (2, "runnable".into()),
+            (3, "validated".into()),
+        ],
+        Score::MaxLevel => vec![
+            (1, "highest level informational".into()),
+            (3, "highest level medium".into()),
+            (5, "highest level critical".into()),
+        ],
+        Score::Count | Score::LevelWeighted => {
+            let (one, many) = if score == Score::Count {
+                ("rule", "rules")
+            } else {
+                ("level point", "level points")
+            };
+            let capped = max_value == gradient_max(score, u32::MAX);
+            // One item per colour stop (Navigator spreads the stops evenly from 1 to the maximum).
+            let last = (SCALE.len() - 1) as u32;
+            let mut values: Vec<u32> = (0..=last)
+                .map(|k| 1 + (k * (max_value - 1) + last / 2) / last)
+                .collect();
+            values.dedup();
+            values
+                .into_iter()
+                .map(|v| {
+                    let plus = if capped && v == max_value { "+" } else { "" };
+                    (v, format!("{v}{plus} {}", if v == 1 { one } else { many }))
+                })
+                .collect()
+        }
+    };
+    for (value, label) in steps {
+        items.push(LegendItem {
+            label: format!("covered: {label}"),
+            color: step_colour(value, max_value),
+        });
+    }
+    items.push(LegendItem {
+        label: "no portable rule (guidance, not scored)".into(),
+        color: GUIDANCE,
+    });
+    items
+}
+
 pub fn layer(r: &CoverageReport, opts: &NavigatorOptions) -> Layer {
     let parents_with_covered_subs: BTreeSet<&str> = r
         .techniques
@@ -302,12 +381,21 @@ pub fn layer(r: &CoverageReport, opts: &NavigatorOptions) -> Layer {
         }
         let comment = comment(t);
         let (metadata, links) = rule_entries(r, t, opts);
+        let color = if t.guidance {
+            Some(GUIDANCE)
+        } else if t.rules.is_empty() {
+            Some(GAP)
+        } else {
+            None
+        };
         for tactic in &t.tactics {
             entries.push(LayerTechnique {
                 technique_id: t.id.clone(),
                 tactic: tactic.clone(),
-                score: (!t.guidance).then_some(s),
-                color: t.guidance.then_some(GUIDANCE),
+                // Gaps and guidance carry a colour instead of a score: a score of 0 would sit below
+                // the gradient, and no viewer should have to know how Navigator clamps it.
+                score: color.is_none().then_some(s),
+                color,
                 comment: comment.clone(),
                 enabled: true,
                 metadata: metadata.clone(),
@@ -316,34 +404,8 @@ pub fn layer(r: &CoverageReport, opts: &NavigatorOptions) -> Layer {
             });
         }
     }
-    let max_value = match opts.score {
-        Score::Tier => 3,
-        Score::MaxLevel => 5,
-        _ => max.max(1),
-    };
-    let mut legend = vec![
-        LegendItem {
-            label: "gap: no rule".into(),
-            color: GAP,
-        },
-        LegendItem {
-            label: format!("covered (score {} = {})", opts.score.as_str(), max_value),
-            color: HIGH,
-        },
-        LegendItem {
-            label: "no portable rule (guidance, not scored)".into(),
-            color: GUIDANCE,
-        },
-    ];
-    if opts.score == Score::Tier {
-        legend.insert(
-            1,
-            LegendItem {
-                label: "tagged (1) / runnable (2)".into(),
-                color: MID,
-            },
-        );
-    }
+    let max_value = gradient_max(opts.score, max);
+    let legend = legend(opts.score, max_value);
     let t = &r.totals;
     Layer {
         name: format!("AttackTrace coverage ({})", opts.score.as_str()),
@@ -376,8 +438,8 @@ pub fn layer(r: &CoverageReport, opts: &NavigatorOptions) -> Layer {
         hide_disabled: false,
         techniques: entries,
         gradient: Gradient {
-            colors: vec![GAP, MID, HIGH],
-            min_value: 0,
+            colors: SCALE.to_vec(),
+            min_value: 1,
             max_value,
         },
         legend_items: legend,
@@ -405,6 +467,38 @@ pub fn coverage(r: &CoverageReport, opts: &NavigatorOptions) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_count_gradient_is_capped_and_never_holds_the_gap_colour() {
+        assert_eq!(gradient_max(Score::Count, 250), COUNT_CAP);
+        assert_eq!(gradient_max(Score::Count, 0), 1);
+        assert_eq!(gradient_max(Score::Tier, 0), 3);
+        assert!(!SCALE.contains(&GAP) && !SCALE.contains(&GUIDANCE));
+        let labels: Vec<(String, &str)> = legend(Score::Count, COUNT_CAP)
+            .into_iter()
+            .map(|i| (i.label, i.color))
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                ("gap: no rule".to_string(), GAP),
+                ("covered: 1 rule".to_string(), SCALE[0]),
+                ("covered: 4 rules".to_string(), SCALE[1]),
+                ("covered: 7 rules".to_string(), SCALE[2]),
+                ("covered: 10+ rules".to_string(), SCALE[3]),
+                (
+                    "no portable rule (guidance, not scored)".to_string(),
+                    GUIDANCE
+                ),
+            ]
+        );
+        // Below the cap the last step is the highest count seen, without `+`.
+        let two: Vec<String> = legend(Score::Count, 2)
+            .into_iter()
+            .map(|i| i.label)
+            .collect();
+        assert_eq!(two[1..3], ["covered: 1 rule", "covered: 2 rules"]);
+    }
 
     #[test]
     fn major_version_only() {

@@ -134,3 +134,60 @@ fn sigmahq_totals_match_independent_count_full_bundle() {
     let kb = attack::load_path(&bundle, &attack::LoadOptions::default()).unwrap();
     check(&kb, &shared.join("sigmahq/rules"));
 }
+
+/// Issue #15: the Navigator layer of SigmaHQ shows coverage at a glance. No covered technique is
+/// painted in the gap colour (explicitly or by the gradient), every gap is, and the count gradient
+/// is capped at 10+ although single techniques have hundreds of rules.
+#[test]
+fn sigmahq_navigator_never_paints_covered_techniques_as_gaps() {
+    use attacktrace::render::{navigator, palette};
+    let Some(shared) = shared() else { return };
+    let kb = catalog::embedded();
+    let rs = rules::load::load(
+        &[shared.join("sigmahq/rules")],
+        &rules::load::LoadOptions {
+            compile: false,
+            ..Default::default()
+        },
+    );
+    let links = LinkIndex::build(&kb, &rs);
+    let r = coverage::build(&CoverageInput {
+        kb: &kb,
+        telemetry: Telemetry::embedded(),
+        rules: &rs,
+        links: &links,
+        scope: &ScopeOptions::default(),
+        profile: None,
+        validated: None,
+        baseline: None,
+    })
+    .unwrap();
+    let layer = navigator::layer(&r, &navigator::NavigatorOptions::default());
+    assert_eq!(
+        (layer.gradient.min_value, layer.gradient.max_value),
+        (1, 10)
+    );
+    assert!(!layer.gradient.colors.contains(&palette::GAP));
+    let covered: BTreeSet<&str> = r
+        .techniques
+        .iter()
+        .filter(|t| !t.rules.is_empty() && !t.guidance)
+        .map(|t| t.id.as_str())
+        .collect();
+    assert!(covered.len() > 300, "{}", covered.len());
+    for e in &layer.techniques {
+        if covered.contains(e.technique_id.as_str()) {
+            assert_eq!(e.color, None, "{}", e.technique_id);
+            assert!(e.score.unwrap() >= 1, "{}", e.technique_id);
+        } else if e.color != Some(palette::GUIDANCE) {
+            assert_eq!(e.color, Some(palette::GAP), "{}", e.technique_id);
+            assert_eq!(e.score, None, "{}", e.technique_id);
+        }
+    }
+    let labels: Vec<&str> = layer
+        .legend_items
+        .iter()
+        .map(|i| i.label.as_str())
+        .collect();
+    assert!(labels.contains(&"covered: 10+ rules"), "{labels:?}");
+}
