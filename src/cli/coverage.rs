@@ -4,7 +4,8 @@ use super::{emit, read_input, write_report, Cli, CliError, Outcome};
 use crate::coverage::{self, Baseline, CoverageInput, CoverageReport, Profile, ScopeOptions};
 use crate::link::LinkIndex;
 use crate::output;
-use crate::render::{self, navigator};
+use crate::render::paths::RepoPaths;
+use crate::render::{self, html, navigator};
 use crate::telemetry::Telemetry;
 use clap::{Args, ValueEnum};
 use std::path::{Component, Path, PathBuf};
@@ -71,9 +72,14 @@ pub(super) struct CoverageArgs {
     /// Navigator score.
     #[arg(long, value_enum, default_value_t = ScoreArg::Count)]
     score: ScoreArg,
-    /// Base URL for the rule links in the Navigator layer (rule paths are appended).
+    /// Base URL for the rule links in the Navigator layer and the HTML report (rule paths from the
+    /// repository root are appended), e.g. `https://github.com/ORG/REPO/blob/main`.
     #[arg(long, value_name = "URL")]
     link_base: Option<String>,
+    /// Repository root the HTML report and Navigator links show rule paths from. Default: the
+    /// enclosing git repository of the working directory (else the working directory).
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
     /// Saved `attacktrace test --save FILE` result: fills the validated tier.
     #[arg(long, value_name = "FILE")]
     tests: Option<PathBuf>,
@@ -127,8 +133,22 @@ impl CoverageArgs {
         }
     }
 
-    fn navigator(&self) -> navigator::NavigatorOptions {
+    /// Rule paths from `--root`, else from the repository of the working directory.
+    fn repo_paths(&self) -> Result<RepoPaths, CliError> {
+        let cwd = std::env::current_dir().map_err(CliError::io("working directory"))?;
+        let root = match &self.root {
+            Some(r) => r.clone(),
+            None => crate::config::repository_root(&cwd),
+        };
+        Ok(RepoPaths {
+            base: cwd,
+            root: Some(root),
+        })
+    }
+
+    fn navigator(&self, paths: &RepoPaths) -> navigator::NavigatorOptions {
         navigator::NavigatorOptions {
+            paths: paths.clone(),
             score: match self.score {
                 ScoreArg::Count => navigator::Score::Count,
                 ScoreArg::MaxLevel => navigator::Score::MaxLevel,
@@ -163,18 +183,20 @@ fn same_file(a: &Path, b: &Path) -> bool {
     key(a) == key(b)
 }
 
-fn render_coverage(
-    report: &CoverageReport,
-    format: CoverageFormat,
-    nav: &navigator::NavigatorOptions,
-) -> String {
+/// How the visual formats show rule paths and links.
+struct Views {
+    nav: navigator::NavigatorOptions,
+    html: html::HtmlOptions,
+}
+
+fn render_coverage(report: &CoverageReport, format: CoverageFormat, views: &Views) -> String {
     match format {
         CoverageFormat::Text => render::text::coverage(report),
         CoverageFormat::Markdown => render::markdown::coverage(report),
         CoverageFormat::Json => render::json::to_string(report),
         CoverageFormat::Csv => render::csv::coverage(report),
-        CoverageFormat::Navigator => navigator::coverage(report, nav),
-        CoverageFormat::Html => render::html::coverage(report),
+        CoverageFormat::Navigator => navigator::coverage(report, &views.nav),
+        CoverageFormat::Html => html::coverage_with(report, &views.html),
     }
 }
 
@@ -232,15 +254,22 @@ pub(super) fn run(cli: &Cli, args: &CoverageArgs) -> Result<Outcome, CliError> {
         validated: validated.as_ref(),
         baseline: baseline.as_ref(),
     })?;
-    let nav = args.navigator();
+    let paths = args.repo_paths()?;
+    let views = Views {
+        nav: args.navigator(&paths),
+        html: html::HtmlOptions {
+            paths,
+            link_base: args.link_base.clone(),
+        },
+    };
     for (format, path) in &outputs {
-        write_report(path, &render_coverage(&report, *format, &nav))?;
+        write_report(path, &render_coverage(&report, *format, &views))?;
     }
     let stdout_format = args
         .format
         .or(outputs.is_empty().then_some(CoverageFormat::Text));
     if let Some(f) = stdout_format {
-        emit(render_coverage(&report, f, &nav))?;
+        emit(render_coverage(&report, f, &views))?;
     }
     if !(args.fail_on_loss && report.losses() > 0) {
         return Ok(Outcome::Clean);

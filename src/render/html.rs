@@ -4,12 +4,28 @@
 //! forbids every external source. Every string from rules or ATT&CK data goes through [`escape`];
 //! the script never parses markup from data (it clones pre-rendered, escaped nodes), so a rule
 //! titled `<script>...</script>` stays text. Sub-techniques sit in a `<details>` under their
-//! parent; clicking or focusing a cell shows its rules and observability class in the side panel.
+//! parent; clicking a cell (or Enter on it) opens its rules and observability class in a drawer
+//! over the page, so the matrix keeps the whole width: every tactic column fits a 1400-px screen.
+//! Tactics with nothing a rule can cover in scope (all guidance: Reconnaissance and Resource
+//! Development, the PRE tactics) start folded to a narrow column. Colours come from
+//! [`super::palette`], readable without colour vision; rule paths are shown from the repository
+//! root and, with a link base, link to the rule file.
 
-use crate::coverage::{CoverageReport, TechniqueRow};
+use super::palette::{GAP, GAP_TEXT, GUIDANCE, SCALE, SCALE_TEXT};
+use super::paths::RepoPaths;
+use crate::coverage::{CoverageReport, Metric, TechniqueRow};
 use crate::link::Via;
 use std::collections::BTreeMap;
 use std::fmt::Write;
+
+/// How rule paths are shown and linked.
+#[derive(Debug, Clone, Default)]
+pub struct HtmlOptions {
+    pub paths: RepoPaths,
+    /// Base URL the repository-relative rule paths are appended to (checked by
+    /// [`super::navigator::check_link_base`]); no links without it.
+    pub link_base: Option<String>,
+}
 
 /// Escapes text for HTML element content and quoted attribute values: `& < > " '`.
 pub fn escape(s: &str) -> String {
@@ -37,54 +53,96 @@ pub fn escape(s: &str) -> String {
 const CSS: &str = r#"
 *{box-sizing:border-box}
 body{font:13px/1.35 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d1d1f;background:#fff}
-header{padding:12px 16px;border-bottom:1px solid #ccc}
+header{padding:10px 16px;border-bottom:1px solid #ccc}
 h1{font-size:20px;margin:0 0 4px}
 .meta{margin:2px 0;color:#333}
 .skew{background:#fff4d6;border:1px solid #e69f00;padding:6px 10px;border-radius:4px}
-.legend span{display:inline-block;padding:1px 8px;margin-right:6px;border:1px solid #bbb;border-radius:3px}
-.wrap{display:flex;align-items:flex-start}
-.matrix{display:flex;gap:4px;padding:8px;overflow-x:auto;flex:1}
-.col{min-width:150px;max-width:190px;flex:1 0 150px}
-.col h2{font-size:13px;margin:0 0 4px;padding:4px;background:#333;color:#fff;border-radius:3px;min-height:52px}
+.legend span{display:inline-block;padding:1px 8px;margin-right:6px;border:1px solid #777;border-radius:3px}
+.matrix{display:flex;gap:3px;padding:8px;align-items:flex-start}
+.col{flex:1 1 0;min-width:0}
+.col h2{font-size:11px;margin:0 0 3px;padding:3px 4px;background:#333;color:#fff;border-radius:3px;min-height:64px;overflow-wrap:anywhere}
 .col h2 small{display:block;font-weight:normal;color:#ddd}
-.cell{display:block;border:1px solid #999;border-radius:3px;margin:0 0 3px;padding:3px 4px;cursor:pointer;word-wrap:break-word}
-.cell:focus,.cell.sel{outline:2px solid #0057b8}
-.cell .id{font-weight:600;font-size:11px}
+.fold{float:right;border:0;background:#555;color:#fff;border-radius:2px;font-size:10px;padding:0 4px;cursor:pointer}
+.col.folded{flex:0 0 30px}
+.col.folded .cell,.col.folded details,.col.folded h2 small{display:none}
+.col.folded h2{writing-mode:vertical-rl;min-height:180px;padding:4px 2px}
+.col.folded .fold{float:none;margin-bottom:4px}
+.cell{display:block;border:1px solid #777;border-radius:3px;margin:0 0 2px;padding:2px 3px;cursor:pointer;font-size:11px;line-height:1.2;overflow-wrap:anywhere}
+.cell:focus,.cell.sel{outline:2px solid #0057b8;outline-offset:1px}
+.cell .id{font-weight:600;font-size:10px}
+.cell .nm{display:block}
 .cell .n{float:right;font-weight:600}
-.sub{margin-left:8px;font-size:12px}
-details{margin:0 0 3px 6px}
-summary{font-size:11px;color:#444;cursor:pointer}
-.h0{background:#ffd6d6}.h1{background:#e4f2d0}.h2{background:#c5e3a0}.h3{background:#9fd067}.h4{background:#6db33f}
-.g{background:#e6e6e6;color:#555;font-style:italic}
-aside{position:sticky;top:0;width:340px;max-height:100vh;overflow:auto;padding:10px;border-left:1px solid #ccc;background:#fafafa}
-aside h3{margin:0 0 4px;font-size:15px}
-aside ul{padding-left:18px}
+.sub{margin-left:4px}
+details{margin:0 0 2px 3px}
+summary{font-size:10px;color:#444;cursor:pointer}
+.h0{background:@GAP;color:@GAPT}.h1{background:@S0;color:@T0}.h2{background:@S1;color:@T1}.h3{background:@S2;color:@T2}.h4{background:@S3;color:@T3}
+.g{background:@GUIDE;color:#444;font-style:italic}
+#panel{position:fixed;top:0;right:0;height:100vh;width:min(460px,92vw);overflow:auto;padding:12px 14px;background:#fafafa;border-left:1px solid #888;box-shadow:-4px 0 14px rgba(0,0,0,.25);transform:translateX(105%);transition:transform .15s;z-index:10}
+#panel.open{transform:none}
+#panel h3{margin:0 0 4px;font-size:15px}
+#panel ul{padding-left:18px}
+#close{float:right;font-size:16px;border:1px solid #999;background:#fff;border-radius:3px;cursor:pointer}
 .lists{padding:8px 16px}
 .lists h2{font-size:16px}
 #store{display:none}
-table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}
-@media print{aside,#store{display:none}.matrix{overflow:visible;flex-wrap:wrap}.col{break-inside:avoid}
- details{display:block}.cell{border-color:#666;-webkit-print-color-adjust:exact;print-color-adjust:exact}}
+table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left;vertical-align:top}
+.bars td.pct{text-align:right;white-space:nowrap}
+.bar{width:320px}.bar div{height:12px;background:#e6e6e6;border:1px solid #999}.bar span{display:block;height:100%;background:@S3}
+@media print{#panel,#store,.fold{display:none}.matrix{flex-wrap:wrap}.col{break-inside:avoid}.col.folded{flex:1 1 0}
+ .col.folded .cell,.col.folded details,.col.folded h2 small{display:block}.col.folded h2{writing-mode:horizontal-tb;min-height:0}
+ details{display:block}.cell{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 "#;
+
+/// [`CSS`] with the palette filled in (one source of colour for every visual format).
+fn css() -> String {
+    CSS.replace("@GAPT", GAP_TEXT)
+        .replace("@GAP", GAP)
+        .replace("@GUIDE", GUIDANCE)
+        .replace("@S0", SCALE[0])
+        .replace("@S1", SCALE[1])
+        .replace("@S2", SCALE[2])
+        .replace("@S3", SCALE[3])
+        .replace("@T0", SCALE_TEXT[0])
+        .replace("@T1", SCALE_TEXT[1])
+        .replace("@T2", SCALE_TEXT[2])
+        .replace("@T3", SCALE_TEXT[3])
+}
 
 const SCRIPT: &str = r#"
 (function(){
   var panel=document.getElementById('panel');
+  var body=document.getElementById('panel-body');
   var sel=null;
   function show(cell){
     if(sel){sel.classList.remove('sel');}
     sel=cell;cell.classList.add('sel');
     var src=document.getElementById('d-'+cell.getAttribute('data-t'));
-    while(panel.firstChild){panel.removeChild(panel.firstChild);}
-    if(src){panel.appendChild(src.cloneNode(true));}
+    while(body.firstChild){body.removeChild(body.firstChild);}
+    if(src){body.appendChild(src.cloneNode(true));}
+    panel.classList.add('open');
   }
-  document.getElementById('matrix').addEventListener('click',function(e){
+  function hide(){
+    panel.classList.remove('open');
+    if(sel){sel.classList.remove('sel');sel.focus();sel=null;}
+  }
+  function fold(btn){
+    var col=btn.closest('.col');
+    var folded=col.classList.toggle('folded');
+    btn.setAttribute('aria-expanded',folded?'false':'true');
+    btn.textContent=folded?'+':'\u2212';
+  }
+  var m=document.getElementById('matrix');
+  m.addEventListener('click',function(e){
+    var f=e.target.closest('.fold');
+    if(f){fold(f);return;}
     var c=e.target.closest('.cell');
     if(c){e.stopPropagation();show(c);}
   });
-  document.getElementById('matrix').addEventListener('keydown',function(e){
+  m.addEventListener('keydown',function(e){
     if(e.key==='Enter'&&e.target.classList.contains('cell')){show(e.target);}
   });
+  document.getElementById('close').addEventListener('click',hide);
+  document.addEventListener('keydown',function(e){if(e.key==='Escape'){hide();}});
 })();
 "#;
 
@@ -125,7 +183,20 @@ fn cell(o: &mut String, t: &TechniqueRow, tactic: &str, sub: bool) {
     );
 }
 
-fn details(o: &mut String, r: &CoverageReport, t: &TechniqueRow) {
+/// A rule's place, `path:line` from the repository root, linked when there is a link base.
+fn rule_place(path: &str, line: usize, opts: &HtmlOptions) -> String {
+    let shown = opts.paths.show(path);
+    let text = format!("{}:{line}", escape(&shown));
+    match &opts.link_base {
+        Some(base) => format!(
+            "<a href=\"{}\">{text}</a>",
+            escape(&super::navigator::url_join(base, &shown))
+        ),
+        None => text,
+    }
+}
+
+fn details(o: &mut String, r: &CoverageReport, t: &TechniqueRow, opts: &HtmlOptions) {
     let _ = write!(
         o,
         "<div id=\"d-{}\"><h3>{} {}</h3><p>Class: {} ({}){}<br>Tier: {}<br>Tactics: {}</p>",
@@ -152,7 +223,7 @@ fn details(o: &mut String, r: &CoverageReport, t: &TechniqueRow) {
             };
             let _ = write!(
                 o,
-                "<li>{} <small>[{} / {}]{}</small><br><small>{}:{} · {}</small></li>",
+                "<li>{} <small>[{} / {}]{}</small><br><small>{} · {}</small></li>",
                 escape(&rule.title),
                 escape(rule.level.as_deref().unwrap_or("-")),
                 escape(rule.status.as_deref().unwrap_or("-")),
@@ -160,8 +231,7 @@ fn details(o: &mut String, r: &CoverageReport, t: &TechniqueRow) {
                     Via::Direct => String::new(),
                     Via::SubTechnique(sub) => format!(" via {}", escape(sub)),
                 },
-                escape(&rule.path),
-                rule.line,
+                rule_place(&rule.path, rule.line, opts),
                 escape(&rule.logsource)
             );
         }
@@ -170,17 +240,25 @@ fn details(o: &mut String, r: &CoverageReport, t: &TechniqueRow) {
     o.push_str("</div>");
 }
 
-/// The whole page.
+/// The whole page, rule paths as given.
 pub fn coverage(r: &CoverageReport) -> String {
+    coverage_with(r, &HtmlOptions::default())
+}
+
+/// The whole page.
+pub fn coverage_with(r: &CoverageReport, opts: &HtmlOptions) -> String {
     let mut o = String::with_capacity(256 * 1024);
     page_header(&mut o, r);
     matrix(&mut o, r);
+    o.push_str("<section class=\"lists\">");
+    tactic_bars(&mut o, r);
+    gaps(&mut o, r);
     mistags(&mut o, r);
-    tag_problems(&mut o, r);
+    tag_problems(&mut o, r, opts);
     baseline(&mut o, r);
     o.push_str("</section>\n<div id=\"store\">");
     for t in &r.techniques {
-        details(&mut o, r, t);
+        details(&mut o, r, t, opts);
     }
     let _ = write!(o, "</div>\n<script>{SCRIPT}</script>\n</body></html>\n");
     o
@@ -196,9 +274,10 @@ fn page_header(o: &mut String, r: &CoverageReport) {
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>ATT&amp;CK coverage: {} v{}</title><style>{CSS}</style></head><body>\n",
+         <title>ATT&amp;CK coverage: {} v{}</title><style>{}</style></head><body>\n",
         escape(&r.attack.domain),
-        escape(&r.attack.version)
+        escape(&r.attack.version),
+        css()
     );
     let _ = write!(
         o,
@@ -234,9 +313,9 @@ fn page_header(o: &mut String, r: &CoverageReport) {
         );
     }
     o.push_str(
-        "<p class=\"legend\"><span class=\"h0\">gap</span><span class=\"h1\">1 rule</span><span class=\"h2\">2–4</span>\
+        "<p class=\"legend\"><span class=\"h0\">gap: no rule</span><span class=\"h1\">1 rule</span><span class=\"h2\">2–4</span>\
          <span class=\"h3\">5–9</span><span class=\"h4\">10+</span><span class=\"g\">no portable rule</span> \
-         Click a technique for its rules.</p></header>\n",
+         Click a technique for its rules; <a href=\"#bars\">coverage by tactic</a>, <a href=\"#gaps\">gaps</a>.</p></header>\n",
     );
 }
 
@@ -255,12 +334,17 @@ fn matrix(o: &mut String, r: &CoverageReport) {
             }
         }
     }
-    o.push_str("<div class=\"wrap\"><main class=\"matrix\" id=\"matrix\">\n");
+    o.push_str("<main class=\"matrix\" id=\"matrix\">\n");
     for tac in &r.tactics {
+        // Nothing a rule can cover (the PRE tactics): folded to a narrow column.
+        let folded = tac.count(Metric::All).in_scope == 0;
         let _ = write!(
             o,
-            "<section class=\"col\" data-tactic=\"{}\"><h2>{}<small>{}/{} techniques · {}/{} subs · {} guidance</small></h2>",
+            "<section class=\"col{}\" data-tactic=\"{}\"><h2><button class=\"fold\" type=\"button\" aria-expanded=\"{}\" title=\"fold or unfold\">{}</button>{}<small>{}/{} techniques · {}/{} subs · {} guidance</small></h2>",
+            if folded { " folded" } else { "" },
             escape(&tac.shortname),
+            !folded,
+            if folded { "+" } else { "−" },
             escape(&tac.name),
             tac.techniques.covered,
             tac.techniques.in_scope,
@@ -300,12 +384,63 @@ fn matrix(o: &mut String, r: &CoverageReport) {
         }
         o.push_str("</section>\n");
     }
-    o.push_str("</main><aside id=\"panel\" aria-live=\"polite\"><p>Click a technique to see its rules and observability class.</p></aside></div>\n");
+    o.push_str("</main><aside id=\"panel\" aria-live=\"polite\" aria-label=\"technique details\"><button id=\"close\" type=\"button\" aria-label=\"close\">×</button><div id=\"panel-body\"></div></aside>\n");
 }
 
-/// Opens the lists section with the likely mis-tags.
+/// Per-tactic coverage bars: techniques and sub-techniques together (the report's headline
+/// metric), guidance apart.
+fn tactic_bars(o: &mut String, r: &CoverageReport) {
+    o.push_str("<h2 id=\"bars\">Coverage by tactic</h2><table class=\"bars\"><tr><th>Tactic</th><th>Covered</th><th>%</th><th class=\"bar\">techniques and sub-techniques</th><th>Guidance</th><th>Rules</th></tr>");
+    for tac in &r.tactics {
+        let c = tac.count(Metric::All);
+        let pct = c.percent();
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td class=\"pct\">{}/{}</td><td class=\"pct\">{}</td><td class=\"bar\"><div><span style=\"width:{:.1}%\"></span></div></td><td class=\"pct\">{}</td><td class=\"pct\">{}</td></tr>",
+            escape(&tac.name),
+            c.covered,
+            c.in_scope,
+            pct.map_or("-".to_string(), |p| format!("{p:.1}%")),
+            pct.unwrap_or(0.0),
+            tac.guidance,
+            tac.rules
+        );
+    }
+    o.push_str("</table>");
+}
+
+/// Every gap: technique, first tactic, class and why.
+fn gaps(o: &mut String, r: &CoverageReport) {
+    let names: BTreeMap<&str, &str> = r
+        .tactics
+        .iter()
+        .map(|t| (t.shortname.as_str(), t.name.as_str()))
+        .collect();
+    let _ = write!(
+        o,
+        "<h2 id=\"gaps\">Gaps ({} techniques without a rule)</h2>",
+        r.gaps.len()
+    );
+    if r.gaps.is_empty() {
+        return;
+    }
+    o.push_str("<table class=\"gaps\"><tr><th>ID</th><th>Technique</th><th>Tactic</th><th>Class</th><th>Seen by / why not portable</th></tr>");
+    for g in &r.gaps {
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&g.id),
+            escape(&g.name),
+            escape(names.get(g.tactic.as_str()).copied().unwrap_or(&g.tactic)),
+            escape(super::class_label(g.class)),
+            escape(&g.class_reason)
+        );
+    }
+    o.push_str("</table>");
+}
+
+/// The likely mis-tags.
 fn mistags(o: &mut String, r: &CoverageReport) {
-    o.push_str("<section class=\"lists\">");
     let mistags: Vec<_> = r.guidance.iter().filter(|g| !g.rules.is_empty()).collect();
     if !mistags.is_empty() {
         o.push_str("<h2>Likely mis-tags</h2><p>Rules claiming techniques that happen outside the defender's logs.</p><ul>");
@@ -325,7 +460,7 @@ fn mistags(o: &mut String, r: &CoverageReport) {
 }
 
 /// Tags naming unknown, revoked or deprecated techniques.
-fn tag_problems(o: &mut String, r: &CoverageReport) {
+fn tag_problems(o: &mut String, r: &CoverageReport, opts: &HtmlOptions) {
     if !r.tag_problems.items.is_empty() {
         let counts: Vec<String> = r
             .tag_problems
@@ -346,8 +481,12 @@ fn tag_problems(o: &mut String, r: &CoverageReport) {
                 p.problem,
                 escape(&p.technique),
                 escape(p.replacement.as_deref().unwrap_or("")),
-                rule.map(|x| format!("{} ({})", escape(&x.title), escape(&x.path)))
-                    .unwrap_or_default()
+                rule.map(|x| format!(
+                    "{} ({})",
+                    escape(&x.title),
+                    rule_place(&x.path, x.line, opts)
+                ))
+                .unwrap_or_default()
             );
         }
         o.push_str("</table>");

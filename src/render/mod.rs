@@ -18,6 +18,7 @@ pub mod markdown;
 pub mod migrate;
 pub mod navigator;
 pub mod palette;
+pub mod paths;
 pub mod sarif;
 pub mod test_report;
 pub mod text;

@@ -56,6 +56,8 @@ pub struct NavigatorOptions {
     /// Base URL for per-rule links; without it no links are written (Navigator needs absolute
     /// URLs with a scheme, and a local path is not one).
     pub link_base: Option<String>,
+    /// Links name rule files from the repository root.
+    pub paths: super::paths::RepoPaths,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -223,7 +225,8 @@ fn push_pct(out: &mut String, c: char) {
     }
 }
 
-fn url_join(base: &str, path: &str) -> String {
+/// `base/path`, both percent-encoded where a link needs it.
+pub fn url_join(base: &str, path: &str) -> String {
     format!(
         "{}/{}",
         url_encode(base.trim_end_matches('/'), false),
@@ -284,7 +287,7 @@ fn rule_entries(
         if let Some(base) = &opts.link_base {
             links.push(Link {
                 label: super::one_line(&rule.title),
-                url: url_join(base, &rule.path),
+                url: url_join(base, &opts.paths.show(&rule.path)),
             });
         }
     }

@@ -8,6 +8,7 @@
 //! 25,000 results per run (the rest are counted in a tool notification). Findings about the run
 //! rather than a file (coverage minimums) are tool notifications, as results need a location.
 
+use super::paths::normalise;
 use crate::check::{CheckReport, Finding};
 use crate::diag::{Code, Severity};
 use serde_json::{json, Value};
@@ -33,26 +34,6 @@ fn level(s: Severity) -> &'static str {
         Severity::Warning => "warning",
         Severity::Info => "note",
     }
-}
-
-/// Lexically normalised `base/path` (no file-system access: symlinks are not resolved).
-fn normalise(base: &Path, path: &Path) -> PathBuf {
-    let joined = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        base.join(path)
-    };
-    let mut out = PathBuf::new();
-    for c in joined.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
 }
 
 /// Repository-relative URI with `/` separators and percent-encoding of everything but unreserved

@@ -1,6 +1,8 @@
 //! The HTML coverage page in a real browser (headless Chromium; skipped with a notice when it is not
 //! installed): the matrix renders with one cell per (technique, tactic), the page's own script runs,
-//! and no script from rule content does. A screenshot is saved as `target/coverage-html.png`.
+//! and no script from rule content does; at 1400 and 1920 px every tactic column is in view and
+//! the details drawer opens over the matrix. Screenshots are saved as
+//! `target/coverage-html-1400.png` and `target/coverage-html-1920.png`.
 //! `.ci/run` installs the browser with `apt-get install -y chromium`.
 
 #![allow(clippy::print_stderr)] // skip notices and measured figures go to the test log
@@ -107,7 +109,7 @@ fn html_matrix_renders_and_rule_scripts_do_not_run() {
         "matrix cells"
     );
     assert_eq!(
-        dom.matches("<section class=\"col\"").count(),
+        dom.matches("<section class=\"col").count(),
         report["tactics"].as_array().unwrap().len()
     );
     // The hostile title is present as text, and neither its script nor its onerror handler ran.
@@ -126,18 +128,89 @@ fn html_matrix_renders_and_rule_scripts_do_not_run() {
     assert!(dom.contains("<title>ATT&amp;CK coverage: enterprise-attack v18.1</title>"));
     assert!(!dom.contains("PWNED</title>"));
 
-    let shot = target.join("coverage-html.png");
-    let _ = std::fs::remove_file(&shot);
-    browser(
-        &bin,
-        &[
-            &format!("--screenshot={}", shot.display()),
-            "--window-size=1600,1000",
-            "--hide-scrollbars",
-        ],
-        &html,
+    for width in [1400, 1920] {
+        layout_fits(
+            &bin,
+            &html,
+            width,
+            report["tactics"].as_array().unwrap().len(),
+        );
+        let shot = target.join(format!("coverage-html-{width}.png"));
+        let _ = std::fs::remove_file(&shot);
+        browser(
+            &bin,
+            &[
+                &format!("--screenshot={}", shot.display()),
+                &format!("--window-size={width},1000"),
+                "--hide-scrollbars",
+            ],
+            &html,
+        );
+        let meta = std::fs::metadata(&shot).expect("screenshot written");
+        assert!(meta.len() > 10_000, "screenshot suspiciously small");
+        eprintln!("screenshot: {}", shot.display());
+    }
+}
+
+/// Measures the page at `width` px in the browser: a copy of the page gets a probe script that
+/// writes every tactic column's box, the folded PRE columns and the drawer's state after a click
+/// into the DOM, which `--dump-dom` returns.
+fn layout_fits(bin: &Path, html: &Path, width: u32, tactics: usize) {
+    const PROBE: &str = r#"<script>
+(function(){
+  var out=[];
+  var cols=document.querySelectorAll('#matrix .col');
+  for(var i=0;i<cols.length;i++){
+    var b=cols[i].getBoundingClientRect();
+    out.push(cols[i].getAttribute('data-tactic')+':'+Math.floor(b.left)+':'+Math.ceil(b.right)+':'+(cols[i].classList.contains('folded')?'f':'o'));
+  }
+  var p=document.getElementById('panel');
+  p.style.transition='none';
+  var cell=document.querySelector('#matrix .cell:not(.g)');
+  cell.click();
+  var pb=p.getBoundingClientRect();
+  document.body.setAttribute('data-probe',out.join(' ')+'|'+window.innerWidth+'|'+p.classList.contains('open')+'|'+(document.getElementById('panel-body').textContent.length>0)+'|'+Math.round(pb.right));
+})();
+</script></body>"#;
+    let page = html.with_file_name(format!("coverage-browser-probe-{width}.html"));
+    let text = std::fs::read_to_string(html).unwrap();
+    std::fs::write(&page, text.replace("</body>", PROBE)).unwrap();
+    let dom = browser(
+        bin,
+        &["--dump-dom", &format!("--window-size={width},1000")],
+        &page,
     );
-    let meta = std::fs::metadata(&shot).expect("screenshot written");
-    assert!(meta.len() > 10_000, "screenshot suspiciously small");
-    eprintln!("screenshot: {}", shot.display());
+    let at = dom.find("data-probe=\"").expect("probe ran") + 12;
+    let probe = &dom[at..at + dom[at..].find('"').unwrap()];
+    let parts: Vec<&str> = probe.split('|').collect();
+    let viewport: i64 = parts[1].parse().unwrap();
+    assert_eq!(viewport, width as i64, "viewport width");
+    let cols: Vec<&str> = parts[0].split(' ').collect();
+    assert_eq!(cols.len(), tactics);
+    for c in &cols {
+        let f: Vec<&str> = c.split(':').collect();
+        let (left, right): (i64, i64) = (f[1].parse().unwrap(), f[2].parse().unwrap());
+        assert!(
+            left >= 0 && right <= viewport && right > left,
+            "{width} px: tactic column {} at {left}..{right} is not in view",
+            f[0]
+        );
+        let pre = f[0] == "reconnaissance" || f[0] == "resource-development";
+        assert_eq!(
+            f[3] == "f",
+            pre,
+            "{width} px: {c}: PRE tactics fold by default, no other"
+        );
+    }
+    assert_eq!(parts[2], "true", "the drawer opens on a click");
+    assert_eq!(parts[3], "true", "the drawer shows the technique's details");
+    assert!(
+        parts[4].parse::<i64>().unwrap() <= viewport,
+        "drawer in view"
+    );
+    eprintln!(
+        "{width} px: {} tactic columns in view: {}",
+        cols.len(),
+        parts[0]
+    );
 }

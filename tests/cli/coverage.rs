@@ -181,3 +181,39 @@ fn group_scope_from_cli() {
         .unwrap()
         .starts_with("techniques used by G0016"));
 }
+
+/// Issue #15: the HTML report shows rule paths from the repository root (`--root`), links them
+/// with `--link-base`, and has a gaps table and per-tactic bars; PRE tactics start folded.
+#[test]
+fn html_paths_from_the_root_with_links_gaps_and_bars() {
+    let r = run(&[
+        "coverage",
+        RULES,
+        "--format",
+        "html",
+        "--root",
+        "tests/fixtures/coverage",
+        "--link-base",
+        "https://git.example/repo/blob/main",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(
+            "<a href=\"https://git.example/repo/blob/main/rules/powershell_encoded.yml\">rules/powershell_encoded.yml:"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("tests/fixtures/coverage/rules/"));
+    assert!(r.stdout.contains("<h2 id=\"gaps\">Gaps ("));
+    assert!(r.stdout.contains("<table class=\"bars\">"));
+    assert!(r
+        .stdout
+        .contains("<section class=\"col folded\" data-tactic=\"reconnaissance\">"));
+    // Without --root: from the repository of the working directory, i.e. as given here.
+    let plain = run(&["coverage", RULES, "--format", "html"]);
+    assert!(plain
+        .stdout
+        .contains("tests/fixtures/coverage/rules/powershell_encoded.yml:"));
+    assert!(!plain.stdout.contains("<a href=\"http"));
+}

@@ -362,6 +362,7 @@ fn all_formats(r: &CoverageReport) -> Vec<(&'static str, String)> {
     let nav = navigator::NavigatorOptions {
         score: navigator::Score::Count,
         link_base: Some("https://example.org/rules/".into()),
+        ..Default::default()
     };
     vec![
         ("text", render::text::coverage(r)),
@@ -507,7 +508,11 @@ fn navigator_layer_follows_format_4_5() {
         navigator::Score::Tier,
     ] {
         for link_base in [None, Some("https://git.example/rules".to_string())] {
-            let opts = navigator::NavigatorOptions { score, link_base };
+            let opts = navigator::NavigatorOptions {
+                score,
+                link_base,
+                ..Default::default()
+            };
             let v: Value = serde_json::from_str(&navigator::coverage(&r, &opts)).unwrap();
             let problems = layer_problems(&v, "18");
             assert!(problems.is_empty(), "{score:?}: {problems:?}");
