@@ -51,6 +51,10 @@ pub(super) struct CheckArgs {
     /// Exit 1 when a finding is at or above this severity (default: from the config, else error).
     #[arg(long, value_enum)]
     fail_level: Option<FailLevelArg>,
+    /// Repository root the SARIF, GitHub and JUnit paths are relative to. Default: the enclosing
+    /// git repository of the working directory (else the working directory).
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
     /// Write the report to FILE (atomically) instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
@@ -164,15 +168,28 @@ fn fix(
 }
 
 fn format_report(args: &CheckArgs, report: &check::CheckReport, cwd: &Path) -> String {
+    let root = args
+        .root
+        .clone()
+        .unwrap_or_else(|| config::repository_root(cwd));
+    let ci = || {
+        render::paths::rooted(
+            report,
+            &render::paths::RepoPaths {
+                base: cwd.to_path_buf(),
+                root: Some(root.clone()),
+            },
+        )
+    };
     match args.format {
         CheckFormat::Text => render::check::text(report),
         CheckFormat::Json => render::json::to_string(report),
-        CheckFormat::Junit => render::check::junit(report),
-        CheckFormat::Github => render::github::annotations(report),
+        CheckFormat::Junit => render::check::junit(&ci()),
+        CheckFormat::Github => render::github::annotations(&ci()),
         CheckFormat::Sarif => render::sarif::to_sarif(
             report,
             &render::sarif::SarifOptions {
-                root: config::repository_root(cwd),
+                root: render::paths::normalise(cwd, &root),
                 base: cwd.to_path_buf(),
                 tool_version: env!("CARGO_PKG_VERSION").to_string(),
             },

@@ -53,6 +53,20 @@ impl RepoPaths {
     }
 }
 
+/// `report` with every finding's path shown from the root, for the CI formats (GitHub annotations,
+/// JUnit), whose viewers resolve paths against the repository checkout, not the directory the
+/// command ran in. The text and JSON reports keep paths as given.
+pub fn rooted(report: &crate::check::CheckReport, paths: &RepoPaths) -> crate::check::CheckReport {
+    let mut out = report.clone();
+    for f in &mut out.findings {
+        if let Some(p) = &f.diagnostic.path {
+            let shown = paths.show(&p.to_string_lossy());
+            f.diagnostic.path = Some(PathBuf::from(shown));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -159,7 +159,6 @@ pub fn to_sarif(r: &CheckReport, opts: &SarifOptions) -> String {
                 "name": "attacktrace",
                 "version": opts.tool_version,
                 "semanticVersion": opts.tool_version,
-                "informationUri": "https://github.com/attacktrace/attacktrace",
                 "rules": rules
             }},
             "automationDetails": {"id": "attacktrace/check/"},

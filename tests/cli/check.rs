@@ -374,3 +374,58 @@ fn coverage_gate_measures_what_the_report_prints_on_sigmahq() {
     let rules = shared.join("sigmahq/rules");
     gate_agrees_with_report(&[rules.to_str().unwrap()]);
 }
+
+/// Issue #15: every CI format names files from the repository root, wherever the command runs,
+/// and `--root` moves that root; SARIF claims no made-up project location.
+#[test]
+fn ci_formats_name_files_from_the_repository_root() {
+    let sub = root().join("tests/fixtures");
+    let file = "check/rules/attacktag.yml";
+    let gh = run_in(&sub, &["--no-config", "check", file, "--format", "github"]);
+    assert!(
+        gh.stdout
+            .contains("file=tests/fixtures/check/rules/attacktag.yml,"),
+        "{}",
+        gh.stdout
+    );
+    let junit = run_in(&sub, &["--no-config", "check", file, "--format", "junit"]);
+    assert!(
+        junit
+            .stdout
+            .contains("tests/fixtures/check/rules/attacktag.yml"),
+        "{}",
+        junit.stdout
+    );
+    let sarif = run_in(&sub, &["--no-config", "check", file, "--format", "sarif"]);
+    assert!(sarif
+        .stdout
+        .contains("\"uri\": \"tests/fixtures/check/rules/attacktag.yml\""));
+    assert!(!sarif.stdout.contains("informationUri"));
+    // `--root` overrides the repository root, relative to the working directory.
+    for (format, needle) in [
+        ("github", "file=rules/attacktag.yml,"),
+        ("sarif", "\"uri\": \"rules/attacktag.yml\""),
+        ("junit", "\"rules/attacktag.yml\""),
+    ] {
+        let r = run_in(
+            &sub,
+            &[
+                "--no-config",
+                "check",
+                file,
+                "--format",
+                format,
+                "--root",
+                "check",
+            ],
+        );
+        assert!(r.stdout.contains(needle), "{format}: {}", r.stdout);
+    }
+    // Text and JSON keep paths as given (a terminal resolves them from the working directory).
+    let text = run_in(&sub, &["--no-config", "check", file]);
+    assert!(
+        text.stdout.contains("--> check/rules/attacktag.yml:"),
+        "{}",
+        text.stdout
+    );
+}
