@@ -220,11 +220,9 @@ pub(super) fn run(cli: &Cli, args: &CoverageArgs) -> Result<Outcome, CliError> {
         None => None,
     };
     let kb = cli.knowledge_base()?;
-    let load = crate::rules::LoadOptions {
-        compile: false,
-        ..cli.rule_options()
-    };
-    let ruleset = cli.load_rules_with(&args.paths, &load)?;
+    // Compiled like `rules` does, so the load summary's `not_evaluable` is the same count in both
+    // (a loader that skips compiling cannot know it and would report 0).
+    let ruleset = cli.load_rules(&args.paths)?;
     cli.note_unloaded(&ruleset);
     let templates = ruleset.rules.iter().filter(|r| r.is_template()).count();
     if templates > 0 {

@@ -1,7 +1,7 @@
 //! `attack classes` as text (one block per technique, for reading) and CSV (for a spreadsheet
 //! review). JSON goes through [`super::json`].
 
-use super::{class_label, csv::cell, one_line};
+use super::{class_code, class_label, csv::cell, one_line};
 use crate::telemetry::listing::ClassListing;
 use std::fmt::Write;
 
@@ -76,14 +76,14 @@ pub fn csv(l: &ClassListing) -> String {
             cell(&t.name),
             cell(&t.tactics.join(";")),
             cell(&t.platforms.join(";")),
-            cell(class_label(obs.class)),
+            cell(class_code(obs.class)),
             cell(&obs.confidence.to_string()),
             cell(&obs.basis.to_string()),
             cell(obs.subkind.as_deref().unwrap_or("")),
             cell(&obs.reason),
             cell(&obs.analytics.join(";")),
             cell(&obs.rejected.join(";")),
-            cell(t.data_class.map_or("", class_label)),
+            cell(t.data_class.map_or("", class_code)),
         ];
         let _ = writeln!(o, "{}", row.join(","));
     }

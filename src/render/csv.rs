@@ -50,7 +50,7 @@ pub fn coverage(r: &CoverageReport) -> String {
                 cell(&t.name),
                 t.is_sub,
                 cell(t.parent.as_deref().unwrap_or("")),
-                super::class_label(t.class),
+                super::class_code(t.class),
                 t.tier.as_str(),
                 t.rules.len(),
                 t.covered_via_sub,

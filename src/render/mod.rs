@@ -46,6 +46,17 @@ pub fn class_label(c: crate::telemetry::ObsClass) -> &'static str {
     }
 }
 
+/// Machine spelling of an observability class, the same in every machine format (JSON's serde
+/// form): `portable`, `environment-specific`, `no-portable-rule`.
+pub fn class_code(c: crate::telemetry::ObsClass) -> &'static str {
+    use crate::telemetry::ObsClass;
+    match c {
+        ObsClass::Portable => "portable",
+        ObsClass::EnvironmentSpecific => "environment-specific",
+        ObsClass::NoPortableRule => "no-portable-rule",
+    }
+}
+
 /// What a card shows for a log-source channel, before escaping: the prose when the bundle is loaded,
 /// else the machine channel and the facts read from the prose
 /// (`execve | syscalls: execve; paths: /usr/bin/systemctl`).
@@ -106,6 +117,21 @@ pub fn wrap(text: &str, width: usize, indent: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn class_codes_are_the_json_spelling() {
+        use crate::telemetry::ObsClass;
+        for c in [
+            ObsClass::Portable,
+            ObsClass::EnvironmentSpecific,
+            ObsClass::NoPortableRule,
+        ] {
+            assert_eq!(
+                serde_json::to_string(&c).unwrap(),
+                format!("\"{}\"", class_code(c))
+            );
+        }
+    }
 
     #[test]
     fn md_escape_blocks_html_and_tables() {

@@ -217,3 +217,30 @@ fn html_paths_from_the_root_with_links_gaps_and_bars() {
         .contains("tests/fixtures/coverage/rules/powershell_encoded.yml:"));
     assert!(!plain.stdout.contains("<a href=\"http"));
 }
+
+/// Issue #15: counts and spellings agree across commands and formats: `not_evaluable` in `rules`
+/// and `coverage`, each technique's class in CSV and JSON.
+#[test]
+fn counts_and_classes_agree_across_formats() {
+    let f = "tests/fixtures/check/rules/detection_not_evaluable.yml";
+    let rules = run(&["-q", "rules", f, "--format", "json"]);
+    let cov = run(&["-q", "coverage", f, "--format", "json"]);
+    let r: serde_json::Value = serde_json::from_str(&rules.stdout).unwrap();
+    let c: serde_json::Value = serde_json::from_str(&cov.stdout).unwrap();
+    assert_eq!(r["summary"]["not_evaluable"], 1);
+    assert_eq!(c["load"]["not_evaluable"], r["summary"]["not_evaluable"]);
+
+    let json = run(&["-q", "coverage", RULES, "--format", "json"]);
+    let csv = run(&["-q", "coverage", RULES, "--format", "csv"]);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let class: std::collections::BTreeMap<&str, &str> = v["techniques"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["id"].as_str().unwrap(), t["class"].as_str().unwrap()))
+        .collect();
+    for line in csv.stdout.lines().skip(1) {
+        let cols: Vec<&str> = line.split(',').collect();
+        assert_eq!(class[cols[2]], cols[6], "{line}");
+    }
+}
