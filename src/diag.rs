@@ -862,6 +862,18 @@ pub fn lookup(name: &str) -> Option<&'static CodeInfo> {
     Code::parse(name).map(Code::info)
 }
 
+/// The registered code closest to a mistyped `name` (edit distance on the lower-cased name, at
+/// most a third of its length), for "did you mean".
+pub fn closest(name: &str) -> Option<Code> {
+    let name = name.trim().to_ascii_lowercase().replace('-', "_");
+    let limit = (name.chars().count() / 3).max(2);
+    Code::all()
+        .map(|c| (strsim::levenshtein(c.as_str(), &name), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, c)| (*d, c.as_str()))
+        .map(|(_, c)| c)
+}
+
 /// One finding about one place.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Diagnostic {
@@ -901,6 +913,14 @@ impl Diagnostic {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn closest_code_for_a_typo() {
+        assert_eq!(closest("attak_tag"), Some(Code::AttackTag));
+        assert_eq!(closest("coverage_minimun"), Some(Code::CoverageMinimum));
+        assert_eq!(closest("Yaml-Eror"), Some(Code::YamlError));
+        assert_eq!(closest("nothing_like_any_code_at_all"), None);
+    }
     use std::collections::BTreeSet;
 
     #[test]

@@ -23,6 +23,12 @@ pub enum LookupError {
         query: String,
         suggestions: Vec<String>,
     },
+    /// An ID of another ATT&CK domain than the data's (a mobile ID on enterprise data).
+    #[error("technique {}: not in the loaded {data} data; {}", .foreign.id, .foreign.describe())]
+    OtherDomain {
+        data: String,
+        foreign: super::domains::ForeignTechnique,
+    },
     /// Several active techniques match the name; `candidates` are `"ID Name"` strings sorted by ID.
     #[error("{query:?} matches {} techniques: {}", candidates.len(), candidates.join(", "))]
     Ambiguous {
@@ -70,10 +76,16 @@ pub fn resolve<'a>(kb: &'a KnowledgeBase, query: &str) -> Result<Resolution<'a>,
     if looks_like_id(q) {
         return match kb.technique(q) {
             Some(t) => Ok(with_notices(kb, t)),
-            None => Err(LookupError::Unknown {
-                query: query.to_string(),
-                suggestions: id_suggestions(kb, q),
-            }),
+            None => match super::domains::foreign(q, &kb.source.domain) {
+                Some(foreign) => Err(LookupError::OtherDomain {
+                    data: kb.source.domain.clone(),
+                    foreign,
+                }),
+                None => Err(LookupError::Unknown {
+                    query: query.to_string(),
+                    suggestions: id_suggestions(kb, q),
+                }),
+            },
         };
     }
 

@@ -9,6 +9,7 @@
 pub mod catalog;
 pub mod channel;
 pub mod diff;
+pub mod domains;
 pub mod facts;
 pub mod lookup;
 pub mod model;

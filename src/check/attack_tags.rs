@@ -137,11 +137,14 @@ impl<'a> AttackEnv<'a> {
         let kb = self.kb;
         match kb.technique(id) {
             None => {
-                let hint = id
-                    .split_once('.')
-                    .and_then(|(p, _)| kb.technique(p))
-                    .map(|p| format!("; {} exists, the sub-technique does not", p.id))
-                    .unwrap_or_default();
+                let hint = match crate::attack::domains::foreign(id, &kb.source.domain) {
+                    Some(f) => format!("; {}", f.describe()),
+                    None => id
+                        .split_once('.')
+                        .and_then(|(p, _)| kb.technique(p))
+                        .map(|p| format!("; {} exists, the sub-technique does not", p.id))
+                        .unwrap_or_default(),
+                };
                 ctx.push(
                     Code::AttackTag,
                     pos,

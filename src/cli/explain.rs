@@ -15,8 +15,12 @@ pub(super) fn run(args: &ExplainArgs) -> Result<Outcome, CliError> {
         return Ok(Outcome::Clean);
     };
     let info = crate::diag::lookup(code).ok_or_else(|| {
+        let hint = crate::diag::closest(code)
+            .map(|c| format!("did you mean `{c}`? "))
+            .unwrap_or_default();
         CliError::Input(format!(
-            "unknown code `{code}`; `attacktrace explain` lists them"
+            "unknown code `{}`; {hint}`attacktrace explain` lists them",
+            crate::output::one_line(code)
         ))
     })?;
     emit(crate::render::explain::one(info))?;

@@ -9,6 +9,7 @@ mod card_facts;
 mod check;
 mod correlation;
 mod coverage;
+mod domains;
 mod evidence;
 mod guidance;
 mod help;
