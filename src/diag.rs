@@ -201,6 +201,17 @@ impl Code {
         self.family().locked()
     }
 
+    /// A house style rather than a Sigma rule (`tag_order`): off by default and not part of
+    /// `validators: [all]`; a config turns it on by naming it.
+    pub fn opt_in(self) -> bool {
+        matches!(self, Code::TagOrder)
+    }
+
+    /// The codes `validators: [all]` and the defaults enable: every code but the opt-in ones.
+    pub fn defaults() -> impl Iterator<Item = Code> {
+        Code::all().filter(|c| !c.opt_in())
+    }
+
     /// Severity, family, summary and explanation: the one list.
     pub fn info(self) -> &'static CodeInfo {
         &CODE_INFO[self as usize]
@@ -450,11 +461,12 @@ static CODE_INFO: [CodeInfo; Code::COUNT] = [
         code: Code::TagOrder,
         severity: Severity::Info,
         family: Family::Schema,
-        summary: "Tags are not grouped as tactics, then techniques, then other tags.",
+        summary: "Tags are not grouped as tactics, then techniques, then other tags (opt-in).",
         explanation: "What it checks: ATT&CK tactic tags come first, then technique tags, then \
             other ATT&CK tags (groups, software), then other namespaces; the order within each \
             group is free.\nWhy it matters: a fixed order makes reviews and diffs of tag changes \
-            easy to read.\nFix: move the tag (`--fix` does it).",
+            easy to read. A house style, not a Sigma rule: off unless a config names it \
+            (`validators: [all, tag_order]`).\nFix: move the tag (`--fix` does it).",
     },
     CodeInfo {
         code: Code::DuplicateTag,

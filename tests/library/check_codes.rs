@@ -20,15 +20,44 @@ const NOT_FROM_A_FIXTURE: &[&str] = &[
     "coverage_minimum",
 ];
 
+/// Checks with every code on, opt-in ones (`tag_order`) included, so each fixture shows its code.
 fn check_paths(paths: &[PathBuf]) -> CheckReport {
     let kb = catalog::embedded();
     let rules = check::load_rules(paths);
+    let settings = Settings {
+        enabled: attacktrace::diag::Code::all().collect(),
+        ..Settings::default()
+    };
     check::run(&CheckInput {
         kb: &kb,
         telemetry: Telemetry::embedded(),
         rules: &rules,
-        settings: &Settings::default(),
+        settings: &settings,
     })
+}
+
+#[test]
+fn tag_order_is_off_by_default_and_on_when_named() {
+    let kb = catalog::embedded();
+    let rules = check::load_rules(&[PathBuf::from(DIR).join("tag_order.yml")]);
+    let codes = |settings: &Settings| -> BTreeSet<&'static str> {
+        check::run(&CheckInput {
+            kb: &kb,
+            telemetry: Telemetry::embedded(),
+            rules: &rules,
+            settings,
+        })
+        .findings
+        .iter()
+        .map(|f| f.diagnostic.code.as_str())
+        .collect()
+    };
+    assert!(!codes(&Settings::default()).contains("tag_order"));
+    let all = Settings::parse("c", "validators: [all]\n").unwrap();
+    assert!(!codes(&all).contains("tag_order"));
+    let named = Settings::parse("c", "validators: [all, tag_order]\n").unwrap();
+    assert!(codes(&named).contains("tag_order"));
+    assert!(named.to_yaml().contains("  - tag_order\n"));
 }
 
 fn fixtures() -> Vec<(String, PathBuf)> {
