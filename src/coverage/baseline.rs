@@ -129,14 +129,16 @@ pub(super) fn diff(cur: &Current<'_>, base: &Baseline) -> BaselineDiff {
             out.changed.push(change);
         }
     }
+    // Claimed before (guidance has rules but no tier) and gone from the current rows.
     for b in base
         .techniques
         .iter()
-        .filter(|b| !seen.contains(b.id.as_str()) && b.tier > Tier::None)
+        .filter(|b| !seen.contains(b.id.as_str()) && (b.tier > Tier::None || !b.rules.is_empty()))
     {
         match left_for_version(cur.kb, b, base) {
             Some(v) => out.version.push(v),
-            None => out.left_scope.push(b.id.clone()),
+            None if b.tier > Tier::None => out.left_scope.push(b.id.clone()),
+            None => {}
         }
     }
     out.left_scope.sort();

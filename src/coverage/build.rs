@@ -127,6 +127,7 @@ fn technique_row(
     let class = obs.class;
     let links = rule_links(input.links, rules, &t.id);
     let direct = links.iter().any(|l| l.via == Via::Direct);
+    let guidance = class == ObsClass::NoPortableRule;
     Some(TechniqueRow {
         id: t.id.clone(),
         name: t.name.clone(),
@@ -135,8 +136,14 @@ fn technique_row(
         parent: t.parent.clone(),
         class,
         class_reason: obs.reason,
-        guidance: class == ObsClass::NoPortableRule,
-        tier: tier(input.validated, rules, &links),
+        guidance,
+        // Guidance is never covered: its mis-tagged rules give it no tier, so a row's tier and
+        // the `tiers` totals say the same in every format.
+        tier: if guidance {
+            Tier::None
+        } else {
+            tier(input.validated, rules, &links)
+        },
         covered_via_sub: !links.is_empty() && !direct,
         rules: links,
     })

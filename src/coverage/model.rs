@@ -224,6 +224,7 @@ pub struct TechniqueRow {
     pub class_reason: String,
     /// True for "no portable rule": reported apart, never counted as covered.
     pub guidance: bool,
+    /// Always `none` for guidance, whatever rules claim it (they are listed in `rules`).
     pub tier: Tier,
     /// Direct links first, then via sub-techniques; each by rule index.
     pub rules: Vec<RuleLink>,

@@ -698,10 +698,13 @@ fn coverage_baseline(o: &mut String, r: &CoverageReport) {
         for v in &b.version {
             let _ = writeln!(
                 o,
-                "  release {:<10} {} -> {}  {}: {}{}{}",
+                "  release {:<10} {}{}: {}{}{}",
                 v.id,
-                v.before.as_str(),
-                v.after.as_str(),
+                if v.before == v.after {
+                    String::new()
+                } else {
+                    format!("{} -> {}  ", v.before.as_str(), v.after.as_str())
+                },
                 one_line(&v.name),
                 v.reason.phrase(),
                 v.replacement
