@@ -20,6 +20,13 @@ fn property(s: &str) -> String {
 
 pub fn annotations(r: &CheckReport) -> String {
     let mut out = String::new();
+    // On top: the version skew explains the ATT&CK findings below it.
+    if let Some(skew) = &r.skew {
+        out.push_str(&format!(
+            "::warning title=attack_version_skew::{}\n",
+            data(&skew.summary())
+        ));
+    }
     for f in &r.findings {
         let d = &f.diagnostic;
         let kind = match d.severity {

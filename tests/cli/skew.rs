@@ -84,6 +84,13 @@ fn check_says_so_on_top_and_in_the_summary() {
         "{}",
         json.stderr
     );
+    let gh = run(&["check", V19_RULES, "--format", "github"]);
+    assert!(
+        gh.stdout
+            .starts_with("::warning title=attack_version_skew::ATT&CK version skew"),
+        "{}",
+        gh.stdout
+    );
     let sarif = run(&["check", V19_RULES, "--format", "sarif"]);
     assert!(sarif.stdout.contains("attack_version_skew"));
 }
