@@ -47,7 +47,8 @@ pub(super) struct TestArgs {
     #[arg(long, value_name = "BYTES", default_value_t = ReadLimits::default().max_line_bytes)]
     max_line_bytes: usize,
     /// Repository root for SigmaHQ `regression_tests_path` values, instead of the parent of the
-    /// top-level rule directory (`rules/`, `rules-emerging-threats/`, ...) holding each rule.
+    /// top-level rule directory (`rules/`, `rules-emerging-threats/`, ...) holding each rule; JUnit
+    /// paths are shown from it too (default: the git repository of the working directory).
     #[arg(long, value_name = "DIR")]
     root: Option<PathBuf>,
     /// Event field holding the time correlations order events by (repeatable or comma list, tried
@@ -57,6 +58,19 @@ pub(super) struct TestArgs {
 }
 
 impl TestArgs {
+    /// JUnit paths from `--root`, else from the git repository of the working directory.
+    fn repo_paths(&self) -> Result<crate::render::paths::RepoPaths, CliError> {
+        let cwd = std::env::current_dir().map_err(CliError::io("working directory"))?;
+        let root = self
+            .root
+            .clone()
+            .unwrap_or_else(|| crate::config::repository_root(&cwd));
+        Ok(crate::render::paths::RepoPaths {
+            base: cwd,
+            root: Some(root),
+        })
+    }
+
     fn options(&self, cli: &Cli) -> TestOptions {
         TestOptions {
             routing: !self.no_routing,
@@ -106,7 +120,7 @@ pub(super) fn run(cli: &Cli, args: &TestArgs) -> Result<Outcome, CliError> {
     emit(match args.format {
         TestFormat::Text => render::test_report::text(&report),
         TestFormat::Json => render::json::to_string(&report),
-        TestFormat::Junit => render::test_report::junit(&report),
+        TestFormat::Junit => render::test_report::junit_with(&report, &args.repo_paths()?),
     })?;
     let outcome = Outcome::findings_if(report.failed());
     exit_without_freeing((ruleset, report));

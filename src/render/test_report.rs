@@ -210,8 +210,16 @@ pub fn text(r: &TestReport) -> String {
     o
 }
 
-/// JUnit: suite per rule, a case per test file, plus one case for benign events when any matched.
+/// JUnit: suite per rule, a case per test file, plus one case for benign events when any matched;
+/// paths as given.
 pub fn junit(r: &TestReport) -> String {
+    junit_with(r, &super::paths::RepoPaths::default())
+}
+
+/// [`junit`] with paths from the repository root (CI shows them against its checkout).
+pub fn junit_with(r: &TestReport, paths: &super::paths::RepoPaths) -> String {
+    let path_line =
+        |p: &std::path::Path| path_line(std::path::Path::new(&paths.show(&p.to_string_lossy())));
     let mut report = JUnitReport {
         name: "attacktrace test".into(),
         suites: Vec::new(),

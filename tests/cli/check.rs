@@ -421,6 +421,25 @@ fn ci_formats_name_files_from_the_repository_root() {
         );
         assert!(r.stdout.contains(needle), "{format}: {}", r.stdout);
     }
+    // `test --format junit` too (its `--root` is the same repository root).
+    let events = root().join("tests/fixtures/events");
+    let rule = "pack/rules/proc_whoami.yml";
+    let t = run_in(&events, &["test", rule, "--format", "junit"]);
+    assert!(
+        t.stdout
+            .contains("classname=\"tests/fixtures/events/pack/rules/proc_whoami.yml\""),
+        "{}",
+        t.stdout
+    );
+    let t = run_in(
+        &events,
+        &["test", rule, "--format", "junit", "--root", "pack"],
+    );
+    assert!(
+        t.stdout.contains("classname=\"rules/proc_whoami.yml\""),
+        "{}",
+        t.stdout
+    );
     // Text and JSON keep paths as given (a terminal resolves them from the working directory).
     let text = run_in(&sub, &["--no-config", "check", file]);
     assert!(
