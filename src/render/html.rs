@@ -77,7 +77,7 @@ details{margin:0 0 2px 3px}
 summary{font-size:10px;color:#444;cursor:pointer}
 .h0{background:@GAP;color:@GAPT}.h1{background:@S0;color:@T0}.h2{background:@S1;color:@T1}.h3{background:@S2;color:@T2}.h4{background:@S3;color:@T3}
 .g{background:@GUIDE;color:#444;font-style:italic}
-#panel{position:fixed;top:0;right:0;height:100vh;width:min(460px,92vw);overflow:auto;padding:12px 14px;background:#fafafa;border-left:1px solid #888;box-shadow:-4px 0 14px rgba(0,0,0,.25);transform:translateX(105%);transition:transform .15s;z-index:10}
+#panel{position:fixed;top:0;right:0;height:100vh;width:min(460px,92vw);overflow:auto;padding:12px 14px;background:#fafafa;border-left:1px solid #888;box-shadow:-4px 0 14px rgba(0,0,0,.25);transform:translateX(105%);transition:transform .15s;z-index:10;overflow-wrap:anywhere}
 #panel.open{transform:none}
 #panel h3{margin:0 0 4px;font-size:15px}
 #panel ul{padding-left:18px}

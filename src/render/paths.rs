@@ -48,7 +48,16 @@ impl RepoPaths {
                 .map(|c| c.as_os_str().to_string_lossy())
                 .collect::<Vec<_>>()
                 .join("/"),
-            Err(_) => path.to_string(),
+            // Outside the root: as given when that is already plain, else without the detours.
+            Err(_)
+                if Path::new(path).is_relative()
+                    && !Path::new(path)
+                        .components()
+                        .any(|c| c == Component::ParentDir) =>
+            {
+                path.to_string()
+            }
+            Err(_) => abs.to_string_lossy().into_owned(),
         }
     }
 }
@@ -81,6 +90,8 @@ mod tests {
         assert_eq!(p.show("../rules/./b.yml"), "rules/b.yml");
         assert_eq!(p.show("/repo/c.yml"), "c.yml");
         assert_eq!(p.show("/elsewhere/d.yml"), "/elsewhere/d.yml");
+        assert_eq!(p.show("/repo/../other/./d.yml"), "/other/d.yml");
+        assert_eq!(p.show("../../other/d.yml"), "/other/d.yml");
         assert_eq!(RepoPaths::default().show("x/./y.yml"), "x/./y.yml");
         let rel_root = RepoPaths {
             base: PathBuf::from("/w/repo"),
