@@ -635,7 +635,7 @@ impl Scanner<'_> {
                 || {
                     chunk
                         .into_par_iter()
-                        .map_init(Scratch::default, |scratch, raw| self.evaluate(raw, scratch))
+                        .map(|raw| Scratch::with(|scratch| self.evaluate(raw, scratch)))
                         .collect()
                 },
                 || {
@@ -702,7 +702,7 @@ impl Scanner<'_> {
         let route = self.route(&p.key);
         o.evaluations = route.candidates.len();
         if let Some(ix) = self.index {
-            ix.mark(&p.flat, &mut scratch.marks);
+            ix.mark(&p.flat, &route.program, &mut scratch.marks);
         }
         scratch.survivors.clear();
         route
@@ -748,9 +748,24 @@ fn report_notes(path: &Path, notes: &[ReadProblem], findings: &mut Vec<Diagnosti
     }
 }
 
-/// Per-thread buffers reused across events.
+/// Per-thread buffers reused across events (and the prefilter's cache of values seen).
 #[derive(Default)]
 struct Scratch {
     marks: Marks,
     survivors: Vec<usize>,
+}
+
+thread_local! {
+    /// Kept per worker thread rather than per rayon split, which would empty the cache often.
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+}
+
+impl Scratch {
+    /// Runs `f` with this thread's scratch (a fresh one should it be in use already).
+    fn with<T>(f: impl FnOnce(&mut Scratch) -> T) -> T {
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => f(&mut scratch),
+            Err(_) => f(&mut Scratch::default()),
+        })
+    }
 }
