@@ -187,7 +187,8 @@ impl FieldSet {
 
 /// Per thread, the checks each recently searched value passed, per field set: event streams
 /// repeat the same images, users, hashes and directories, and a hash lookup costs a fraction of
-/// an automaton search. Bounded: cleared when full.
+/// an automaton search. Bounded per field set, so a field whose every value is new (a GUID, a
+/// port) empties only its own entries, and in all.
 #[derive(Debug, Default, Clone)]
 struct Seen {
     /// [`Index::id`] of the index the entries belong to.
@@ -199,8 +200,10 @@ struct Seen {
 
 /// Values longer than this are searched every time (command lines rarely repeat).
 const SEEN_MAX_BYTES: usize = 256;
-/// Cached values per thread (at most about 1.5 MB).
-const SEEN_MAX_ENTRIES: usize = 4096;
+/// Cached values per field set and per thread.
+const SEEN_MAX_PER_SET: usize = 512;
+/// Cached values per thread (with [`SEEN_MAX_BYTES`], at most about 3 MB).
+const SEEN_MAX_ENTRIES: usize = 8192;
 
 impl Seen {
     /// Empties the cache when it was filled for another index.
@@ -222,6 +225,10 @@ impl Seen {
             self.entries = 0;
         }
         if let Some(map) = self.sets.get_mut(set as usize) {
+            if map.len() >= SEEN_MAX_PER_SET {
+                self.entries -= map.len();
+                map.clear();
+            }
             map.insert(value.into(), checks.into_boxed_slice());
             self.entries += 1;
         }
