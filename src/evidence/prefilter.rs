@@ -462,19 +462,6 @@ impl Index {
                     continue;
                 }
             };
-            if std::env::var_os("AT_DEBUG_AC").is_some() {
-                if let Some(a) = &set.automaton {
-                    #[allow(clippy::print_stderr)]
-                    {
-                        eprintln!(
-                            "DEBUGAC {field:?} pats={} kind={:?} mem={}",
-                            a.patterns_len(),
-                            a.kind(),
-                            a.memory_usage()
-                        );
-                    }
-                }
-            }
             let id = index.sets.len() as u32;
             for &c in &set.all {
                 index.set_of[c as usize] = Some(id);
