@@ -20,10 +20,12 @@
 //! of rules.
 
 use aho_corasick::{AhoCorasick, MatchKind};
+use rayon::prelude::*;
 use serde_json::{Map, Value};
 use serde_norway::{Mapping, Value as YamlValue};
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasherDefault;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One necessary check: the field is present and its lower-cased text contains one of the
 /// fragments (an empty fragment: presence is enough).
@@ -107,6 +109,8 @@ impl FieldSet {
         let automaton = if frags.is_empty() {
             None
         } else {
+            // The default kind: a DFA (hundreds of bytes per pattern byte) would take most of
+            // the memory budget and longer to build than it saves on 100,000 events.
             let built = AhoCorasick::builder()
                 .ascii_case_insensitive(true)
                 .match_kind(MatchKind::Standard)
@@ -136,8 +140,9 @@ impl FieldSet {
             .chain(found.flat_map(|m| self.checks[m.pattern().as_usize()].iter().copied()))
     }
 
-    /// Marks the checks that pass on `v` (whose text [`text_of_value`] gives).
-    fn scan(&self, v: &Value, marks: &mut Marks) {
+    /// Marks the checks that pass on `v` (whose text [`text_of_value`] gives); `id` is this set's
+    /// index in [`Index::sets`], for the cache of values already searched.
+    fn scan(&self, id: u32, v: &Value, marks: &mut Marks) {
         let mut text = std::mem::take(&mut marks.text);
         let hay: &str = match v {
             Value::String(s) if s.is_ascii() => s,
@@ -159,18 +164,88 @@ impl FieldSet {
                 return;
             }
         };
-        for c in self.hits(hay) {
-            marks.set(c);
+        if hay.len() > SEEN_MAX_BYTES {
+            for c in self.hits(hay) {
+                marks.set(c);
+            }
+        } else {
+            let mut seen = std::mem::take(&mut marks.seen);
+            if let Some(found) = seen.get(id, hay) {
+                found.iter().for_each(|&c| marks.set(c));
+            } else {
+                let mut found: Vec<u32> = self.hits(hay).collect();
+                found.sort_unstable();
+                found.dedup();
+                found.iter().for_each(|&c| marks.set(c));
+                seen.insert(id, hay, found);
+            }
+            marks.seen = seen;
         }
         marks.text = text;
     }
 }
 
+/// Per thread, the checks each recently searched value passed, per field set: event streams
+/// repeat the same images, users, hashes and directories, and a hash lookup costs a fraction of
+/// an automaton search. Bounded per field set, so a field whose every value is new (a GUID, a
+/// port) empties only its own entries, and in all.
+#[derive(Debug, Default, Clone)]
+struct Seen {
+    /// [`Index::id`] of the index the entries belong to.
+    index: u64,
+    /// Per field set: value -> checks.
+    sets: Vec<HashMap<Box<str>, Box<[u32]>>>,
+    entries: usize,
+}
+
+/// Values longer than this are searched every time (command lines rarely repeat).
+const SEEN_MAX_BYTES: usize = 256;
+/// Cached values per field set and per thread.
+const SEEN_MAX_PER_SET: usize = 512;
+/// Cached values per thread (with [`SEEN_MAX_BYTES`], at most about 3 MB).
+const SEEN_MAX_ENTRIES: usize = 8192;
+
+impl Seen {
+    /// Empties the cache when it was filled for another index.
+    fn bind(&mut self, index: u64, sets: usize) {
+        if self.index != index || self.sets.len() != sets {
+            self.index = index;
+            self.sets = vec![HashMap::new(); sets];
+            self.entries = 0;
+        }
+    }
+
+    fn get(&self, set: u32, value: &str) -> Option<&[u32]> {
+        self.sets.get(set as usize)?.get(value).map(|c| &**c)
+    }
+
+    fn insert(&mut self, set: u32, value: &str, checks: Vec<u32>) {
+        if self.entries >= SEEN_MAX_ENTRIES {
+            self.sets.iter_mut().for_each(HashMap::clear);
+            self.entries = 0;
+        }
+        if let Some(map) = self.sets.get_mut(set as usize) {
+            if map.len() >= SEEN_MAX_PER_SET {
+                self.entries -= map.len();
+                map.clear();
+            }
+            map.insert(value.into(), checks.into_boxed_slice());
+            self.entries += 1;
+        }
+    }
+}
+
 /// All rules' checks, indexed by field (see the module doc).
 pub struct Index {
-    by_field: HashMap<String, FieldSet, BuildHasherDefault<IdHasher>>,
+    /// Unique per index built in this process, so a thread's [`Seen`] cache never serves another.
+    id: u64,
+    /// Automata, one per field with checks.
+    sets: Vec<FieldSet>,
+    by_field: HashMap<String, u32, BuildHasherDefault<IdHasher>>,
     /// Keyword checks ([`ANY_FIELD`]): searched in every field's value.
-    any: Option<FieldSet>,
+    any: Option<u32>,
+    /// Per check: the set that marks it (`None`: a preset check).
+    set_of: Vec<Option<u32>>,
     /// Per rule: `None` = always evaluated; else clauses of check IDs.
     rules: Vec<Option<Vec<Vec<u32>>>>,
     /// Checks that always pass (their field's automaton could not be built).
@@ -206,6 +281,8 @@ pub struct Program {
     /// (rule, range in `rest`): the clause's other checks.
     clauses: Vec<(u32, u32, u32)>,
     rest: Vec<u32>,
+    /// Bit set of the field sets ([`Index`]) the clauses have checks in: only those are searched.
+    sets: Vec<u64>,
 }
 
 impl Program {
@@ -215,6 +292,13 @@ impl Program {
             always: rules.to_vec(),
             ..Program::default()
         }
+    }
+
+    /// Whether the clauses have checks in field set `id`.
+    fn reads(&self, id: u32) -> bool {
+        self.sets
+            .get(id as usize / 64)
+            .is_some_and(|w| w & (1 << (id % 64)) != 0)
     }
 
     /// Appends to `out` the rules that may match an event with these marks, ascending.
@@ -288,6 +372,7 @@ pub struct Marks {
     list: Vec<u32>,
     /// Scratch buffer for lower-cased non-ASCII text and integer text.
     text: String,
+    seen: Seen,
 }
 
 impl Marks {
@@ -344,44 +429,70 @@ impl Index {
         let mut by_field: BTreeMap<&str, BTreeMap<&str, Vec<u32>>> = BTreeMap::new();
         for (id, c) in checks.iter().enumerate() {
             let frags = by_field.entry(c.field.as_str()).or_default();
-            for f in &c.fragments {
+            for f in essential(&c.fragments) {
                 let list = frags.entry(f.as_str()).or_default();
                 if list.last() != Some(&(id as u32)) {
                     list.push(id as u32);
                 }
             }
         }
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let mut index = Index {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            sets: Vec::new(),
             by_field: HashMap::default(),
             any: None,
+            set_of: vec![None; checks.len()],
             rules,
             preset: Vec::new(),
             rank: checks.iter().map(|c| rank(c)).collect(),
         };
-        for (field, frags) in by_field {
-            match FieldSet::build(frags) {
-                Ok(set) if field == ANY_FIELD => index.any = Some(set),
-                Ok(set) => {
-                    index.by_field.insert(field.to_string(), set);
+        // Automata are built on all cores: they are most of the index's build time.
+        let built: Vec<(&str, Result<FieldSet, Vec<u32>>)> = by_field
+            .into_iter()
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|(field, frags)| (field, FieldSet::build(frags)))
+            .collect();
+        for (field, set) in built {
+            let set = match set {
+                Ok(set) => set,
+                Err(all) => {
+                    index.preset.extend(all);
+                    continue;
                 }
-                Err(all) => index.preset.extend(all),
+            };
+            let id = index.sets.len() as u32;
+            for &c in &set.all {
+                index.set_of[c as usize] = Some(id);
+            }
+            index.sets.push(set);
+            if field == ANY_FIELD {
+                index.any = Some(id);
+            } else {
+                index.by_field.insert(field.to_string(), id);
             }
         }
         index
     }
 
-    /// Marks the checks that pass on the event's flat fields; [`Index::may_match`] reads them.
-    pub fn mark(&self, fields: &Map<String, Value>, marks: &mut Marks) {
+    /// Marks the checks that pass on the event's flat fields, for [`Program::survivors`]; only the
+    /// fields `program` has checks on are searched.
+    pub fn mark(&self, fields: &Map<String, Value>, program: &Program, marks: &mut Marks) {
         marks.reset(self.rank.len());
+        marks.seen.bind(self.id, self.sets.len());
         for &c in &self.preset {
             marks.set(c);
         }
+        let any = self.any.filter(|&a| program.reads(a));
         for (name, value) in fields {
-            if let Some(set) = self.by_field.get(name.as_str()) {
-                set.scan(value, marks);
+            if let Some(&id) = self.by_field.get(name.as_str()) {
+                if program.reads(id) {
+                    self.sets[id as usize].scan(id, value, marks);
+                }
             }
-            if let Some(any) = &self.any {
-                any.scan(value, marks);
+            if let Some(any) = any {
+                self.sets[any as usize].scan(any, value, marks);
             }
         }
     }
@@ -409,6 +520,17 @@ impl Index {
             always,
             ..Program::default()
         };
+        p.sets = vec![0; self.sets.len().div_ceil(64)];
+        for c in keyed
+            .values()
+            .flatten()
+            .flat_map(|(_, rest)| rest)
+            .chain(keyed.keys())
+        {
+            if let Some(id) = self.set_of[*c as usize] {
+                p.sets[id as usize / 64] |= 1 << (id % 64);
+            }
+        }
         for (key, list) in keyed {
             let from = p.clauses.len() as u32;
             for (rule, rest) in list {
@@ -426,6 +548,22 @@ impl Index {
         self.rules.iter().filter(|r| r.is_none()).count()
     }
 }
+
+/// The fragments of a check that contain no other of its fragments: text holding one of those
+/// holds one of these, so the others only add matches for the automaton to report.
+/// Long lists (hash values) are kept whole: the pairwise test would cost more than it saves.
+fn essential(fragments: &[String]) -> impl Iterator<Item = &String> {
+    let prune = fragments.len() <= MAX_PRUNED;
+    fragments.iter().filter(move |f| {
+        !prune
+            || !fragments
+                .iter()
+                .any(|g| g.len() < f.len() && f.contains(g.as_str()))
+    })
+}
+
+/// Fragments per check up to which [`essential`] compares them pairwise.
+const MAX_PRUNED: usize = 64;
 
 /// The text the prefilter checks for a value, lower-cased: strings, integers and booleans. `None`
 /// for values whose text is uncertain (floats) or that are searched inside (lists, objects, null).
@@ -1066,7 +1204,7 @@ mod tests {
                 .map(|(k, v)| (k.clone(), text_of_value(v)))
                 .collect();
             let mut marks = Marks::default();
-            index.mark(&p.flat, &mut marks);
+            index.mark(&p.flat, &program, &mut marks);
             let mut survivors = Vec::new();
             program.survivors(&marks, &mut survivors);
             let e = p.into_event();

@@ -162,15 +162,16 @@ impl<R: BufRead> EventReader<R> {
             let max = self.limits.max_line_bytes;
             let msg = format!("line longer than {max} bytes; reading of this file stopped");
             self.fail(line, Code::EventLimit, msg);
-        } else if std::str::from_utf8(&line_buf).is_err() {
-            self.fail(line, Code::EventSyntax, "not valid UTF-8".into());
-        } else {
-            let skip = if line == 1 && line_buf.starts_with("\u{feff}".as_bytes()) {
-                3
-            } else {
-                0
+        } else if let Ok(text) = std::str::from_utf8(&line_buf) {
+            let text = match line {
+                1 => text.strip_prefix('\u{feff}').unwrap_or(text),
+                _ => text,
             };
-            self.frame_bytes(&line_buf[skip..], line);
+            if !self.whole_line(text, line) {
+                self.frame_bytes(text.as_bytes(), line);
+            }
+        } else {
+            self.fail(line, Code::EventSyntax, "not valid UTF-8".into());
         }
         self.next_line += 1;
         self.line_buf = line_buf;
@@ -272,18 +273,35 @@ impl<R: BufRead> EventReader<R> {
     /// Parses the framed document and queues the event or the problem.
     fn finish_doc(&mut self) {
         self.frame = Frame::Idle;
-        let line = self.doc_line;
-        let mut duplicate = None;
         let mut de = serde_json::Deserializer::from_slice(&self.doc);
-        let parsed = Checked {
-            duplicate: &mut duplicate,
+        match parse(&mut de) {
+            Ok((value, duplicate)) => self.accept(value, duplicate),
+            Err(e) => self.parse_error(&e),
         }
-        .deserialize(&mut de)
-        .and_then(|v| de.end().map(|()| v));
-        let value = match parsed {
-            Ok(v) => v,
-            Err(e) => return self.parse_error(&e),
+    }
+
+    /// JSON Lines fast path: a line that is one whole object, outside an array, is parsed where it
+    /// is, without framing or copying it. False when the line is anything else or does not parse:
+    /// the framing then reads it and reports its problems exactly as for any other input.
+    fn whole_line(&mut self, text: &str, line: usize) -> bool {
+        if self.frame != Frame::Idle || self.in_array || self.done {
+            return false;
+        }
+        let t = text.trim_matches([' ', '\t', '\r', '\n']);
+        if !(t.starts_with('{') && t.ends_with('}')) || t.len() > self.limits.max_event_bytes {
+            return false;
+        }
+        let Ok((value, duplicate)) = parse(&mut serde_json::Deserializer::from_str(t)) else {
+            return false;
         };
+        self.doc_line = line;
+        self.accept(value, duplicate);
+        true
+    }
+
+    /// Queues a parsed document (and its duplicate-key note), or the event limit.
+    fn accept(&mut self, value: Value, duplicate: Option<String>) {
+        let line = self.doc_line;
         if self.events >= self.limits.max_events {
             let max = self.limits.max_events;
             let msg = format!("more than {max} events; reading of this file stopped");
@@ -480,6 +498,19 @@ fn shorten(key: &str) -> String {
         s.push_str("...");
     }
     s
+}
+
+/// One whole JSON document, and the first duplicate key of any of its objects.
+fn parse<'de, R: serde_json::de::Read<'de>>(
+    de: &mut serde_json::Deserializer<R>,
+) -> Result<(Value, Option<String>), serde_json::Error> {
+    let mut duplicate = None;
+    let value = Checked {
+        duplicate: &mut duplicate,
+    }
+    .deserialize(&mut *de)?;
+    de.end()?;
+    Ok((value, duplicate))
 }
 
 /// Builds a [`Value`] like serde_json does, noting the first duplicate key of any object.

@@ -570,16 +570,14 @@ struct EventOutcome {
 impl Scanner<'_> {
     /// The rules an event with this key goes to, and their prefilter, computed once per key.
     fn route(&self, key: &RouteKey) -> Arc<Route> {
-        let key = if self.routing {
-            key.clone()
-        } else {
-            RouteKey::default()
-        };
-        if let Some(c) = self.cache.read().ok().and_then(|m| m.get(&key).cloned()) {
+        let unrouted = RouteKey::default();
+        let key = if self.routing { key } else { &unrouted };
+        // Looked up by reference: cloning the key's strings for every event showed in profiles.
+        if let Some(c) = self.cache.read().ok().and_then(|m| m.get(key).cloned()) {
             return c;
         }
         let candidates = if self.routing {
-            self.router.candidates(&key)
+            self.router.candidates(key)
         } else {
             self.router.all()
         };
@@ -592,7 +590,7 @@ impl Scanner<'_> {
             program,
         });
         if let Ok(mut m) = self.cache.write() {
-            m.insert(key, Arc::clone(&route));
+            m.insert(key.clone(), Arc::clone(&route));
         }
         route
     }
@@ -635,7 +633,7 @@ impl Scanner<'_> {
                 || {
                     chunk
                         .into_par_iter()
-                        .map_init(Scratch::default, |scratch, raw| self.evaluate(raw, scratch))
+                        .map(|raw| Scratch::with(|scratch| self.evaluate(raw, scratch)))
                         .collect()
                 },
                 || {
@@ -702,7 +700,7 @@ impl Scanner<'_> {
         let route = self.route(&p.key);
         o.evaluations = route.candidates.len();
         if let Some(ix) = self.index {
-            ix.mark(&p.flat, &mut scratch.marks);
+            ix.mark(&p.flat, &route.program, &mut scratch.marks);
         }
         scratch.survivors.clear();
         route
@@ -748,9 +746,24 @@ fn report_notes(path: &Path, notes: &[ReadProblem], findings: &mut Vec<Diagnosti
     }
 }
 
-/// Per-thread buffers reused across events.
+/// Per-thread buffers reused across events (and the prefilter's cache of values seen).
 #[derive(Default)]
 struct Scratch {
     marks: Marks,
     survivors: Vec<usize>,
+}
+
+thread_local! {
+    /// Kept per worker thread rather than per rayon split, which would empty the cache often.
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+}
+
+impl Scratch {
+    /// Runs `f` with this thread's scratch (a fresh one should it be in use already).
+    fn with<T>(f: impl FnOnce(&mut Scratch) -> T) -> T {
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => f(&mut scratch),
+            Err(_) => f(&mut Scratch::default()),
+        })
+    }
 }
