@@ -16,6 +16,7 @@ mod hostile;
 mod hostile_fix;
 mod hostile_gate;
 mod injection;
+mod install;
 mod robustness;
 mod rule_pack;
 mod technique;
