@@ -33,6 +33,11 @@ pub(super) struct CheckArgs {
     /// Sigma rules: files, directories (recursive) or globs.
     #[arg(value_name = "PATH", required_unless_present_any = ["init", "show_config"])]
     paths: Vec<PathBuf>,
+    /// Changed-files mode: report only on the PATHs given, but resolve the repository-wide checks
+    /// (duplicate ids, titles and file names, `related` links, correlation references) against
+    /// every rule under DIR too.
+    #[arg(long, value_name = "DIR")]
+    repository: Option<PathBuf>,
     /// Write a commented `.attacktrace.yml` template in the working directory and exit.
     #[arg(long, conflicts_with_all = ["show_config", "fix"])]
     init: bool,
@@ -168,6 +173,18 @@ fn format_report(args: &CheckArgs, report: &check::CheckReport, cwd: &Path) -> S
     }
 }
 
+/// `--repository DIR`: the rules of the repository, for the repository-wide checks only (empty
+/// without the flag). A DIR that does not exist or holds no rule file is an input error.
+fn repository(cli: &Cli, args: &CheckArgs) -> Result<Vec<crate::rules::RuleRecord>, CliError> {
+    let Some(dir) = &args.repository else {
+        return Ok(Vec::new());
+    };
+    let load = || check::load_repository(dir, &cli.rule_options());
+    let set = cli.with_progress("loading the repository", load);
+    super::require_found(&set)?;
+    Ok(set.rules)
+}
+
 pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<Outcome, CliError> {
     let cwd = std::env::current_dir().map_err(CliError::io("working directory"))?;
     if args.init {
@@ -188,6 +205,7 @@ pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<Outcome, CliError> {
     };
     let kb = cli.knowledge_base_with(settings.attack.as_deref())?;
     let telemetry = Telemetry::embedded();
+    let context = repository(cli, args)?;
     let (ruleset, mut report) = if args.fix {
         let load = || check::load_rules_with(&args.paths, &cli.rule_options());
         let mut ruleset = cli.with_progress("loading rules", load);
@@ -200,17 +218,19 @@ pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<Outcome, CliError> {
         if changed {
             ruleset = load();
         }
-        let report = check::run(&CheckInput {
+        let input = CheckInput {
             kb: &kb,
             telemetry,
             rules: &ruleset,
             settings: &settings,
-        });
+        };
+        let report = check::run_within(&input, &context);
         (ruleset, report)
     } else {
         // Checked while loading, so that each rule's source is dropped as soon as it is checked.
+        let opts = cli.rule_options();
         let load =
-            || check::load_and_run(&args.paths, &cli.rule_options(), &kb, telemetry, &settings);
+            || check::load_and_run_within(&args.paths, &context, &opts, &kb, telemetry, &settings);
         let (ruleset, report) = cli.with_progress("loading rules", load);
         super::require_found(&ruleset)?;
         (ruleset, report)
@@ -233,6 +253,6 @@ pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<Outcome, CliError> {
         output::to_stderr(render::check::summary(&report).trim_end());
     }
     let outcome = Outcome::findings_if(report.failed());
-    exit_without_freeing((kb, ruleset, report));
+    exit_without_freeing((kb, ruleset, report, context));
     Ok(outcome)
 }

@@ -6,6 +6,7 @@ mod common;
 
 mod attack_classes;
 mod card_facts;
+mod changed_files;
 mod check;
 mod correlation;
 mod coverage;
