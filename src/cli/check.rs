@@ -33,11 +33,6 @@ pub(super) struct CheckArgs {
     /// Sigma rules: files, directories (recursive) or globs.
     #[arg(value_name = "PATH", required_unless_present_any = ["init", "show_config"])]
     paths: Vec<PathBuf>,
-    /// Changed-files mode: report only on the PATHs given, but resolve the repository-wide checks
-    /// (duplicate ids, titles and file names, `related` links, correlation references) against
-    /// every rule under DIR too.
-    #[arg(long, value_name = "DIR")]
-    repository: Option<PathBuf>,
     /// Write a commented `.attacktrace.yml` template in the working directory and exit.
     #[arg(long, conflicts_with_all = ["show_config", "fix"])]
     init: bool,
@@ -66,6 +61,11 @@ pub(super) struct CheckArgs {
     /// With `--fix`: print the diff instead of writing; exit 1 when something would change.
     #[arg(long, requires = "fix")]
     dry_run: bool,
+    /// Changed-files mode: report only on the PATHs given, but resolve the repository-wide checks
+    /// (duplicate ids, titles and file names, `related` links, correlation references) against
+    /// every rule under DIR too.
+    #[arg(long, value_name = "DIR")]
+    repository: Option<PathBuf>,
 }
 
 /// `--min-coverage TACTIC=PCT` values.
