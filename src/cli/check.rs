@@ -19,6 +19,8 @@ enum CheckFormat {
     Sarif,
     Junit,
     Github,
+    // GitLab Code Quality JSON (`artifacts:reports:codequality`).
+    Gitlab,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -162,6 +164,9 @@ fn format_report(args: &CheckArgs, report: &check::CheckReport, cwd: &Path) -> S
         CheckFormat::Json => render::json::to_string(report),
         CheckFormat::Junit => render::check::junit(report),
         CheckFormat::Github => render::github::annotations(report),
+        CheckFormat::Gitlab => {
+            render::gitlab::code_quality(report, cwd, &config::repository_root(cwd))
+        }
         CheckFormat::Sarif => render::sarif::to_sarif(
             report,
             &render::sarif::SarifOptions {

@@ -11,6 +11,7 @@ pub mod classes;
 pub mod csv;
 pub mod explain;
 pub mod github;
+pub mod gitlab;
 pub mod html;
 pub mod json;
 pub mod junit;

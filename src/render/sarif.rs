@@ -36,7 +36,7 @@ fn level(s: Severity) -> &'static str {
 }
 
 /// Lexically normalised `base/path` (no file-system access: symlinks are not resolved).
-fn normalise(base: &Path, path: &Path) -> PathBuf {
+pub(super) fn normalise(base: &Path, path: &Path) -> PathBuf {
     let joined = if path.is_absolute() {
         path.to_path_buf()
     } else {
@@ -111,7 +111,7 @@ fn percent_encode(bytes: &[u8]) -> String {
 }
 
 /// FNV-1a, 64 bit: a stable hash without a dependency.
-fn fnv1a(parts: &[&str]) -> String {
+pub(super) fn fnv1a(parts: &[&str]) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for p in parts {
         for b in p.bytes().chain(std::iter::once(0)) {

@@ -18,6 +18,7 @@ mod hostile_fix;
 mod hostile_gate;
 mod injection;
 mod install;
+mod integrate;
 mod robustness;
 mod rule_pack;
 mod technique;
