@@ -8,6 +8,7 @@ use crate::coverage::Baseline;
 use crate::diag::Severity;
 use crate::output;
 use crate::render;
+use crate::render::style::Paint;
 use crate::telemetry::Telemetry;
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
@@ -252,6 +253,7 @@ pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<Outcome, CliError> {
     };
     match &args.output {
         Some(path) => write_file(path, out.as_bytes())?,
+        None if args.format == CheckFormat::Text => put(&cli.styled(out, Paint::Check))?,
         None => put(&out)?,
     }
     if (args.format != CheckFormat::Text || args.output.is_some()) && !cli.quiet {

@@ -4,6 +4,7 @@ use super::{emit, read_input, write_report, Cli, CliError, Outcome};
 use crate::coverage::{self, Baseline, CoverageInput, CoverageReport, Profile, ScopeOptions};
 use crate::link::LinkIndex;
 use crate::output;
+use crate::render::style::Paint;
 use crate::render::{self, navigator};
 use crate::telemetry::Telemetry;
 use clap::{Args, ValueEnum};
@@ -242,8 +243,13 @@ pub(super) fn run(cli: &Cli, args: &CoverageArgs) -> Result<Outcome, CliError> {
     let stdout_format = args
         .format
         .or(outputs.is_empty().then_some(CoverageFormat::Text));
-    if let Some(f) = stdout_format {
-        emit(render_coverage(&report, f, &nav))?;
+    match stdout_format {
+        Some(CoverageFormat::Text) => cli.emit_text(
+            render_coverage(&report, CoverageFormat::Text, &nav),
+            Paint::Coverage,
+        )?,
+        Some(f) => emit(render_coverage(&report, f, &nav))?,
+        None => {}
     }
     if !(args.fail_on_loss && report.losses() > 0) {
         return Ok(Outcome::Clean);

@@ -17,9 +17,11 @@ mod test;
 use crate::attack::KnowledgeBase;
 use crate::config::Settings;
 use crate::output;
+use crate::render::style::Paint;
 use crate::rules::RuleSet;
 use clap::{Parser, Subcommand, ValueEnum};
 use error::{report_error, CliError};
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -63,6 +65,16 @@ struct Cli {
     /// Follow symbolic links that lead outside the rule directories given (off: reported instead).
     #[arg(long, global = true)]
     follow_symlinks: bool,
+    /// Colour text reports: `auto` only on a terminal and without `NO_COLOR`, `always`, `never`.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "WHEN",
+        default_value_t = ColorArg::Auto,
+        hide_possible_values = true
+    )]
+    color: ColorArg,
     #[command(subcommand)]
     command: Command,
 }
@@ -100,6 +112,13 @@ enum CardFormat {
     Text,
     Markdown,
     Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ColorArg {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -271,6 +290,32 @@ impl Cli {
                 "{} of {} rule files could not be loaded; `attacktrace rules PATH` lists them",
                 rules.files_reported, rules.files_seen
             ));
+        }
+    }
+
+    /// Whether text reports on stdout get colour (`--color`, `NO_COLOR`, a terminal).
+    fn colour(&self) -> bool {
+        use std::io::IsTerminal;
+        let choice = match self.color {
+            ColorArg::Auto => None,
+            ColorArg::Always => Some(true),
+            ColorArg::Never => Some(false),
+        };
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let dumb = std::env::var_os("TERM").is_some_and(|v| v == "dumb");
+        crate::render::style::enabled(choice, std::io::stdout().is_terminal(), no_color, dumb)
+    }
+
+    /// [`emit`] for a text report, coloured when [`Cli::colour`] says so.
+    fn emit_text(&self, text: String, what: Paint) -> Result<(), CliError> {
+        put(&self.styled(output::document_safe(&text), what))
+    }
+
+    /// Text that had its last pass ([`output::document_safe`]), coloured when [`Cli::colour`] says so.
+    fn styled<'a>(&self, safe: Cow<'a, str>, what: Paint) -> Cow<'a, str> {
+        match self.colour() {
+            true => Cow::Owned(crate::render::style::paint(&safe, what)),
+            false => safe,
         }
     }
 

@@ -19,6 +19,7 @@ pub mod markdown;
 pub mod migrate;
 pub mod navigator;
 pub mod sarif;
+pub mod style;
 pub mod test_report;
 pub mod text;
 

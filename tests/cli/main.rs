@@ -8,6 +8,7 @@ mod attack_classes;
 mod card_facts;
 mod changed_files;
 mod check;
+mod colour;
 mod correlation;
 mod coverage;
 mod evidence;
