@@ -22,6 +22,10 @@ pub(super) struct TechniqueArgs {
     /// guessing and spraying, denial of service). Environment-specific, never counted as coverage.
     #[arg(long, conflicts_with_all = ["rules", "format"])]
     template: bool,
+    /// List every rule on the card; by default a list longer than 12 rules is summarised by log
+    /// source.
+    #[arg(long)]
+    all: bool,
 }
 
 pub(super) fn run(cli: &Cli, args: &TechniqueArgs) -> Result<Outcome, CliError> {
@@ -55,7 +59,7 @@ pub(super) fn run(cli: &Cli, args: &TechniqueArgs) -> Result<Outcome, CliError> 
         ctx,
     );
     match args.format {
-        CardFormat::Text => cli.emit_text(render::text::card(&card), Paint::Card)?,
+        CardFormat::Text => cli.emit_text(render::text::card_with(&card, args.all), Paint::Card)?,
         CardFormat::Markdown => emit(render::markdown::card(&card))?,
         CardFormat::Json => emit(render::json::to_string(&card))?,
     }

@@ -6,6 +6,7 @@ mod common;
 
 mod attack_classes;
 mod card_facts;
+mod card_list;
 mod changed_files;
 mod check;
 mod colour;
