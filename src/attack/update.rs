@@ -349,6 +349,22 @@ mod tests {
         );
     }
 
+    /// Without the `update` feature (`cargo test --no-default-features`): refused, nothing written.
+    #[cfg(not(feature = "update"))]
+    #[test]
+    fn without_the_feature_update_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = update(
+            "https://example.org/x.json",
+            "enterprise-attack",
+            dir.path(),
+        )
+        .unwrap_err();
+        assert!(matches!(e, UpdateError::NotBuilt), "{e}");
+        assert!(e.to_string().contains("`update` cargo feature"));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
     #[test]
     fn redirect_locations_resolve() {
         let base = "http://h:1/a/b.json?x=1";

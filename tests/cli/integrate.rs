@@ -100,6 +100,31 @@ fn action_steps_write_sarif_summary_and_the_gate_code() {
     assert_eq!(out, "exit-code=2\nsarif=\n");
 }
 
+#[test]
+fn action_cache_key_hashes_the_sources() {
+    let key = |dir: &Path| {
+        let out = std::process::Command::new("bash")
+            .arg(root().join("scripts/action-cache-key.sh"))
+            .arg(dir)
+            .env_remove("GITHUB_OUTPUT")
+            .env("RUNNER_OS", "Linux")
+            .output()
+            .expect("bash runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let k = key(&root());
+    assert!(
+        k.starts_with("key=attacktrace-Linux-") && k.len() == 39,
+        "{k}"
+    );
+    assert_eq!(key(&root()), k, "deterministic");
+}
+
 fn yaml(path: &str) -> serde_norway::Value {
     let text = std::fs::read_to_string(root().join(path)).unwrap();
     serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
