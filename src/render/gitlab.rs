@@ -46,7 +46,10 @@ fn severity(s: Severity) -> &'static str {
 fn relative(path: &Path, base: &Path, root: &Path) -> String {
     let abs = normalise(base, path);
     let root = normalise(Path::new("/"), root);
-    let shown = abs.strip_prefix(&root).unwrap_or(&abs);
+    let (shown, lead) = match abs.strip_prefix(&root) {
+        Ok(rel) => (rel, ""),
+        Err(_) => (abs.as_path(), "/"),
+    };
     let parts: Vec<String> = shown
         .components()
         .filter_map(|c| match c {
@@ -54,10 +57,7 @@ fn relative(path: &Path, base: &Path, root: &Path) -> String {
             _ => None,
         })
         .collect();
-    match abs.strip_prefix(&root) {
-        Ok(_) => parts.join("/"),
-        Err(_) => format!("/{}", parts.join("/")),
-    }
+    format!("{lead}{}", parts.join("/"))
 }
 
 /// The report as Code Quality JSON. Findings about the run rather than a file (coverage minimums)
