@@ -5,6 +5,7 @@
 
 mod attack;
 mod check;
+mod colour;
 mod coverage;
 mod error;
 mod explain;
@@ -17,11 +18,9 @@ mod test;
 use crate::attack::KnowledgeBase;
 use crate::config::Settings;
 use crate::output;
-use crate::render::style::Paint;
 use crate::rules::RuleSet;
 use clap::{Parser, Subcommand, ValueEnum};
 use error::{report_error, CliError};
-use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -71,10 +70,10 @@ struct Cli {
         global = true,
         value_enum,
         value_name = "WHEN",
-        default_value_t = ColorArg::Auto,
+        default_value_t = colour::ColorArg::Auto,
         hide_possible_values = true
     )]
-    color: ColorArg,
+    color: colour::ColorArg,
     #[command(subcommand)]
     command: Command,
 }
@@ -112,13 +111,6 @@ enum CardFormat {
     Text,
     Markdown,
     Json,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum ColorArg {
-    Auto,
-    Always,
-    Never,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -290,32 +282,6 @@ impl Cli {
                 "{} of {} rule files could not be loaded; `attacktrace rules PATH` lists them",
                 rules.files_reported, rules.files_seen
             ));
-        }
-    }
-
-    /// Whether text reports on stdout get colour (`--color`, `NO_COLOR`, a terminal).
-    fn colour(&self) -> bool {
-        use std::io::IsTerminal;
-        let choice = match self.color {
-            ColorArg::Auto => None,
-            ColorArg::Always => Some(true),
-            ColorArg::Never => Some(false),
-        };
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let dumb = std::env::var_os("TERM").is_some_and(|v| v == "dumb");
-        crate::render::style::enabled(choice, std::io::stdout().is_terminal(), no_color, dumb)
-    }
-
-    /// [`emit`] for a text report, coloured when [`Cli::colour`] says so.
-    fn emit_text(&self, text: String, what: Paint) -> Result<(), CliError> {
-        put(&self.styled(output::document_safe(&text), what))
-    }
-
-    /// Text that had its last pass ([`output::document_safe`]), coloured when [`Cli::colour`] says so.
-    fn styled<'a>(&self, safe: Cow<'a, str>, what: Paint) -> Cow<'a, str> {
-        match self.colour() {
-            true => Cow::Owned(crate::render::style::paint(&safe, what)),
-            false => safe,
         }
     }
 
