@@ -9,6 +9,9 @@ use super::model::KnowledgeBase;
 use super::stix::{load_catalog, LoadOptions};
 use serde::Serialize;
 
+/// ATT&CK release of the embedded catalog, for `--version` (a test checks it against the catalog).
+pub const EMBEDDED_VERSION: &str = "18.1";
+
 /// The catalog embedded in the binary.
 pub const EMBEDDED_CATALOG: &str =
     include_str!("../../mappings/attack/enterprise-attack-18.1.json");
@@ -102,5 +105,7 @@ mod tests {
         assert_eq!(kb.source.version_from, "catalog");
         assert!(!kb.source.has_prose);
         assert!(kb.technique("T1059.001").is_some());
+        assert_eq!(kb.source.version, EMBEDDED_VERSION);
+        assert_eq!(kb.source.domain, "enterprise-attack");
     }
 }

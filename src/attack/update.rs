@@ -13,11 +13,10 @@ use super::model::KnowledgeBase;
 use super::stix::{load_path, AttackError, LoadOptions};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// The official bundles are about 50 MB; anything far larger is not ATT&CK data.
+#[cfg_attr(not(feature = "update"), allow(dead_code))]
 const MAX_BYTES: u64 = 512 * 1024 * 1024;
 
 /// What the cache records beside a bundle.
@@ -54,6 +53,9 @@ pub enum UpdateError {
         #[source]
         source: AttackError,
     },
+    /// The binary was built without the `update` feature (no HTTP client, no OpenSSL).
+    #[error("this build of attacktrace has no `attack update` (built without the `update` cargo feature); download the bundle yourself and pass it with --attack FILE")]
+    NotBuilt,
     #[error("cannot write {}: {source}; {KEPT}", path.display())]
     Io {
         path: PathBuf,
@@ -104,8 +106,10 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// Redirects followed at most; each must stay on http(s).
+#[cfg(feature = "update")]
 const MAX_REDIRECTS: usize = 5;
 
+#[cfg(feature = "update")]
 fn download_error(url: &str) -> impl Fn(String) -> UpdateError + '_ {
     move |message| UpdateError::Download {
         url: url.to_string(),
@@ -115,7 +119,9 @@ fn download_error(url: &str) -> impl Fn(String) -> UpdateError + '_ {
 
 /// GETs `url`, following at most [`MAX_REDIRECTS`] redirects itself: ureq's own redirect handling
 /// panics on a `file://` location, and a location on any other scheme than http(s) is refused.
+#[cfg(feature = "update")]
 fn get(url: &str) -> Result<ureq::Response, UpdateError> {
+    use std::time::Duration;
     let err = download_error(url);
     let tls = native_tls::TlsConnector::new().map_err(|e| err(format!("TLS setup: {e}")))?;
     let agent = ureq::AgentBuilder::new()
@@ -146,6 +152,7 @@ fn get(url: &str) -> Result<ureq::Response, UpdateError> {
     Err(err(format!("more than {MAX_REDIRECTS} redirects")))
 }
 
+#[cfg_attr(not(feature = "update"), allow(dead_code))]
 fn has_http_scheme(url: &str) -> bool {
     let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
     lower.starts_with("http://") || lower.starts_with("https://")
@@ -153,6 +160,7 @@ fn has_http_scheme(url: &str) -> bool {
 
 /// `location` made absolute against `base` (an http(s) URL). A location with a scheme is returned
 /// as it is, whatever the scheme: [`get`] decides whether to follow it.
+#[cfg_attr(not(feature = "update"), allow(dead_code))]
 fn resolve_location(base: &str, location: &str) -> String {
     let location = location.trim();
     let scheme_end = location.find(':').filter(|&i| {
@@ -185,6 +193,7 @@ fn resolve_location(base: &str, location: &str) -> String {
 }
 
 /// A body on disk, not yet installed.
+#[cfg_attr(not(feature = "update"), allow(dead_code))]
 struct Download {
     file: crate::output::AtomicFile,
     sha256: String,
@@ -193,7 +202,9 @@ struct Download {
 
 /// Streams the body of `url` into a temporary file beside `dest`, hashing as it goes; more than
 /// [`MAX_BYTES`] (announced or sent) is refused without holding the body in memory.
+#[cfg(feature = "update")]
 fn fetch(url: &str, dest: &Path) -> Result<Download, UpdateError> {
+    use std::io::{Read, Write};
     let err = download_error(url);
     let resp = get(url)?;
     let expected: Option<u64> = resp.header("content-length").and_then(|v| v.parse().ok());
@@ -239,6 +250,12 @@ fn fetch(url: &str, dest: &Path) -> Result<Download, UpdateError> {
         sha256,
         bytes: total,
     })
+}
+
+/// Without the `update` feature there is no HTTP client: every download is refused.
+#[cfg(not(feature = "update"))]
+fn fetch(_url: &str, _dest: &Path) -> Result<Download, UpdateError> {
+    Err(UpdateError::NotBuilt)
 }
 
 /// Downloads `url`, checks it is a bundle of `domain` (`enterprise-attack`), and installs it in
@@ -330,6 +347,22 @@ mod tests {
             sha256_hex(b"abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    /// Without the `update` feature (`cargo test --no-default-features`): refused, nothing written.
+    #[cfg(not(feature = "update"))]
+    #[test]
+    fn without_the_feature_update_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = update(
+            "https://example.org/x.json",
+            "enterprise-attack",
+            dir.path(),
+        )
+        .unwrap_err();
+        assert!(matches!(e, UpdateError::NotBuilt), "{e}");
+        assert!(e.to_string().contains("`update` cargo feature"));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
     #[test]

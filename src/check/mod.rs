@@ -192,6 +192,13 @@ impl CheckReport {
 
 /// Runs every enabled validator.
 pub fn run(input: &CheckInput<'_>) -> CheckReport {
+    run_within(input, &[])
+}
+
+/// [`run`] in changed-files mode: the repository-wide passes (duplicates, `related` links,
+/// correlation references) also see `context`, the rest of the repository (see
+/// [`load_repository`]), but findings are made on the checked rules only.
+pub fn run_within(input: &CheckInput<'_>, context: &[RuleRecord]) -> CheckReport {
     let checks = RuleChecks {
         settings: input.settings,
         tags: attack_tags::AttackEnv::new(input.kb, input.telemetry, &input.rules.rules),
@@ -204,7 +211,7 @@ pub fn run(input: &CheckInput<'_>) -> CheckReport {
         .map(|rule| checks.findings(rule))
         .collect();
     let mut findings: Vec<Finding> = per_rule.into_iter().flatten().collect();
-    findings.extend(repository_findings(input.rules));
+    findings.extend(repository_findings(input.rules, context));
     report(input, findings)
 }
 
@@ -214,6 +221,18 @@ pub fn run(input: &CheckInput<'_>) -> CheckReport {
 /// The returned set keeps full sources only for correlation rules and filters.
 pub fn load_and_run(
     paths: &[PathBuf],
+    base: &crate::rules::load::LoadOptions,
+    kb: &KnowledgeBase,
+    telemetry: &Telemetry,
+    settings: &Settings,
+) -> (RuleSet, CheckReport) {
+    load_and_run_within(paths, &[], base, kb, telemetry, settings)
+}
+
+/// [`load_and_run`] in changed-files mode (see [`run_within`]).
+pub fn load_and_run_within(
+    paths: &[PathBuf],
+    context: &[RuleRecord],
     base: &crate::rules::load::LoadOptions,
     kb: &KnowledgeBase,
     telemetry: &Telemetry,
@@ -239,7 +258,7 @@ pub fn load_and_run(
         out
     });
     let mut findings: Vec<Finding> = per_file.into_iter().flatten().collect();
-    let mut extra = repository_findings(&rules);
+    let mut extra = repository_findings(&rules, context);
     // The repository-wide passes place findings by the text of slimmed rules: read those again.
     let wanted: HashSet<&Path> = extra
         .iter()
@@ -247,7 +266,7 @@ pub fn load_and_run(
         .collect();
     let wanted: HashSet<PathBuf> = wanted.into_iter().map(Path::to_path_buf).collect();
     if rehydrate(&mut rules.rules, &wanted) {
-        extra = repository_findings(&rules);
+        extra = repository_findings(&rules, context);
     }
     findings.extend(extra);
     let input = CheckInput {
@@ -332,12 +351,59 @@ fn rehydrate(rules: &mut [RuleRecord], paths: &HashSet<PathBuf>) -> bool {
     changed
 }
 
-/// Findings of the passes over the whole set, and the loader's reports about files.
-fn repository_findings(rules: &RuleSet) -> Vec<Finding> {
-    let mut findings = repository::check(&rules.rules);
-    findings.extend(correlation::check(&rules.rules));
+/// Findings of the passes over the whole set (and `context`, the rest of the repository in
+/// changed-files mode), and the loader's reports about files.
+fn repository_findings(rules: &RuleSet, context: &[RuleRecord]) -> Vec<Finding> {
+    let mut findings = if context.is_empty() {
+        let mut f = repository::check(&rules.rules);
+        f.extend(correlation::check(&rules.rules));
+        f
+    } else {
+        within_repository(&rules.rules, context)
+    };
     findings.extend(rules.reports.iter().map(|d| Finding::new(d.clone(), None)));
     findings
+}
+
+/// The repository-wide passes over the checked rules plus the repository's other files, keeping
+/// the findings on the checked files: a duplicate or a `related` target elsewhere in the repository
+/// counts, a problem of another file is not reported. A checked file is matched to its copy in the
+/// repository by canonical path, so it is never its own duplicate.
+fn within_repository(checked: &[RuleRecord], context: &[RuleRecord]) -> Vec<Finding> {
+    let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let own: HashSet<PathBuf> = checked.iter().map(|r| canonical(&r.path)).collect();
+    let mut all = checked.to_vec();
+    all.extend(
+        context
+            .iter()
+            .filter(|r| !own.contains(&canonical(&r.path)))
+            .cloned(),
+    );
+    let mut findings = repository::check(&all);
+    findings.extend(correlation::check(&all));
+    let reported: HashSet<&Path> = checked.iter().map(|r| r.path.as_path()).collect();
+    findings.retain(|f| {
+        f.diagnostic
+            .path
+            .as_deref()
+            .is_none_or(|p| reported.contains(p))
+    });
+    findings
+}
+
+/// Loads the repository around the checked files for changed-files mode (`check FILE...
+/// --repository DIR`): only what the repository-wide passes read (rules slimmed as they load,
+/// nothing compiled). Its own problems are not reported; the caller checks that `dir` matched.
+pub fn load_repository(dir: &Path, base: &crate::rules::load::LoadOptions) -> RuleSet {
+    let opts = crate::rules::load::LoadOptions {
+        keep_source: true,
+        compile: false,
+        ..base.clone()
+    };
+    let (set, _) = crate::rules::load::load_visiting(&[dir.to_path_buf()], &opts, |records| {
+        records.iter_mut().for_each(slim);
+    });
+    set
 }
 
 /// Filters `findings` by the settings, gives them source lines and builds the sorted report.

@@ -8,6 +8,7 @@ use crate::coverage::{Baseline, Metric};
 use crate::diag::Severity;
 use crate::output;
 use crate::render;
+use crate::render::style::Paint;
 use crate::telemetry::Telemetry;
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
@@ -19,6 +20,8 @@ enum CheckFormat {
     Sarif,
     Junit,
     Github,
+    // GitLab Code Quality JSON (`artifacts:reports:codequality`).
+    Gitlab,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -77,6 +80,11 @@ pub(super) struct CheckArgs {
     /// With `--fix`: print the diff instead of writing; exit 1 when something would change.
     #[arg(long, requires = "fix")]
     dry_run: bool,
+    /// Changed-files mode: report only on the PATHs given, but resolve the repository-wide checks
+    /// (duplicate ids, titles and file names, `related` links, correlation references) against
+    /// every rule under DIR too.
+    #[arg(long, value_name = "DIR")]
+    repository: Option<PathBuf>,
 }
 
 /// `--min-coverage TACTIC=PCT` values.
@@ -186,6 +194,7 @@ fn format_report(args: &CheckArgs, report: &check::CheckReport, cwd: &Path) -> S
         CheckFormat::Json => render::json::to_string(report),
         CheckFormat::Junit => render::check::junit(&ci()),
         CheckFormat::Github => render::github::annotations(&ci()),
+        CheckFormat::Gitlab => render::gitlab::code_quality(report, cwd, &root),
         CheckFormat::Sarif => render::sarif::to_sarif(
             report,
             &render::sarif::SarifOptions {
@@ -195,6 +204,18 @@ fn format_report(args: &CheckArgs, report: &check::CheckReport, cwd: &Path) -> S
             },
         ),
     }
+}
+
+/// `--repository DIR`: the rules of the repository, for the repository-wide checks only (empty
+/// without the flag). A DIR that does not exist or holds no rule file is an input error.
+fn repository(cli: &Cli, args: &CheckArgs) -> Result<Vec<crate::rules::RuleRecord>, CliError> {
+    let Some(dir) = &args.repository else {
+        return Ok(Vec::new());
+    };
+    let load = || check::load_repository(dir, &cli.rule_options());
+    let set = cli.with_progress("loading the repository", load);
+    super::require_found(&set)?;
+    Ok(set.rules)
 }
 
 pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<Outcome, CliError> {
@@ -217,6 +238,7 @@ pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<Outcome, CliError> {
     };
     let kb = cli.knowledge_base_with(settings.attack.as_deref())?;
     let telemetry = Telemetry::embedded();
+    let context = repository(cli, args)?;
     let (ruleset, mut report) = if args.fix {
         let load = || check::load_rules_with(&args.paths, &cli.rule_options());
         let mut ruleset = cli.require_rules(load)?;
@@ -228,17 +250,19 @@ pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<Outcome, CliError> {
         if changed {
             ruleset = load();
         }
-        let report = check::run(&CheckInput {
+        let input = CheckInput {
             kb: &kb,
             telemetry,
             rules: &ruleset,
             settings: &settings,
-        });
+        };
+        let report = check::run_within(&input, &context);
         (ruleset, report)
     } else {
         // Checked while loading, so that each rule's source is dropped as soon as it is checked.
+        let opts = cli.rule_options();
         let load =
-            || check::load_and_run(&args.paths, &cli.rule_options(), &kb, telemetry, &settings);
+            || check::load_and_run_within(&args.paths, &context, &opts, &kb, telemetry, &settings);
         cli.require_rules(load)?
     };
     if baseline.is_some() || !minimums.is_empty() {
@@ -258,12 +282,13 @@ pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<Outcome, CliError> {
     };
     match &args.output {
         Some(path) => write_file(path, out.as_bytes())?,
+        None if args.format == CheckFormat::Text => put(&cli.styled(out, Paint::Check))?,
         None => put(&out)?,
     }
     if (args.format != CheckFormat::Text || args.output.is_some()) && !cli.quiet {
         output::to_stderr(render::check::summary(&report).trim_end());
     }
     let outcome = Outcome::findings_if(report.failed());
-    exit_without_freeing((kb, ruleset, report));
+    exit_without_freeing((kb, ruleset, report, context));
     Ok(outcome)
 }

@@ -5,6 +5,7 @@ use crate::coverage::{self, Baseline, CoverageInput, CoverageReport, Profile, Sc
 use crate::link::LinkIndex;
 use crate::output;
 use crate::render::paths::RepoPaths;
+use crate::render::style::Paint;
 use crate::render::{self, html, navigator};
 use crate::telemetry::Telemetry;
 use clap::{Args, ValueEnum};
@@ -266,8 +267,13 @@ pub(super) fn run(cli: &Cli, args: &CoverageArgs) -> Result<Outcome, CliError> {
     let stdout_format = args
         .format
         .or(outputs.is_empty().then_some(CoverageFormat::Text));
-    if let Some(f) = stdout_format {
-        emit(render_coverage(&report, f, &views))?;
+    match stdout_format {
+        Some(CoverageFormat::Text) => cli.emit_text(
+            render_coverage(&report, CoverageFormat::Text, &views),
+            Paint::Coverage,
+        )?,
+        Some(f) => emit(render_coverage(&report, f, &views))?,
+        None => {}
     }
     if !(args.fail_on_loss && report.losses() > 0) {
         return Ok(Outcome::Clean);

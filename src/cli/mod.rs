@@ -5,11 +5,13 @@
 
 mod attack;
 mod check;
+mod colour;
 mod coverage;
 mod error;
 mod explain;
 mod migrate;
 mod rules;
+mod shell;
 mod technique;
 mod test;
 
@@ -22,10 +24,17 @@ use error::{report_error, CliError};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// `--version`: the crate version and the ATT&CK data built in (the literal is checked against
+/// [`crate::attack::catalog::EMBEDDED_VERSION`] by a test).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (embedded ATT&CK: enterprise 18.1)"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "attacktrace",
-    version,
+    version = VERSION,
     about = "Sigma rules against MITRE ATT&CK: technique cards, rule listings, ATT&CK data",
     after_help = "Exit codes: 0 clean, 1 findings, 2 usage or input error."
 )]
@@ -55,6 +64,16 @@ struct Cli {
     /// Follow symbolic links that lead outside the rule directories given (off: reported instead).
     #[arg(long, global = true)]
     follow_symlinks: bool,
+    /// Colour text reports: `auto` only on a terminal and without `NO_COLOR`, `always`, `never`.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "WHEN",
+        default_value_t = colour::ColorArg::Auto,
+        hide_possible_values = true
+    )]
+    color: colour::ColorArg,
     #[command(subcommand)]
     command: Command,
 }
@@ -81,6 +100,10 @@ enum Command {
     Migrate(migrate::MigrateArgs),
     /// Explain a diagnostic code, or list all codes.
     Explain(explain::ExplainArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
+    Completions(shell::CompletionsArgs),
+    /// Print the man page (roff) on stdout.
+    Man,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -181,6 +204,8 @@ fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Attack(cmd) => attack::run(&cli, cmd),
         Command::Migrate(args) => migrate::run(&cli, args),
         Command::Explain(args) => explain::run(args),
+        Command::Completions(args) => shell::completions(args),
+        Command::Man => shell::man(),
     }
 }
 
@@ -323,6 +348,16 @@ fn nothing_to_read<'a>(
     Err(CliError::NothingToRead(unmatched.join("; ")))
 }
 
+/// Parses a command line without running it: the tests of the CI examples check that every
+/// `attacktrace ...` line they contain is one the binary accepts.
+pub fn parses<I, T>(args: I) -> Result<(), clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    Cli::try_parse_from(args).map(drop)
+}
+
 /// The process ends right after output: freeing thousands of parsed rules and the knowledge base
 /// one by one costs ~15 ms of a ~100 ms run for nothing, so the memory is handed back to the OS
 /// with the process instead.
@@ -365,4 +400,14 @@ fn read_input(path: &Path, what: &str) -> Result<String, CliError> {
             source,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn version_names_the_embedded_attack_release() {
+        let needle = format!("enterprise {})", crate::attack::catalog::EMBEDDED_VERSION);
+        assert!(super::VERSION.ends_with(&needle), "{}", super::VERSION);
+        assert!(super::VERSION.starts_with(env!("CARGO_PKG_VERSION")));
+    }
 }

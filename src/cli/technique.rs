@@ -4,6 +4,7 @@ use super::{emit, exit_without_freeing, CardFormat, Cli, CliError, Outcome};
 use crate::card::{self, RuleContext};
 use crate::link::LinkIndex;
 use crate::render;
+use crate::render::style::Paint;
 use crate::telemetry::Telemetry;
 use clap::Args;
 use std::path::PathBuf;
@@ -21,6 +22,10 @@ pub(super) struct TechniqueArgs {
     /// guessing and spraying, denial of service). Environment-specific, never counted as coverage.
     #[arg(long, conflicts_with_all = ["rules", "format"])]
     template: bool,
+    /// List every rule on the card; by default a list longer than 12 rules is summarised by log
+    /// source.
+    #[arg(long)]
+    all: bool,
 }
 
 pub(super) fn run(cli: &Cli, args: &TechniqueArgs) -> Result<Outcome, CliError> {
@@ -53,11 +58,11 @@ pub(super) fn run(cli: &Cli, args: &TechniqueArgs) -> Result<Outcome, CliError> 
         resolution.notices.clone(),
         ctx,
     );
-    emit(match args.format {
-        CardFormat::Text => render::text::card(&card),
-        CardFormat::Markdown => render::markdown::card(&card),
-        CardFormat::Json => render::json::to_string(&card),
-    })?;
+    match args.format {
+        CardFormat::Text => cli.emit_text(render::text::card_with(&card, args.all), Paint::Card)?,
+        CardFormat::Markdown => emit(render::markdown::card(&card))?,
+        CardFormat::Json => emit(render::json::to_string(&card))?,
+    }
     exit_without_freeing((kb, ruleset, links));
     Ok(Outcome::Clean)
 }

@@ -11,6 +11,7 @@ pub mod classes;
 pub mod csv;
 pub mod explain;
 pub mod github;
+pub mod gitlab;
 pub mod html;
 pub mod json;
 pub mod junit;
@@ -20,6 +21,7 @@ pub mod navigator;
 pub mod palette;
 pub mod paths;
 pub mod sarif;
+pub mod style;
 pub mod test_report;
 pub mod text;
 

@@ -92,7 +92,7 @@ fn percent_encode(bytes: &[u8]) -> String {
 }
 
 /// FNV-1a, 64 bit: a stable hash without a dependency.
-fn fnv1a(parts: &[&str]) -> String {
+pub(super) fn fnv1a(parts: &[&str]) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for p in parts {
         for b in p.bytes().chain(std::iter::once(0)) {

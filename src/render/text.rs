@@ -48,12 +48,21 @@ fn rule_line(out: &mut String, r: &RuleRef) {
     let _ = writeln!(out, "      {}:{}", one_line(&r.path), r.line);
 }
 
+/// Rule lists on a card longer than this are summarised by log source unless every rule is asked
+/// for (`technique --all`): a technique with 180 SigmaHQ rules would otherwise bury the rest.
+pub const CARD_RULES_LISTED: usize = 12;
+
 pub fn card(c: &Card) -> String {
+    card_with(c, false)
+}
+
+/// [`card`], with `all_rules` listing every rule however long the lists are.
+pub fn card_with(c: &Card, all_rules: bool) -> String {
     let mut o = String::new();
     card_header(&mut o, c);
     card_detection(&mut o, c);
     card_events(&mut o, c);
-    card_rules(&mut o, c);
+    card_rules(&mut o, c, all_rules);
     card_guidance(&mut o, c);
     o
 }
@@ -251,7 +260,30 @@ fn card_events(o: &mut String, c: &Card) {
 }
 
 /// Rules that claim the technique, and candidates by log source.
-fn card_rules(o: &mut String, c: &Card) {
+/// Every rule of `rules`, or, past [`CARD_RULES_LISTED`] without `all`, a count per log source
+/// (most rules first).
+fn rule_list(o: &mut String, rules: &[RuleRef], all: bool) {
+    if all || rules.len() <= CARD_RULES_LISTED {
+        rules.iter().for_each(|r| rule_line(o, r));
+        return;
+    }
+    let mut by_source: std::collections::BTreeMap<&str, usize> = Default::default();
+    for r in rules {
+        *by_source.entry(r.logsource.as_str()).or_default() += 1;
+    }
+    let mut by_source: Vec<(&str, usize)> = by_source.into_iter().collect();
+    by_source.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    for (source, n) in by_source {
+        let _ = writeln!(o, "  {n:>5}  {}", one_line(source));
+    }
+    let _ = writeln!(
+        o,
+        "         ({} rules by log source; `--all` lists every rule)",
+        rules.len()
+    );
+}
+
+fn card_rules(o: &mut String, c: &Card, all: bool) {
     let t = &c.technique;
     let rs = &c.rules;
     let _ = writeln!(o, "\nSigma rules");
@@ -273,9 +305,7 @@ fn card_rules(o: &mut String, c: &Card) {
         } else {
             let _ = writeln!(o, "  Tagged with {} ({}):", t.id, rs.tagged.len());
         }
-        for r in &rs.tagged {
-            rule_line(o, r);
-        }
+        rule_list(o, &rs.tagged, all);
         if rs.candidates_total > 0 {
             let _ = writeln!(
                 o,
@@ -285,9 +315,7 @@ fn card_rules(o: &mut String, c: &Card) {
                 t.id,
                 rs.candidate_logsources.join(", ")
             );
-            for r in &rs.candidates {
-                rule_line(o, r);
-            }
+            rule_list(o, &rs.candidates, all);
         }
     }
     for n in &rs.notes {

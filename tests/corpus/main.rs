@@ -8,6 +8,7 @@ mod common;
 mod attack_catalog;
 mod attack_facts;
 mod attack_stix;
+mod changed_files;
 mod check_sigmahq;
 mod correlation_sigmahq;
 mod coverage_sigmahq;
