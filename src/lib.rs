@@ -33,6 +33,7 @@ pub mod output;
 pub mod render;
 pub mod report;
 pub mod rules;
+pub mod suggest;
 pub mod tagedit;
 pub mod telemetry;
 pub mod template;
