@@ -18,8 +18,11 @@ pub struct ModelOptions {
     pub centroid_scale: f64,
     /// Classifier weights smaller than this are dropped after training (memory, speed).
     pub prune: f64,
-    /// How many nearest tagged rules an explanation counts.
+    /// How many nearest tagged rules an explanation counts and the neighbour vote reads.
     pub neighbours: usize,
+    /// Share of the neighbour vote (similarity-weighted share of the nearest rules tagged with a
+    /// technique) in the score; the classifier has the rest.
+    pub neighbour_weight: f64,
 }
 
 impl Default for ModelOptions {
@@ -30,6 +33,7 @@ impl Default for ModelOptions {
             centroid_scale: 0.9,
             prune: 1e-3,
             neighbours: 10,
+            neighbour_weight: 0.0,
         }
     }
 }
@@ -177,6 +181,19 @@ impl Model {
                 Scorer::RollUpOnly => 0.0,
             })
             .collect();
+        let lambda = self.opts.neighbour_weight;
+        if lambda > 0.0 {
+            let near = self.neighbours(x);
+            let total: f64 = near.iter().map(|n| n.1.max(0.0)).sum();
+            out.iter_mut().for_each(|s| *s *= 1.0 - lambda);
+            if total > 0.0 {
+                for &(r, sim) in &near {
+                    for &c in &self.labels[r] {
+                        out[c as usize] += lambda * sim.max(0.0) / total;
+                    }
+                }
+            }
+        }
         if roll_up {
             for c in 0..out.len() {
                 if let Some(p) = self.parent[c] {
@@ -216,13 +233,17 @@ impl Model {
 
     /// The nearest training rules to `x` by cosine, closest first (ties by index).
     pub fn neighbours(&self, x: &SparseVec) -> Vec<(usize, f64)> {
-        let mut sims: BTreeMap<u32, f64> = BTreeMap::new();
+        let mut sims = vec![0.0f64; self.labels.len()];
         for (&j, &v) in x.idx.iter().zip(&x.val) {
             for &(r, u) in &self.postings[j as usize] {
-                *sims.entry(r).or_default() += f64::from(v) * f64::from(u);
+                sims[r as usize] += f64::from(v) * f64::from(u);
             }
         }
-        let mut out: Vec<(usize, f64)> = sims.into_iter().map(|(r, s)| (r as usize, s)).collect();
+        let mut out: Vec<(usize, f64)> = sims
+            .into_iter()
+            .enumerate()
+            .filter(|&(_, s)| s > 0.0)
+            .collect();
         out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         out.truncate(self.opts.neighbours);
         out
