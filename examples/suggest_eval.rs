@@ -151,15 +151,15 @@ fn evaluate(
         })
         .collect();
     let features: Vec<&RuleFeatures> = owned.iter().collect();
-    let (train_r, train_f): (Vec<RuleRecord>, Vec<RuleFeatures>) = rules
+    let train: Vec<(&RuleRecord, &RuleFeatures)> = rules
         .iter()
         .zip(&features)
         .zip(test)
         .filter(|(_, &t)| !t)
-        .map(|((r, f), _)| ((*r).clone(), (*f).clone()))
-        .unzip();
+        .map(|((r, f), _)| (*r, *f))
+        .collect();
     let t0 = Instant::now();
-    let model = suggest::train(&train_r, &train_f, opts);
+    let model = suggest::train(train, opts);
     if std::env::var_os("SUGGEST_EVAL_VERBOSE").is_some() {
         let linear = (0..model.classes().len())
             .filter(|&c| model.is_linear(c))

@@ -10,6 +10,7 @@ mod error;
 mod explain;
 mod migrate;
 mod rules;
+mod suggest;
 mod technique;
 mod test;
 
@@ -81,6 +82,9 @@ enum Command {
     Migrate(migrate::MigrateArgs),
     /// Explain a diagnostic code, or list all codes.
     Explain(explain::ExplainArgs),
+    /// Suggest ATT&CK techniques for rules from what their detection matches, learnt from the
+    /// tagged rules loaded (`--reference DIR` adds more), with the reasons.
+    Suggest(suggest::SuggestArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -181,6 +185,7 @@ fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Attack(cmd) => attack::run(&cli, cmd),
         Command::Migrate(args) => migrate::run(&cli, args),
         Command::Explain(args) => explain::run(args),
+        Command::Suggest(args) => suggest::run(&cli, args),
     }
 }
 

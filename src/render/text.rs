@@ -686,3 +686,48 @@ fn coverage_baseline(o: &mut String, r: &CoverageReport) {
         }
     }
 }
+
+/// `suggest`: per rule, the suggested techniques with their scores and reasons.
+pub fn suggestions(r: &crate::suggest::SuggestReport) -> String {
+    let mut o = String::new();
+    for rule in &r.rules {
+        let tags = if rule.tags.is_empty() {
+            "untagged".to_string()
+        } else {
+            format!("tagged {}", one_line(&rule.tags.join(", ")))
+        };
+        let _ = writeln!(
+            o,
+            "{}: {} ({tags})",
+            one_line(&rule.path.display().to_string()),
+            one_line(&rule.title)
+        );
+        if rule.suggestions.is_empty() {
+            let _ = writeln!(o, "  (no suggestion)");
+        }
+        for s in &rule.suggestions {
+            let _ = writeln!(
+                o,
+                "  {:.2}  {}{}{}",
+                s.score,
+                one_line(&s.technique),
+                s.name
+                    .as_deref()
+                    .map(|n| format!(" {}", one_line(n)))
+                    .unwrap_or_default(),
+                if s.tagged { "  [tagged]" } else { "" }
+            );
+            for reason in &s.reasons {
+                let _ = writeln!(o, "        - {}", one_line(&reason.to_string()));
+            }
+        }
+    }
+    let _ = writeln!(
+        o,
+        "{} rules; model trained on {} tagged rules, {} techniques",
+        r.rules.len(),
+        r.training_rules,
+        r.techniques
+    );
+    o
+}

@@ -59,6 +59,11 @@ const SHORT_VALUE: usize = 32;
 /// Tokens longer than this (encoded blobs, long regexes) say little and bloat the vocabulary.
 const LONG_TOKEN: usize = 48;
 
+/// File extensions not kept as tokens of their own (the whole name and the stem are).
+const EXTENSIONS: &[&str] = &[
+    "exe", "dll", "sys", "ps1", "bat", "cmd", "vbs", "js", "hta", "lnk",
+];
+
 const STOPWORDS: &[&str] = &[
     "the",
     "and",
@@ -349,8 +354,14 @@ fn value_tokens(field: Option<&str>, op: Op, raw: &str, out: &mut RuleFeatures) 
         if part.contains('.') {
             let pieces: Vec<&str> = part.split('.').filter(|p| !p.is_empty()).collect();
             if pieces.len() > 1 {
-                // `systemctl.exe` -> `systemctl`; `a.b.c` -> each piece.
-                pieces.iter().for_each(|p| push(p));
+                // `systemctl.exe` -> `systemctl`; `a.b.c` -> each piece. A bare file extension
+                // is in every other value and explains nothing.
+                let last = pieces.len() - 1;
+                pieces
+                    .iter()
+                    .enumerate()
+                    .filter(|&(k, p)| k < last || !EXTENSIONS.contains(p))
+                    .for_each(|(_, p)| push(p));
             }
         }
         if part.contains('-') {
@@ -396,6 +407,7 @@ mod tests {
         ] {
             assert!(f.features.contains(&Feature::Value(want.into())), "{want}");
         }
+        assert!(!f.features.contains(&Feature::Value("exe".into())));
         assert!(f.features.contains(&Feature::FieldValue(
             "image".into(),
             "\\systemctl.exe".into()

@@ -24,6 +24,9 @@ pub const REASONS: usize = 3;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Suggestion {
     pub technique: String,
+    /// The technique's name in the loaded ATT&CK data (filled by [`report`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// In [0, 1]: a classifier's probability, or a scaled centroid cosine for rare techniques.
     pub score: f64,
     pub reasons: Vec<Reason>,
@@ -32,17 +35,81 @@ pub struct Suggestion {
 }
 
 /// Why a technique was suggested.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Reason {
     /// A feature of the rule that weighs toward the technique.
     Feature {
         feature: Feature,
-        #[serde(skip_serializing_if = "Option::is_none")]
         origin: Option<Origin>,
     },
-    /// Of the rule's nearest tagged neighbours, `count` carry the technique.
-    Neighbours { count: usize, technique: String },
+    /// Of the rule's `of` nearest tagged neighbours, `count` carry the technique.
+    Neighbours {
+        count: usize,
+        of: usize,
+        technique: String,
+    },
+}
+
+/// The sentence reports show: `CommandLine contains `systemctl``, `logsource linux/auditd`.
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reason::Feature { feature, origin } => feature_text(f, feature, origin.as_ref()),
+            Reason::Neighbours {
+                count,
+                of,
+                technique,
+            } => write!(
+                f,
+                "tagged neighbours: {count} of the {of} nearest rules tagged {technique}"
+            ),
+        }
+    }
+}
+
+/// Reasons serialise as their sentence: the JSON reader gets the same words as the terminal.
+impl Serialize for Reason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+fn feature_text(
+    f: &mut std::fmt::Formatter<'_>,
+    feature: &Feature,
+    origin: Option<&Origin>,
+) -> std::fmt::Result {
+    match feature {
+        Feature::Product(p) => write!(f, "logsource product {p}"),
+        Feature::Category(c) => write!(f, "logsource category {c}"),
+        Feature::Service(s) => write!(f, "logsource service {s}"),
+        Feature::LogSource(key) => {
+            let parts: Vec<&str> = key.split('/').filter(|p| *p != "*").collect();
+            write!(f, "logsource {}", parts.join("/"))
+        }
+        Feature::Word(w) => write!(f, "word `{w}` in title or description"),
+        Feature::Field(name) => write!(f, "field {name}"),
+        Feature::FieldValue(field, value) => write!(f, "{field} = `{value}`"),
+        Feature::Value(v) => match origin {
+            Some(Origin {
+                field: Some(field),
+                op,
+            }) => write!(f, "{field} {} `{v}`", op_text(*op)),
+            Some(Origin { field: None, .. }) => write!(f, "keyword `{v}`"),
+            None => write!(f, "value `{v}`"),
+        },
+    }
+}
+
+fn op_text(op: Op) -> &'static str {
+    match op {
+        Op::Equals => "is",
+        Op::Contains => "contains",
+        Op::StartsWith => "starts with",
+        Op::EndsWith => "ends with",
+        Op::Regex => "matches a pattern with",
+        Op::Keyword => "keyword",
+    }
 }
 
 /// Loads rules and extracts each one's features while its parsed source is at hand; the source
@@ -75,17 +142,22 @@ pub fn is_training_rule(rule: &RuleRecord) -> bool {
         && rule.technique_tags().next().is_some()
 }
 
-/// Trains on the tagged detection rules among `rules` (`features` in the same order).
-pub fn train(rules: &[RuleRecord], features: &[RuleFeatures], opts: &ModelOptions) -> Model {
-    let tags: Vec<Vec<String>> = rules
-        .iter()
-        .map(|r| r.technique_tags().map(str::to_string).collect())
+/// Trains on the tagged detection rules among `rules`, each with its features.
+pub fn train<'a>(
+    rules: impl IntoIterator<Item = (&'a RuleRecord, &'a RuleFeatures)>,
+    opts: &ModelOptions,
+) -> Model {
+    let picked: Vec<(&RuleRecord, &RuleFeatures)> = rules
+        .into_iter()
+        .filter(|(r, _)| is_training_rule(r))
         .collect();
-    let examples: Vec<Example<'_>> = rules
+    let tags: Vec<Vec<String>> = picked
         .iter()
-        .zip(features)
+        .map(|(r, _)| r.technique_tags().map(str::to_string).collect())
+        .collect();
+    let examples: Vec<Example<'_>> = picked
+        .iter()
         .zip(&tags)
-        .filter(|((r, _), _)| is_training_rule(r))
         .map(|((_, f), t)| Example {
             features: &f.features,
             techniques: t,
@@ -107,6 +179,7 @@ pub fn suggest(model: &Model, rule: &RuleRecord, f: &RuleFeatures, top: usize) -
         .map(|c| {
             let technique = model.classes()[c].clone();
             Suggestion {
+                name: None,
                 tagged: rule.technique_tags().any(|t| t == technique),
                 score: scores[c],
                 reasons: explain(model, &x, f, c, &neighbours),
@@ -141,8 +214,70 @@ pub fn explain(
     if count > 0 {
         out.push(Reason::Neighbours {
             count,
+            of: neighbours.len(),
             technique: model.classes()[class].clone(),
         });
     }
     out
+}
+
+/// Schema of the `suggest` JSON report.
+pub const SUGGEST_SCHEMA: &str = "attacktrace.suggest/1";
+
+/// The `suggest` report: per rule, the techniques its detection points at.
+#[derive(Debug, Clone, Serialize)]
+pub struct SuggestReport {
+    pub schema: &'static str,
+    pub rules: Vec<RuleSuggestions>,
+    /// Tagged rules the model learnt from, and the techniques it knows.
+    #[serde(skip)]
+    pub training_rules: usize,
+    #[serde(skip)]
+    pub techniques: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleSuggestions {
+    pub path: PathBuf,
+    pub id: Option<String>,
+    pub title: String,
+    /// Technique IDs the rule is tagged with.
+    pub tags: Vec<String>,
+    pub suggestions: Vec<Suggestion>,
+}
+
+/// Suggestions for every detection rule of `rules` (in their order), technique names from `kb`.
+pub fn report(
+    model: &Model,
+    kb: &crate::attack::KnowledgeBase,
+    rules: &[RuleRecord],
+    features: &[RuleFeatures],
+    top: usize,
+    training_rules: usize,
+) -> SuggestReport {
+    use rayon::prelude::*;
+    let rules: Vec<RuleSuggestions> = rules
+        .par_iter()
+        .zip(features)
+        .filter(|(r, _)| r.kind == RuleKind::Detection)
+        .map(|(r, f)| RuleSuggestions {
+            path: r.path.clone(),
+            id: r.id.clone(),
+            title: r.title.clone(),
+            tags: r.technique_tags().map(str::to_string).collect(),
+            suggestions: suggest(model, r, f, top)
+                .into_iter()
+                .map(|mut s| {
+                    s.name = kb.technique(&s.technique).map(|t| t.name.clone());
+                    s
+                })
+                .collect(),
+        })
+        .collect();
+    SuggestReport {
+        schema: SUGGEST_SCHEMA,
+        rules,
+        training_rules,
+        techniques: model.classes().len(),
+    }
 }
