@@ -400,7 +400,6 @@ mod tests {
         for want in [
             "systemctl.exe",
             "systemctl",
-            "exe",
             "enable-timer",
             "enable",
             "timer",
