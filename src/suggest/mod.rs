@@ -20,6 +20,9 @@ use std::path::PathBuf;
 /// How many feature reasons a suggestion carries (the neighbour count comes on top).
 pub const REASONS: usize = 3;
 
+/// Cosine from which a tagged rule counts as a neighbour in explanations.
+const NEAR: f64 = 0.2;
+
 /// One technique suggested for a rule.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Suggestion {
@@ -209,7 +212,7 @@ pub fn explain(
         .collect();
     let count = neighbours
         .iter()
-        .filter(|(r, s)| *s > 0.0 && model.rule_has(*r, class))
+        .filter(|(r, s)| *s >= NEAR && model.rule_has(*r, class))
         .count();
     if count > 0 {
         out.push(Reason::Neighbours {
@@ -268,6 +271,8 @@ pub fn report(
             suggestions: suggest(model, r, f, top)
                 .into_iter()
                 .map(|mut s| {
+                    // Four decimals: enough to rank by eye, stable across platforms' last bits.
+                    s.score = (s.score * 1e4).round() / 1e4;
                     s.name = kb.technique(&s.technique).map(|t| t.name.clone());
                     s
                 })

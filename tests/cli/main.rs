@@ -18,6 +18,7 @@ mod hostile_gate;
 mod injection;
 mod robustness;
 mod rule_pack;
+mod suggest;
 mod technique;
 mod update;
 mod versions;
