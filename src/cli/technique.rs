@@ -4,6 +4,7 @@ use super::{emit, exit_without_freeing, CardFormat, Cli, CliError, Outcome};
 use crate::card::{self, RuleContext};
 use crate::link::LinkIndex;
 use crate::render;
+use crate::suggest::Ranker;
 use crate::telemetry::Telemetry;
 use clap::Args;
 use std::path::PathBuf;
@@ -33,17 +34,24 @@ pub(super) fn run(cli: &Cli, args: &TechniqueArgs) -> Result<Outcome, CliError> 
         emit(crate::template::template_for(&resolution.technique.id)?.to_string())?;
         return Ok(Outcome::Clean);
     }
-    let ruleset = if args.rules.is_empty() {
-        None
+    let (ruleset, ranker) = if args.rules.is_empty() {
+        (None, None)
     } else {
-        Some(cli.load_rules(&args.rules)?)
+        let (set, features) = crate::suggest::load_with_features(&args.rules, &cli.rule_options());
+        super::require_found(&set)?;
+        let ranker = Ranker::new(&set, features, &kb, resolution.technique);
+        (Some(set), Some(ranker))
     };
     let links = ruleset.as_ref().map(|r| LinkIndex::build(&kb, r));
     if let Some(r) = &ruleset {
         cli.note_unloaded(r);
     }
     let ctx = match (&ruleset, &links) {
-        (Some(rules), Some(links)) => Some(RuleContext { rules, links }),
+        (Some(rules), Some(links)) => Some(RuleContext {
+            rules,
+            links,
+            ranker: ranker.as_ref(),
+        }),
         _ => None,
     };
     let card = card::build(
@@ -58,6 +66,6 @@ pub(super) fn run(cli: &Cli, args: &TechniqueArgs) -> Result<Outcome, CliError> 
         CardFormat::Markdown => render::markdown::card(&card),
         CardFormat::Json => render::json::to_string(&card),
     })?;
-    exit_without_freeing((kb, ruleset, links));
+    exit_without_freeing((kb, ruleset, links, ranker));
     Ok(Outcome::Clean)
 }

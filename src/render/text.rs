@@ -279,7 +279,8 @@ fn card_rules(o: &mut String, c: &Card) {
         if rs.candidates_total > 0 {
             let _ = writeln!(
                 o,
-                "  Candidates by log source ({} of {}; not tagged with {}, but reading {}):",
+                "  {} ({} of {}; not tagged with {}, but reading {}):",
+                candidates_label(rs),
                 rs.candidates.len(),
                 rs.candidates_total,
                 t.id,
@@ -287,11 +288,37 @@ fn card_rules(o: &mut String, c: &Card) {
             );
             for r in &rs.candidates {
                 rule_line(o, r);
+                candidate_score(o, r);
             }
         }
     }
     for n in &rs.notes {
         o.push_str(&wrap(n, WIDTH - 2, "  "));
+    }
+}
+
+/// "Candidates by log source", or "ranked by content" when the rules were scored.
+fn candidates_label(rs: &crate::card::RuleSection) -> &'static str {
+    if rs.candidates.iter().any(|r| r.score.is_some()) {
+        "Candidates ranked by content"
+    } else {
+        "Candidates by log source"
+    }
+}
+
+/// A scored candidate's score and reasons, under its rule line.
+fn candidate_score(o: &mut String, r: &RuleRef) {
+    if let Some(score) = r.score {
+        let reasons: Vec<String> = r.reasons.iter().map(|x| one_line(&x.to_string())).collect();
+        let _ = writeln!(
+            o,
+            "      score {score:.2}: {}",
+            or_dash(
+                Some(&reasons.join("; "))
+                    .filter(|s| !s.is_empty())
+                    .map(String::as_str)
+            )
+        );
     }
 }
 

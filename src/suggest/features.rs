@@ -139,6 +139,28 @@ pub fn extract(rule: &RuleRecord) -> RuleFeatures {
     out
 }
 
+/// What ATT&CK says about a technique, as rule-like features: its name (as words and as
+/// values), its description when a full bundle is loaded, the names of its detection strategies
+/// and the facts of its analytics' log sources (syscalls, paths, event IDs...).
+pub fn technique_features(
+    kb: &crate::attack::KnowledgeBase,
+    t: &crate::attack::Technique,
+) -> Vec<Feature> {
+    let mut out = RuleFeatures::default();
+    words(&t.name, &mut out.features);
+    value_tokens(None, Op::Keyword, &t.name, &mut out);
+    if let Some(d) = &t.description {
+        words(d, &mut out.features);
+    }
+    for (strategy, analytic) in kb.analytics_of(t) {
+        words(&strategy.name, &mut out.features);
+        for fact in analytic.log_sources.iter().flat_map(|l| &l.facts) {
+            value_tokens(None, Op::Keyword, &fact.value, &mut out);
+        }
+    }
+    out.features
+}
+
 fn logsource_features(ls: &LogSource, out: &mut Vec<Feature>) {
     if let Some(p) = &ls.product {
         out.push(Feature::Product(p.clone()));

@@ -45,6 +45,8 @@ pub enum Reason {
         feature: Feature,
         origin: Option<Origin>,
     },
+    /// Words the rule shares with the technique's own ATT&CK text (name, strategies, facts).
+    TechniqueText { terms: Vec<String> },
     /// Of the rule's `of` nearest tagged neighbours, `count` carry the technique.
     Neighbours {
         count: usize,
@@ -58,6 +60,10 @@ impl std::fmt::Display for Reason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Reason::Feature { feature, origin } => feature_text(f, feature, origin.as_ref()),
+            Reason::TechniqueText { terms } => {
+                let quoted: Vec<String> = terms.iter().map(|t| format!("`{t}`")).collect();
+                write!(f, "technique text shares {}", quoted.join(", "))
+            }
             Reason::Neighbours {
                 count,
                 of,
@@ -150,6 +156,15 @@ pub fn train<'a>(
     rules: impl IntoIterator<Item = (&'a RuleRecord, &'a RuleFeatures)>,
     opts: &ModelOptions,
 ) -> Model {
+    train_for(rules, opts, &|_| true)
+}
+
+/// [`train`] for only the techniques `wanted` accepts.
+pub fn train_for<'a>(
+    rules: impl IntoIterator<Item = (&'a RuleRecord, &'a RuleFeatures)>,
+    opts: &ModelOptions,
+    wanted: &(dyn Fn(&str) -> bool + Sync),
+) -> Model {
     let picked: Vec<(&RuleRecord, &RuleFeatures)> = rules
         .into_iter()
         .filter(|(r, _)| is_training_rule(r))
@@ -166,7 +181,7 @@ pub fn train<'a>(
             techniques: t,
         })
         .collect();
-    Model::train(&examples, opts)
+    Model::train_for(&examples, opts, wanted)
 }
 
 /// The `top` techniques for a rule, best first, each explained.
@@ -284,5 +299,136 @@ pub fn report(
         rules,
         training_rules,
         techniques: model.classes().len(),
+    }
+}
+
+/// The parent of a sub-technique ID (`T1053.006` -> `T1053`), or the ID itself.
+pub fn parent_id(technique: &str) -> &str {
+    technique.split_once('.').map_or(technique, |(p, _)| p)
+}
+
+/// Scores the loaded rules for one technique: a model trained on the technique's family only,
+/// with the features of every rule (in rule order). When no loaded rule carries the technique
+/// itself, the score is fused with a cosine match against the technique's own ATT&CK text, so a
+/// technique nobody tagged yet still finds the rules that talk about it.
+pub struct Ranker {
+    model: Model,
+    features: Vec<RuleFeatures>,
+    technique: String,
+    text: tfidf::SparseVec,
+}
+
+/// Share of the technique-text match in the score when the technique has no classifier of its own.
+const TEXT_WEIGHT: f64 = 0.5;
+
+/// A rule's place in a technique's ranking.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ranked {
+    /// Index into the rule set.
+    pub rule: usize,
+    pub score: f64,
+    pub reasons: Vec<Reason>,
+}
+
+impl Ranker {
+    /// Trains the technique, its parent and its sub-techniques on the tagged rules of `rules`.
+    pub fn new(
+        rules: &RuleSet,
+        features: Vec<RuleFeatures>,
+        kb: &crate::attack::KnowledgeBase,
+        t: &crate::attack::Technique,
+    ) -> Ranker {
+        let technique = t.id.as_str();
+        let family =
+            |id: &str| id == technique || parent_id(id) == technique || id == parent_id(technique);
+        let model = train_for(
+            rules.rules.iter().zip(&features),
+            &ModelOptions::default(),
+            &family,
+        );
+        let text = model.vectorise(&features::technique_features(kb, t));
+        Ranker {
+            model,
+            features,
+            technique: technique.to_string(),
+            text,
+        }
+    }
+
+    /// The class that speaks for the technique: its own, else its parent's (a sub-technique no
+    /// loaded rule is tagged with).
+    fn class(&self) -> Option<usize> {
+        self.model
+            .class_index(&self.technique)
+            .or_else(|| self.model.class_index(parent_id(&self.technique)))
+    }
+
+    /// `candidates` (rule indices) best first, ties in the given order; the first `explain_first`
+    /// get their reasons.
+    pub fn rank(&self, candidates: &[usize], explain_first: usize) -> Vec<Ranked> {
+        let mut out: Vec<Ranked> = candidates
+            .iter()
+            .map(|&rule| Ranked {
+                rule,
+                score: self.score(rule),
+                reasons: Vec::new(),
+            })
+            .collect();
+        out.sort_by(|a, b| b.score.total_cmp(&a.score));
+        for r in out.iter_mut().take(explain_first) {
+            r.reasons = self.reasons(r.rule);
+        }
+        out
+    }
+
+    /// Whether the technique has a classifier of its own (else the text match weighs in).
+    fn own_class(&self) -> bool {
+        self.model
+            .class_index(&self.technique)
+            .is_some_and(|c| self.model.is_linear(c))
+    }
+
+    /// The score of one rule for the technique.
+    pub fn score(&self, rule: usize) -> f64 {
+        let x = self.model.vectorise(&self.features[rule].features);
+        let learnt = self.class().map_or(0.0, |c| self.model.scores(&x, true)[c]);
+        if self.own_class() {
+            learnt
+        } else {
+            (1.0 - TEXT_WEIGHT) * learnt + TEXT_WEIGHT * x.dot(&self.text).max(0.0)
+        }
+    }
+
+    fn reasons(&self, rule: usize) -> Vec<Reason> {
+        let f = &self.features[rule];
+        let x = self.model.vectorise(&f.features);
+        let mut out = match self.class() {
+            Some(c) => explain(&self.model, &x, f, c, &self.model.neighbours(&x)),
+            None => Vec::new(),
+        };
+        if !self.own_class() {
+            let mut shared: Vec<(f64, String)> = Vec::new();
+            for (k, &j) in x.idx.iter().enumerate() {
+                if let Ok(m) = self.text.idx.binary_search(&j) {
+                    let w = f64::from(x.val[k]) * f64::from(self.text.val[m]);
+                    let term = match self.model.vocabulary().feature(j) {
+                        Feature::Word(t) | Feature::Value(t) => t.clone(),
+                        _ => continue,
+                    };
+                    shared.push((w, term));
+                }
+            }
+            shared.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+            let mut terms: Vec<String> = Vec::new();
+            for (_, t) in shared {
+                if !terms.contains(&t) && terms.len() < REASONS {
+                    terms.push(t);
+                }
+            }
+            if !terms.is_empty() {
+                out.insert(0, Reason::TechniqueText { terms });
+            }
+        }
+        out
     }
 }

@@ -53,6 +53,8 @@ enum Scorer {
     Centroid(SparseVec),
     /// A parent technique no rule is tagged with directly: scored only through roll-up.
     RollUpOnly,
+    /// Left out of training by the caller ([`Model::train_for`]): scores 0.
+    Skipped,
 }
 
 /// A trained model. Class order is technique ID order.
@@ -76,6 +78,16 @@ impl Model {
     /// Fits the vocabulary and trains every class, in parallel over classes; the result does not
     /// depend on the number of threads.
     pub fn train(examples: &[Example<'_>], opts: &ModelOptions) -> Model {
+        Model::train_for(examples, opts, &|_| true)
+    }
+
+    /// [`Model::train`] for only the techniques `wanted` accepts (a card needs one technique and
+    /// its family, not all of them); the others score 0.
+    pub fn train_for(
+        examples: &[Example<'_>],
+        opts: &ModelOptions,
+        wanted: &(dyn Fn(&str) -> bool + Sync),
+    ) -> Model {
         let vocab = Vocabulary::fit(examples.iter().map(|e| e.features));
         let xs: Vec<SparseVec> = examples
             .iter()
@@ -99,7 +111,10 @@ impl Model {
         let dim = vocab.len();
         let trained: Vec<(Scorer, Vec<(u32, f32)>)> = (0..classes.len())
             .into_par_iter()
-            .map(|c| train_class(c as u32, &xs, &labels, dim, opts))
+            .map(|c| match wanted(&classes[c]) {
+                true => train_class(c as u32, &xs, &labels, dim, opts),
+                false => (Scorer::Skipped, Vec::new()),
+            })
             .collect();
         let mut weights = vec![Vec::new(); dim];
         let mut scorers = Vec::with_capacity(trained.len());
@@ -178,7 +193,7 @@ impl Model {
             .map(|(s, m)| match s {
                 Scorer::Linear { .. } => sigmoid(m),
                 Scorer::Centroid(centroid) => self.opts.centroid_scale * x.dot(centroid).max(0.0),
-                Scorer::RollUpOnly => 0.0,
+                Scorer::RollUpOnly | Scorer::Skipped => 0.0,
             })
             .collect();
         let lambda = self.opts.neighbour_weight;
@@ -221,7 +236,7 @@ impl Model {
                         let k = centroid.idx.binary_search(&j).ok()?;
                         f64::from(centroid.val[k])
                     }
-                    Scorer::RollUpOnly => return None,
+                    Scorer::RollUpOnly | Scorer::Skipped => return None,
                 };
                 let c = f64::from(v) * w;
                 (c > 0.0).then(|| (self.vocab.feature(j).clone(), c))
