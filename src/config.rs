@@ -170,7 +170,7 @@ impl Default for Settings {
         Settings {
             origin: "default".into(),
             file: None,
-            enabled: Code::all().collect(),
+            enabled: Code::defaults().collect(),
             exclusions: BTreeMap::new(),
             severity: BTreeMap::new(),
             fail_level: Severity::Error,
@@ -232,13 +232,13 @@ impl Settings {
                     if remove {
                         s.enabled.clear();
                     } else {
-                        s.enabled.extend(Code::all());
+                        s.enabled.extend(Code::defaults());
                     }
                     continue;
                 }
                 if i == 0 && remove {
                     // pySigma starts from nothing; `- -x` first means "all but x" to most readers.
-                    s.enabled.extend(Code::all());
+                    s.enabled.extend(Code::defaults());
                 }
                 match Code::parse(name) {
                     Some(code) if remove && code.locked() => {
@@ -343,10 +343,13 @@ impl Settings {
     /// The effective settings as a config file (for `--show-config`).
     pub fn to_yaml(&self) -> String {
         let mut out = format!("# effective configuration (from {})\n", self.origin);
-        let all: BTreeSet<Code> = Code::all().collect();
+        let all: BTreeSet<Code> = Code::defaults().collect();
         out.push_str("validators:\n  - all\n");
         for code in all.difference(&self.enabled).filter(|c| !c.locked()) {
             out.push_str(&format!("  - -{code}\n"));
+        }
+        for code in self.enabled.iter().filter(|c| c.off_by_default()) {
+            out.push_str(&format!("  - {code}\n"));
         }
         out.push_str(&format!("fail-level: {}\n", self.fail_level.as_str()));
         if let Some(a) = &self.attack {

@@ -5,6 +5,7 @@
 //! Plain data only: `suggest`, the technique card and `check` call it; renderers print it.
 
 pub mod features;
+pub mod mistag;
 pub mod model;
 pub mod solver;
 pub mod tfidf;

@@ -119,3 +119,52 @@ fn without_tagged_rules_says_so() {
     assert!(r.stderr.contains("--reference"), "{}", r.stderr);
     assert!(r.stdout.contains("(no suggestion)"), "{}", r.stdout);
 }
+
+#[test]
+fn check_finds_the_unlikely_tag_only_when_switched_on() {
+    let dir = crate::common::scratch();
+    let cfg = dir.path().join("on.yml");
+    std::fs::write(&cfg, "validators:\n  - all\n  - attack_tag_unlikely\n").unwrap();
+    let on = run(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "check",
+        "tests/fixtures/suggest",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&on.stdout).expect("JSON");
+    let found: Vec<&serde_json::Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "attack_tag_unlikely")
+        .collect();
+    assert_eq!(found.len(), 1, "{}", on.stdout);
+    assert!(found[0]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("shadow_mistagged.yml"));
+    assert!(found[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("points at T1490"));
+    let off = run(&[
+        "--no-config",
+        "check",
+        "tests/fixtures/suggest",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        !off.stdout.contains("attack_tag_unlikely"),
+        "{}",
+        off.stdout
+    );
+    let shown = run(&["--config", cfg.to_str().unwrap(), "check", "--show-config"]);
+    assert!(
+        shown.stdout.contains("  - attack_tag_unlikely\n"),
+        "{}",
+        shown.stdout
+    );
+}

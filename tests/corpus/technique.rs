@@ -266,7 +266,10 @@ fn t1053_006_candidates_ranked_by_content() {
         .as_str()
         .unwrap()
         .ends_with("lnx_auditd_systemd_service_creation.yml"));
-    let scores: Vec<f64> = candidates.iter().map(|c| c["score"].as_f64().unwrap()).collect();
+    let scores: Vec<f64> = candidates
+        .iter()
+        .map(|c| c["score"].as_f64().unwrap())
+        .collect();
     assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
     assert!(!candidates[0]["reasons"].as_array().unwrap().is_empty());
 }
