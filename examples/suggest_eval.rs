@@ -164,29 +164,27 @@ fn evaluate(
         let linear = (0..model.classes().len())
             .filter(|&c| model.is_linear(c))
             .count();
-        eprintln!(
+        note(format!(
             "trained {} classes ({linear} linear), {} features in {} ms",
             model.classes().len(),
             model.vocabulary().len(),
             t0.elapsed().as_millis()
-        );
+        ));
     }
     let tests: Vec<usize> = (0..rules.len()).filter(|&i| test[i]).collect();
     if std::env::var_os("SUGGEST_EVAL_VERBOSE").is_some() {
         let known = tests
             .iter()
             .filter(|&&i| {
-                rules[i].technique_tags().any(|t| {
-                    model
-                        .class_index(t)
-                        .is_some_and(|c| model.is_linear(c) || true)
-                })
+                rules[i]
+                    .technique_tags()
+                    .any(|t| model.class_index(t).is_some())
             })
             .count();
-        eprintln!(
+        note(format!(
             "{known} of {} test rules carry a technique seen in training",
             tests.len()
-        );
+        ));
     }
     let vectors: Vec<_> = tests
         .iter()
@@ -230,7 +228,7 @@ fn rule_metrics(
             .take(3)
             .map(|&c| format!("{} {:.2}", classes[c], own[c]))
             .collect();
-        eprintln!("{} | {:?} | {:?}", rule.title, truth, got);
+        note(format!("{} | {:?} | {:?}", rule.title, truth, got));
     }
     tally.rules += 1;
     for (j, &k) in KS.iter().enumerate() {
@@ -329,4 +327,9 @@ fn report(out: &mut String, label: &str, t: &Tally, started: Instant) {
         t.card_hits as f64 / t.card_pairs.max(1) as f64,
         t.card_techniques,
     );
+}
+
+/// Diagnostics of a verbose run, on stderr (the figures go to stdout).
+fn note(line: String) {
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), format!("{line}\n").as_bytes());
 }

@@ -24,7 +24,7 @@ impl Default for SolverOptions {
         SolverOptions {
             c: 4.0,
             bias: 1.0,
-            max_epochs: 10,
+            max_epochs: 6,
             tolerance: 0.05,
         }
     }
