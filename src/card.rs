@@ -17,9 +17,9 @@ use crate::telemetry::{ObsClass, Observability, TechniqueEvents, Telemetry};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
-pub const CARD_SCHEMA: &str = "attacktrace.card/2";
+pub const CARD_SCHEMA: &str = "attacktrace.card/3";
 
-/// How many "candidates by log source" rules a card lists (the total is always given).
+/// How many candidate rules a card lists (the total is always given).
 pub const CANDIDATE_CAP: usize = 10;
 
 #[derive(Debug, Clone, Serialize)]
@@ -148,6 +148,12 @@ pub struct RuleRef {
     )]
     pub via: Option<Via>,
     pub evaluable: bool,
+    /// Candidates only: how strongly the rule's content points at the technique (see
+    /// [`crate::suggest`]), and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<crate::suggest::Reason>,
 }
 
 crate::report::deref_rule_head!(RuleRef);
@@ -167,7 +173,8 @@ pub struct RuleSection {
     pub indicators_only: bool,
     /// Whether the technique counts as covered by a portable or environment-specific rule.
     pub covered: bool,
-    /// Rules not tagged with the technique whose log source observes the events ATT&CK names.
+    /// Rules not tagged with the technique whose log source observes the events ATT&CK names,
+    /// ranked by score (best first) when the rules were scored.
     pub candidates: Vec<RuleRef>,
     pub candidates_total: usize,
     /// Sigma logsources that observe the named events (basis of the candidates).
@@ -229,6 +236,8 @@ fn join_or(items: &BTreeSet<String>, none: &str) -> String {
 pub struct RuleContext<'a> {
     pub rules: &'a RuleSet,
     pub links: &'a LinkIndex,
+    /// Content scores for the technique; without them candidates stay in path order.
+    pub ranker: Option<&'a crate::suggest::Ranker>,
 }
 
 fn techref(kb: &KnowledgeBase, id: &str) -> TechRef {
@@ -247,6 +256,8 @@ fn rule_ref(rules: &RuleSet, index: usize, via: Option<&Via>) -> RuleRef {
         line: r.line,
         via: via.cloned(),
         evaluable: matches!(r.detection, DetectionState::Compiled),
+        score: None,
+        reasons: Vec::new(),
     }
 }
 
@@ -617,6 +628,7 @@ fn rule_section(
         .map(|(i, _)| i)
         .collect();
     let indicators_only = obs.class == ObsClass::NoPortableRule;
+    let candidates = ranked_candidates(ctx, &candidates_all);
     RuleSection {
         loaded: true,
         files_seen: ctx.rules.files_seen,
@@ -628,14 +640,32 @@ fn rule_section(
         tagged,
         indicators_only,
         candidates_total: candidates_all.len(),
-        candidates: candidates_all
-            .iter()
-            .take(CANDIDATE_CAP)
-            .map(|&i| rule_ref(ctx.rules, i, None))
-            .collect(),
+        candidates,
         candidate_logsources: candidate_keys,
         notes: Vec::new(),
     }
+}
+
+/// The first [`CANDIDATE_CAP`] candidates: by score with their reasons when the rules were
+/// scored, else in path order.
+fn ranked_candidates(ctx: &RuleContext<'_>, all: &[usize]) -> Vec<RuleRef> {
+    let Some(ranker) = ctx.ranker else {
+        return all
+            .iter()
+            .take(CANDIDATE_CAP)
+            .map(|&i| rule_ref(ctx.rules, i, None))
+            .collect();
+    };
+    ranker
+        .rank(all, CANDIDATE_CAP)
+        .into_iter()
+        .take(CANDIDATE_CAP)
+        .map(|r| RuleRef {
+            score: Some((r.score * 1e4).round() / 1e4),
+            reasons: r.reasons,
+            ..rule_ref(ctx.rules, r.rule, None)
+        })
+        .collect()
 }
 
 fn checklist(

@@ -158,6 +158,7 @@ pub enum Code {
     FilterLogsourceMismatch,
     EventTimestampMissing,
     RegressionTestsNone,
+    AttackTagUnlikely,
 }
 
 /// Registry entry of a diagnostic code.
@@ -201,10 +202,11 @@ impl Code {
         self.family().locked()
     }
 
-    /// A house style rather than a Sigma rule (`tag_order`): off by default and not part of
-    /// `validators: [all]`; a config turns it on by naming it.
+    /// Off by default and not part of `validators: [all]`; a config turns it on by naming it: a
+    /// house style rather than a Sigma rule (`tag_order`), or a judgement that trains a model on
+    /// the checked rules (`attack_tag_unlikely`).
     pub fn opt_in(self) -> bool {
-        matches!(self, Code::TagOrder)
+        matches!(self, Code::TagOrder | Code::AttackTagUnlikely)
     }
 
     /// The codes `validators: [all]` and the defaults enable: every code but the opt-in ones.
@@ -830,6 +832,21 @@ static CODE_INFO: [CodeInfo; Code::COUNT] = [
             `regression_tests_info` entries (absent or commented out).\nWhy it matters: nothing \
             is tested for the rule; SigmaHQ's runner passes over such a file too, so this is a \
             note and does not fail the run.\nFix: add a test, or remove the attribute.",
+    },
+    CodeInfo {
+        code: Code::AttackTagUnlikely,
+        severity: Severity::Warning,
+        family: Family::AttackTags,
+        summary: "Every technique the rule is tagged with scores far below what its detection suggests.",
+        explanation: "What it checks: a content model (the one behind `suggest`) is trained on the \
+            other tagged rules checked, and the rule's detection is scored against every \
+            technique; the finding names the rule's best tag and the model's first suggestion \
+            with the features that weigh most. Off by default: turn it on with \
+            `validators: [all, attack_tag_unlikely]`.\nWhy it matters: a rule tagged with a \
+            technique its detection does not show (an AMSI DLL load tagged Inhibit System \
+            Recovery) puts coverage in the wrong cell and leaves the real one looking empty.\n\
+            Fix: tag the technique the events show, or keep the tag and suppress the finding \
+            with a reason when the model lacks context (few rules of that kind).",
     },
 ];
 

@@ -7,7 +7,8 @@
 //!   and [`output`].
 //! - the core, plain data and no I/O to the terminal: the ATT&CK knowledge base ([`attack`],
 //!   with [`attack::source`] choosing which data a run uses), the loaded rule set ([`rules`]), the
-//!   telemetry map ([`telemetry`]), the link index ([`link`]), the guidance text and
+//!   telemetry map ([`telemetry`]), the link index ([`link`]), the content model that links rules
+//!   to techniques by what they detect ([`suggest`]), the guidance text and
 //!   correlation templates ([`guidance`], [`template`]), the report builders ([`card`],
 //!   [`coverage`], [`listing`], [`check`], [`evidence`], [`migrate`]), the tag editor
 //!   ([`tagedit`]), the repository config ([`config`]) and the diagnostic codes ([`diag`]). Core
@@ -34,6 +35,7 @@ pub mod render;
 pub mod report;
 pub mod rules;
 pub mod skew;
+pub mod suggest;
 pub mod tagedit;
 pub mod telemetry;
 pub mod template;

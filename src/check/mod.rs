@@ -212,7 +212,44 @@ pub fn run_within(input: &CheckInput<'_>, context: &[RuleRecord]) -> CheckReport
         .collect();
     let mut findings: Vec<Finding> = per_rule.into_iter().flatten().collect();
     findings.extend(repository_findings(input.rules, context));
+    if input.settings.is_enabled(Code::AttackTagUnlikely) {
+        let features: Vec<_> = input
+            .rules
+            .rules
+            .par_iter()
+            .map(crate::suggest::extract)
+            .collect();
+        findings.extend(unlikely_findings(&input.rules.rules, &features));
+    }
     report(input, findings)
+}
+
+/// `attack_tag_unlikely` (off by default: it trains a model on the rules checked).
+fn unlikely_findings(
+    rules: &[RuleRecord],
+    features: &[crate::suggest::RuleFeatures],
+) -> Vec<Finding> {
+    crate::suggest::mistag::unlikely_tags(rules, features)
+        .into_iter()
+        .map(|u| {
+            let r = &rules[u.rule];
+            let why: Vec<String> = u.reasons.iter().map(ToString::to_string).collect();
+            let d = Diagnostic::new(
+                Code::AttackTagUnlikely,
+                format!(
+                    "tagged {} (score {:.2}), but the detection points at {} (score {:.2}): {}",
+                    u.tag,
+                    u.tag_score,
+                    u.suggested,
+                    u.score,
+                    why.join("; ")
+                ),
+            )
+            .at(r.path.clone())
+            .line(Some(r.line), None);
+            Finding::new(d, r.id.as_deref())
+        })
+        .collect()
 }
 
 /// Loads rules with [`load_rules_with`] and checks them as they load (same report as [`run`] on
@@ -247,17 +284,27 @@ pub fn load_and_run_within(
         keep_source: true,
         ..base.clone()
     };
+    let unlikely = settings.is_enabled(Code::AttackTagUnlikely);
     let (mut rules, per_file) = crate::rules::load::load_visiting(paths, &opts, |records| {
         let mut out = Vec::new();
+        let mut features = Vec::new();
         for rule in records {
             let mut found = checks.findings(rule);
             attach_source_lines(&mut found, std::slice::from_ref(rule));
+            if unlikely {
+                features.push(crate::suggest::extract(rule));
+            }
             slim(rule);
             out.extend(found);
         }
-        out
+        (out, features)
     });
+    let (per_file, features): (Vec<Vec<Finding>>, Vec<Vec<_>>) = per_file.into_iter().unzip();
     let mut findings: Vec<Finding> = per_file.into_iter().flatten().collect();
+    if unlikely {
+        let features: Vec<_> = features.into_iter().flatten().collect();
+        findings.extend(unlikely_findings(&rules.rules, &features));
+    }
     let mut extra = repository_findings(&rules, context);
     // The repository-wide passes place findings by the text of slimmed rules: read those again.
     let wanted: HashSet<&Path> = extra

@@ -12,6 +12,7 @@ mod explain;
 mod migrate;
 mod rules;
 mod shell;
+mod suggest;
 mod technique;
 mod test;
 
@@ -104,6 +105,9 @@ enum Command {
     Completions(shell::CompletionsArgs),
     /// Print the man page (roff) on stdout.
     Man,
+    /// Suggest ATT&CK techniques for rules from what their detection matches, learnt from the
+    /// tagged rules loaded (`--reference DIR` adds more), with the reasons.
+    Suggest(suggest::SuggestArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -206,6 +210,7 @@ fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Explain(args) => explain::run(args),
         Command::Completions(args) => shell::completions(args),
         Command::Man => shell::man(),
+        Command::Suggest(args) => suggest::run(&cli, args),
     }
 }
 

@@ -5,6 +5,7 @@ use crate::card::{self, RuleContext};
 use crate::link::LinkIndex;
 use crate::render;
 use crate::render::style::Paint;
+use crate::suggest::Ranker;
 use crate::telemetry::Telemetry;
 use clap::Args;
 use std::path::PathBuf;
@@ -38,17 +39,24 @@ pub(super) fn run(cli: &Cli, args: &TechniqueArgs) -> Result<Outcome, CliError> 
         emit(crate::template::template_for(&resolution.technique.id)?.to_string())?;
         return Ok(Outcome::Clean);
     }
-    let ruleset = if args.rules.is_empty() {
-        None
+    let (ruleset, ranker) = if args.rules.is_empty() {
+        (None, None)
     } else {
-        Some(cli.load_rules(&args.rules)?)
+        let (set, features) = crate::suggest::load_with_features(&args.rules, &cli.rule_options());
+        super::require_found(&set)?;
+        let ranker = Ranker::new(&set, features, &kb, resolution.technique);
+        (Some(set), Some(ranker))
     };
     let links = ruleset.as_ref().map(|r| LinkIndex::build(&kb, r));
     if let Some(r) = &ruleset {
         cli.note_unloaded(r);
     }
     let ctx = match (&ruleset, &links) {
-        (Some(rules), Some(links)) => Some(RuleContext { rules, links }),
+        (Some(rules), Some(links)) => Some(RuleContext {
+            rules,
+            links,
+            ranker: ranker.as_ref(),
+        }),
         _ => None,
     };
     let card = card::build(
@@ -63,6 +71,6 @@ pub(super) fn run(cli: &Cli, args: &TechniqueArgs) -> Result<Outcome, CliError> 
         CardFormat::Markdown => emit(render::markdown::card(&card))?,
         CardFormat::Json => emit(render::json::to_string(&card))?,
     }
-    exit_without_freeing((kb, ruleset, links));
+    exit_without_freeing((kb, ruleset, links, ranker));
     Ok(Outcome::Clean)
 }

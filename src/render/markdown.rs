@@ -50,6 +50,27 @@ fn rule_table(o: &mut String, rules: &[RuleRef]) {
     o.push('\n');
 }
 
+/// Scored candidates: score and reasons instead of the tag path.
+fn candidate_table(o: &mut String, rules: &[RuleRef]) {
+    let _ = writeln!(o, "| Rule | Score | Why | Log source | Path |");
+    let _ = writeln!(o, "|---|---|---|---|---|");
+    for r in rules {
+        let why: Vec<String> = r.reasons.iter().map(ToString::to_string).collect();
+        let _ = writeln!(
+            o,
+            "| {}{} | {:.2} | {} | {} | {}:{} |",
+            e(&r.title),
+            if r.evaluable { "" } else { " (not evaluable)" },
+            r.score.unwrap_or(0.0),
+            e(&why.join("; ")),
+            e(&r.logsource),
+            e(&r.path),
+            r.line
+        );
+    }
+    o.push('\n');
+}
+
 pub fn card(c: &Card) -> String {
     let mut o = String::new();
     card_header(&mut o, c);
@@ -246,14 +267,24 @@ fn card_rules(o: &mut String, c: &Card) {
             rule_table(o, &rs.tagged);
         }
         if rs.candidates_total > 0 {
+            let scored = rs.candidates.iter().any(|r| r.score.is_some());
             let _ = writeln!(
                 o,
-                "Candidates by log source ({} of {}, reading {}):\n",
+                "{} ({} of {}, reading {}):\n",
+                if scored {
+                    "Candidates ranked by content"
+                } else {
+                    "Candidates by log source"
+                },
                 rs.candidates.len(),
                 rs.candidates_total,
                 e(&rs.candidate_logsources.join(", "))
             );
-            rule_table(o, &rs.candidates);
+            if scored {
+                candidate_table(o, &rs.candidates);
+            } else {
+                rule_table(o, &rs.candidates);
+            }
         }
     }
     for n in &rs.notes {

@@ -309,17 +309,46 @@ fn card_rules(o: &mut String, c: &Card, all: bool) {
         if rs.candidates_total > 0 {
             let _ = writeln!(
                 o,
-                "  Candidates by log source ({} of {}; not tagged with {}, but reading {}):",
+                "  {} ({} of {}; not tagged with {}, but reading {}):",
+                candidates_label(rs),
                 rs.candidates.len(),
                 rs.candidates_total,
                 t.id,
                 rs.candidate_logsources.join(", ")
             );
-            rule_list(o, &rs.candidates, all);
+            for r in &rs.candidates {
+                rule_line(o, r);
+                candidate_score(o, r);
+            }
         }
     }
     for n in &rs.notes {
         o.push_str(&wrap(n, WIDTH - 2, "  "));
+    }
+}
+
+/// "Candidates by log source", or "ranked by content" when the rules were scored.
+fn candidates_label(rs: &crate::card::RuleSection) -> &'static str {
+    if rs.candidates.iter().any(|r| r.score.is_some()) {
+        "Candidates ranked by content"
+    } else {
+        "Candidates by log source"
+    }
+}
+
+/// A scored candidate's score and reasons, under its rule line.
+fn candidate_score(o: &mut String, r: &RuleRef) {
+    if let Some(score) = r.score {
+        let reasons: Vec<String> = r.reasons.iter().map(|x| one_line(&x.to_string())).collect();
+        let _ = writeln!(
+            o,
+            "      score {score:.2}: {}",
+            or_dash(
+                Some(&reasons.join("; "))
+                    .filter(|s| !s.is_empty())
+                    .map(String::as_str)
+            )
+        );
     }
 }
 
@@ -747,4 +776,49 @@ fn coverage_baseline(o: &mut String, r: &CoverageReport) {
             );
         }
     }
+}
+
+/// `suggest`: per rule, the suggested techniques with their scores and reasons.
+pub fn suggestions(r: &crate::suggest::SuggestReport) -> String {
+    let mut o = String::new();
+    for rule in &r.rules {
+        let tags = if rule.tags.is_empty() {
+            "untagged".to_string()
+        } else {
+            format!("tagged {}", one_line(&rule.tags.join(", ")))
+        };
+        let _ = writeln!(
+            o,
+            "{}: {} ({tags})",
+            one_line(&rule.path.display().to_string()),
+            one_line(&rule.title)
+        );
+        if rule.suggestions.is_empty() {
+            let _ = writeln!(o, "  (no suggestion)");
+        }
+        for s in &rule.suggestions {
+            let _ = writeln!(
+                o,
+                "  {:.2}  {}{}{}",
+                s.score,
+                one_line(&s.technique),
+                s.name
+                    .as_deref()
+                    .map(|n| format!(" {}", one_line(n)))
+                    .unwrap_or_default(),
+                if s.tagged { "  [tagged]" } else { "" }
+            );
+            for reason in &s.reasons {
+                let _ = writeln!(o, "        - {}", one_line(&reason.to_string()));
+            }
+        }
+    }
+    let _ = writeln!(
+        o,
+        "{} rules; model trained on {} tagged rules, {} techniques",
+        r.rules.len(),
+        r.training_rules,
+        r.techniques
+    );
+    o
 }

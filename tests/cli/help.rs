@@ -32,6 +32,7 @@ fn help_of_every_command() {
         ("help_attack_diff", &["attack", "diff"]),
         ("help_attack_compile", &["attack", "compile"]),
         ("help_explain", &["explain"]),
+        ("help_suggest", &["suggest"]),
     ];
     for (name, args) in commands {
         insta::assert_snapshot!(*name, help(args));

@@ -26,6 +26,7 @@ mod robustness;
 mod rule_pack;
 mod rule_paths;
 mod skew;
+mod suggest;
 mod technique;
 mod update;
 mod versions;

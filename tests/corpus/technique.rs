@@ -243,3 +243,33 @@ fn no_ics_card_says_none_platforms() {
         );
     }
 }
+
+#[test]
+fn t1053_006_candidates_ranked_by_content() {
+    // No SigmaHQ rule is tagged T1053.006; in path order "Binary Padding - Linux" headed the
+    // candidates and the systemd rule was never shown. Ranked by content, it comes first.
+    let Some(shared) = shared() else { return };
+    let rules = shared.join("sigmahq/rules");
+    let r = run(&[
+        "technique",
+        "T1053.006",
+        "--rules",
+        rules.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = json(&r);
+    let candidates = v["rules"]["candidates"].as_array().unwrap();
+    assert_eq!(candidates.len(), 10);
+    assert!(candidates[0]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("lnx_auditd_systemd_service_creation.yml"));
+    let scores: Vec<f64> = candidates
+        .iter()
+        .map(|c| c["score"].as_f64().unwrap())
+        .collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    assert!(!candidates[0]["reasons"].as_array().unwrap().is_empty());
+}
