@@ -22,6 +22,7 @@ mod hostile_gate;
 mod injection;
 mod install;
 mod integrate;
+mod readme;
 mod robustness;
 mod rule_pack;
 mod rule_paths;
