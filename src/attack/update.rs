@@ -262,13 +262,28 @@ fn fetch(_url: &str, _dest: &Path) -> Result<Download, UpdateError> {
 /// `dir` with its metadata. Returns the metadata of the installed bundle. The body goes straight
 /// to a temporary file in `dir`, renamed over the cache only once it loaded as ATT&CK data.
 pub fn update(url: &str, domain: &str, dir: &Path) -> Result<CacheMeta, UpdateError> {
+    std::fs::create_dir_all(dir).map_err(|source| UpdateError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let download = fetch(url, &bundle_path(dir, domain))?;
+    install(url, domain, dir, download)
+}
+
+/// Checks a downloaded body and installs it with its metadata: the release recorded is the one
+/// the bundle's collection object names (`x_mitre_version`), read by the STIX loader.
+#[cfg_attr(not(feature = "update"), allow(dead_code))]
+fn install(
+    url: &str,
+    domain: &str,
+    dir: &Path,
+    download: Download,
+) -> Result<CacheMeta, UpdateError> {
     let io = |path: &Path, source: std::io::Error| UpdateError::Io {
         path: path.to_path_buf(),
         source,
     };
-    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
     let bundle = bundle_path(dir, domain);
-    let download = fetch(url, &bundle)?;
     let invalid = |message: String| UpdateError::Invalid {
         url: url.to_string(),
         message,
@@ -363,6 +378,40 @@ mod tests {
         assert!(matches!(e, UpdateError::NotBuilt), "{e}");
         assert!(e.to_string().contains("`update` cargo feature"));
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    /// The release recorded beside the bundle comes from the bundle itself, and `cached` reads
+    /// it back; no network: the "download" is a fixture copied into the cache's temporary file.
+    #[test]
+    fn install_records_the_bundle_release() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let body = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/versions/v19-mini.json"),
+        )
+        .unwrap();
+        let dest = bundle_path(dir.path(), "enterprise-attack");
+        let mut file = crate::output::AtomicFile::create(&dest).unwrap();
+        file.write_all(&body).unwrap();
+        let download = Download {
+            file,
+            sha256: sha256_hex(&body),
+            bytes: body.len() as u64,
+        };
+        let meta = install(
+            "https://example.org/e.json",
+            "enterprise-attack",
+            dir.path(),
+            download,
+        )
+        .unwrap();
+        assert_eq!(
+            (meta.version.as_str(), meta.bytes),
+            ("19.0", body.len() as u64)
+        );
+        let (path, read) = cached(dir.path(), "enterprise-attack").unwrap();
+        assert_eq!((path, read), (dest, meta));
+        assert!(cached(dir.path(), "ics-attack").is_none());
     }
 
     #[test]

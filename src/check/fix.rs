@@ -2,7 +2,8 @@
 //!
 //! Computes a new tag list per rule (revoked technique -> final replacement, lower-cased tags,
 //! repeated tags dropped, the tactic of a single-tactic technique added when none of its tactics is
-//! tagged, tag groups put in order: tactics, techniques, other tags) and hands it to
+//! tagged, and, only when the opt-in `tag_order` code is on for the rule, tag groups put in order:
+//! tactics, techniques, other tags) and hands it to
 //! [`crate::tagedit::rewrite_tags`], which edits only the `tags:` lines and verifies the result.
 //! [`crate::check::pipeline::fix_files`] applies them to the files.
 //!
@@ -11,6 +12,7 @@
 //! `stealth`). It is reported as [`Skipped`] with `attack_version_mismatch` instead.
 
 use crate::attack::KnowledgeBase;
+use crate::config::Settings;
 use crate::diag::Code;
 use crate::rules::{parse_attack_tag, tag_rank, AttackTag, RuleRecord, RuleSet};
 use serde::Serialize;
@@ -84,15 +86,26 @@ fn other_release(rule: &RuleRecord, kb: &KnowledgeBase) -> Option<Skipped> {
 }
 
 /// New tags for a rule: `Ok(None)` when nothing is safe to change, `Err` when the rule's tags
-/// belong to another ATT&CK release than `kb` and it must not be edited.
-pub fn plan(rule: &RuleRecord, kb: &KnowledgeBase) -> Result<Option<TagFix>, Skipped> {
+/// belong to another ATT&CK release than `kb` and it must not be edited. `order_tags` sorts the
+/// tag groups: a house style, so only when the config asks for it (`tag_order`).
+pub fn plan(
+    rule: &RuleRecord,
+    kb: &KnowledgeBase,
+    order_tags: bool,
+) -> Result<Option<TagFix>, Skipped> {
     if let Some(skip) = other_release(rule, kb) {
         return Err(skip);
     }
-    Ok(plan_tags(rule, kb))
+    Ok(plan_tags(rule, kb, order_tags))
 }
 
-fn plan_tags(rule: &RuleRecord, kb: &KnowledgeBase) -> Option<TagFix> {
+/// Whether `--fix` orders the tags of `rule`: `tag_order` is on and not excluded for it, so the
+/// fix never moves tags the check would not complain about.
+pub fn orders_tags(settings: &Settings, rule: &RuleRecord) -> bool {
+    settings.is_enabled(Code::TagOrder) && !settings.is_excluded(rule.id.as_deref(), Code::TagOrder)
+}
+
+fn plan_tags(rule: &RuleRecord, kb: &KnowledgeBase, order_tags: bool) -> Option<TagFix> {
     let mut changes = Vec::new();
     let mut out: Vec<String> = Vec::new();
     let mut seen = HashSet::new();
@@ -154,13 +167,8 @@ fn plan_tags(rule: &RuleRecord, kb: &KnowledgeBase) -> Option<TagFix> {
         .position(|t| matches!(parse_attack_tag(t), Some(AttackTag::Technique(_))))
         .unwrap_or(out.len());
     out.splice(at..at, add);
-    // Order: ATT&CK tactics, then techniques, then other ATT&CK tags, then everything else. The
-    // sort is stable, so tags keep their order within each group: only misplaced groups move.
-    let mut ordered = out.clone();
-    ordered.sort_by_key(|t| tag_rank(t));
-    if ordered != out {
-        changes.push("tags reordered: tactics, then techniques, then other tags".into());
-        out = ordered;
+    if order_tags {
+        order(&mut out, &mut changes);
     }
     if changes.is_empty() {
         return None;
@@ -173,11 +181,23 @@ fn plan_tags(rule: &RuleRecord, kb: &KnowledgeBase) -> Option<TagFix> {
     })
 }
 
-/// Fixes for a rule set, grouped by file (documents in line order), and the rules left alone.
-pub fn plan_all(rules: &RuleSet, kb: &KnowledgeBase) -> FixPlan {
+/// Order: ATT&CK tactics, then techniques, then other ATT&CK tags, then everything else. The sort
+/// is stable, so tags keep their order within each group: only misplaced groups move.
+fn order(tags: &mut Vec<String>, changes: &mut Vec<String>) {
+    let mut ordered = tags.clone();
+    ordered.sort_by_key(|t| tag_rank(t));
+    if ordered != *tags {
+        changes.push("tags reordered: tactics, then techniques, then other tags".into());
+        *tags = ordered;
+    }
+}
+
+/// Fixes for a rule set, grouped by file (documents in line order), and the rules left alone;
+/// `settings` decides per rule whether tags are ordered ([`orders_tags`]).
+pub fn plan_all(rules: &RuleSet, kb: &KnowledgeBase, settings: &Settings) -> FixPlan {
     let mut out = FixPlan::default();
     for rule in &rules.rules {
-        match plan(rule, kb) {
+        match plan(rule, kb, orders_tags(settings, rule)) {
             Ok(Some(fix)) => out.by_file.entry(fix.path.clone()).or_default().push(fix),
             Ok(None) => {}
             Err(skip) => out.skipped.push(skip),

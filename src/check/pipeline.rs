@@ -69,9 +69,15 @@ pub struct FixRun {
 
 /// Plans the safe tag fixes of every rule and applies them per file with
 /// [`tagedit::apply_edits`]; with `dry_run` nothing is written and the diffs are collected.
-pub fn fix_files(rules: &RuleSet, kb: &KnowledgeBase, dry_run: bool) -> FixRun {
+/// `settings` turns the opt-in tag ordering on ([`fix::orders_tags`]).
+pub fn fix_files(
+    rules: &RuleSet,
+    kb: &KnowledgeBase,
+    settings: &crate::config::Settings,
+    dry_run: bool,
+) -> FixRun {
     let mut run = FixRun::default();
-    let plan = fix::plan_all(rules, kb);
+    let plan = fix::plan_all(rules, kb, settings);
     run.skipped = plan.skipped.len();
     run.events
         .extend(plan.skipped.into_iter().map(FixEvent::Skipped));

@@ -144,7 +144,7 @@ fn run_update(cli: &Cli, url: Option<&str>, domain: &str) -> Result<Outcome, Cli
     let url = url.map_or_else(|| update::default_url(&domain), str::to_string);
     let meta = update::update(&url, &domain, &dir)?;
     emit(format!(
-        "cached {} {} ({} bytes, sha256 {}) in {}\n",
+        "downloaded {} v{} ({} bytes, sha256 {}), cached in {}\n",
         meta.domain,
         meta.version,
         meta.bytes,

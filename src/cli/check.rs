@@ -144,8 +144,9 @@ fn fix(
     args: &CheckArgs,
     ruleset: &crate::rules::RuleSet,
     kb: &crate::attack::KnowledgeBase,
+    settings: &Settings,
 ) -> Result<(Option<Outcome>, bool), CliError> {
-    let run = pipeline::fix_files(ruleset, kb, args.dry_run);
+    let run = pipeline::fix_files(ruleset, kb, settings, args.dry_run);
     for event in &run.events {
         output::to_stderr(&match event {
             FixEvent::NotFixed { path, error } => {
@@ -242,7 +243,7 @@ pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<Outcome, CliError> {
     let (ruleset, mut report) = if args.fix {
         let load = || check::load_rules_with(&args.paths, &cli.rule_options());
         let mut ruleset = cli.require_rules(load)?;
-        let (done, changed) = fix(cli, args, &ruleset, &kb)?;
+        let (done, changed) = fix(cli, args, &ruleset, &kb, &settings)?;
         if let Some(outcome) = done {
             exit_without_freeing((kb, ruleset));
             return Ok(outcome);

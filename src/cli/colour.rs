@@ -27,6 +27,22 @@ impl Cli {
         style::enabled(choice, std::io::stdout().is_terminal(), no_color, dumb)
     }
 
+    /// The columns a text card wraps at: the terminal's width when stdout is a terminal, else
+    /// the fixed [`crate::render::text::WIDTH`], so pipes, files and snapshots never depend on
+    /// the window the command ran in.
+    pub(super) fn text_width(&self) -> usize {
+        use std::io::IsTerminal;
+        let fixed = crate::render::text::WIDTH;
+        if !std::io::stdout().is_terminal() {
+            return fixed;
+        }
+        // Less the two columns the description's indent adds beyond its wrap width.
+        terminal_size::terminal_size()
+            .map(|(w, _)| usize::from(w.0))
+            .or_else(|| std::env::var("COLUMNS").ok()?.trim().parse().ok())
+            .map_or(fixed, |cols: usize| cols.saturating_sub(2))
+    }
+
     /// [`super::emit`] for a text report, coloured when [`Cli::colour`] says so.
     pub(super) fn emit_text(&self, text: String, what: Paint) -> Result<(), CliError> {
         put(&self.styled(output::document_safe(&text), what))

@@ -139,8 +139,30 @@ impl Outcome {
     }
 }
 
+/// `--version` naming the release `attack update` cached too: that cache, not the embedded
+/// catalog, is the default data then (unless `--attack` or a config names other data).
+fn version_with_cache(cached: &str) -> String {
+    let base = VERSION.strip_suffix(')').unwrap_or(VERSION);
+    format!("{base}; cached: enterprise {cached})")
+}
+
+/// Parses the command line; the version text is only dynamic when an enterprise cache exists.
+fn parse() -> Result<Cli, clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    let mut cmd = Cli::command();
+    let cached = crate::attack::update::cache_dir()
+        .and_then(|dir| crate::attack::update::cached(&dir, "enterprise-attack"));
+    if let Some((_, meta)) = cached {
+        // Leaked once per process: clap wants a 'static version string.
+        let text: &'static str = Box::leak(version_with_cache(&meta.version).into_boxed_str());
+        cmd = cmd.version(text);
+    }
+    let mut matches = cmd.try_get_matches()?;
+    Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut Cli::command()))
+}
+
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match parse() {
         Ok(c) => c,
         Err(e) => {
             // Help and version go to stdout with exit 0; usage errors to stderr with exit 2.
@@ -414,5 +436,13 @@ mod tests {
         let needle = format!("enterprise {})", crate::attack::catalog::EMBEDDED_VERSION);
         assert!(super::VERSION.ends_with(&needle), "{}", super::VERSION);
         assert!(super::VERSION.starts_with(env!("CARGO_PKG_VERSION")));
+        assert_eq!(
+            super::version_with_cache("19.0"),
+            format!(
+                "{} (embedded ATT&CK: enterprise {}; cached: enterprise 19.0)",
+                env!("CARGO_PKG_VERSION"),
+                crate::attack::catalog::EMBEDDED_VERSION
+            )
+        );
     }
 }

@@ -67,7 +67,10 @@ pub(super) fn run(cli: &Cli, args: &TechniqueArgs) -> Result<Outcome, CliError> 
         ctx,
     );
     match args.format {
-        CardFormat::Text => cli.emit_text(render::text::card_with(&card, args.all), Paint::Card)?,
+        CardFormat::Text => cli.emit_text(
+            render::text::card_at(&card, args.all, cli.text_width()),
+            Paint::Card,
+        )?,
         CardFormat::Markdown => emit(render::markdown::card(&card))?,
         CardFormat::Json => emit(render::json::to_string(&card))?,
     }

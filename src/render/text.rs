@@ -8,7 +8,10 @@ use crate::listing::RuleListing;
 use crate::rules::LoadSummary;
 use std::fmt::Write;
 
-const WIDTH: usize = 96;
+/// The wrap of text reports written to a pipe or file (and so of every snapshot).
+pub const WIDTH: usize = 96;
+/// The narrowest wrap [`card_at`] accepts.
+pub const MIN_WIDTH: usize = 40;
 
 /// An optional one-line field, or `-` when absent.
 fn or_dash(value: Option<&str>) -> String {
@@ -58,17 +61,24 @@ pub fn card(c: &Card) -> String {
 
 /// [`card`], with `all_rules` listing every rule however long the lists are.
 pub fn card_with(c: &Card, all_rules: bool) -> String {
+    card_at(c, all_rules, WIDTH)
+}
+
+/// [`card_with`], its prose wrapped at `width` columns (a terminal's) instead of [`WIDTH`];
+/// narrower than [`MIN_WIDTH`] is read as [`MIN_WIDTH`], so indented paragraphs keep room.
+pub fn card_at(c: &Card, all_rules: bool, width: usize) -> String {
+    let w = width.max(MIN_WIDTH);
     let mut o = String::new();
-    card_header(&mut o, c);
-    card_detection(&mut o, c);
-    card_events(&mut o, c);
-    card_rules(&mut o, c, all_rules);
-    card_guidance(&mut o, c);
+    card_header(&mut o, c, w);
+    card_detection(&mut o, c, w);
+    card_events(&mut o, c, w);
+    card_rules(&mut o, c, all_rules, w);
+    card_guidance(&mut o, c, w);
     o
 }
 
 /// Title, source, notices, tactics, relations, link and description.
-fn card_header(o: &mut String, c: &Card) {
+fn card_header(o: &mut String, c: &Card, w: usize) {
     let t = &c.technique;
     let _ = writeln!(o, "{} {}", t.id, one_line(&t.name));
     let _ = writeln!(
@@ -131,13 +141,13 @@ fn card_header(o: &mut String, c: &Card) {
 
     if let Some(d) = &c.description {
         let _ = writeln!(o, "\nDescription");
-        o.push_str(&wrap(&term_safe(&d.text), WIDTH, "  "));
+        o.push_str(&wrap(&term_safe(&d.text), w, "  "));
         footnotes(o, d, "  ");
     }
 }
 
 /// Observability and what ATT&CK says about detecting the technique.
-fn card_detection(o: &mut String, c: &Card) {
+fn card_detection(o: &mut String, c: &Card, w: usize) {
     let obs = &c.observability;
     let _ = writeln!(o, "\nObservability: {}", super::class_label(obs.class));
     let _ = writeln!(
@@ -164,7 +174,7 @@ fn card_detection(o: &mut String, c: &Card) {
                 }
             );
             if let Some(d) = &a.description {
-                o.push_str(&wrap(&term_safe(d), WIDTH - 6, "      "));
+                o.push_str(&wrap(&term_safe(d), w - 6, "      "));
             }
             if a.log_sources.is_empty() {
                 let _ = writeln!(o, "      log sources: none named");
@@ -199,23 +209,23 @@ fn card_detection(o: &mut String, c: &Card) {
     }
     if let Some(p) = &det.v17_text {
         let _ = writeln!(o, "  Detection (ATT&CK v17 model):");
-        o.push_str(&wrap(&term_safe(&p.text), WIDTH - 4, "    "));
+        o.push_str(&wrap(&term_safe(&p.text), w - 4, "    "));
         footnotes(o, p, "    ");
     }
     if !det.data_sources.is_empty() {
         let _ = writeln!(o, "  Data sources: {}", det.data_sources.join(", "));
     }
     for s in &det.statements {
-        o.push_str(&wrap(s, WIDTH - 2, "  "));
+        o.push_str(&wrap(s, w - 2, "  "));
     }
 }
 
 /// The events that show the technique.
-fn card_events(o: &mut String, c: &Card) {
+fn card_events(o: &mut String, c: &Card, w: usize) {
     let _ = writeln!(o, "\nEvents");
     let ev = &c.events;
     if let Some(s) = &ev.statement {
-        o.push_str(&wrap(s, WIDTH - 2, "  "));
+        o.push_str(&wrap(s, w - 2, "  "));
     }
     for (label, groups) in [
         ("Windows event log", &ev.events.windows),
@@ -283,7 +293,7 @@ fn rule_list(o: &mut String, rules: &[RuleRef], all: bool) {
     );
 }
 
-fn card_rules(o: &mut String, c: &Card, all: bool) {
+fn card_rules(o: &mut String, c: &Card, all: bool, w: usize) {
     let t = &c.technique;
     let rs = &c.rules;
     let _ = writeln!(o, "\nSigma rules");
@@ -323,7 +333,7 @@ fn card_rules(o: &mut String, c: &Card, all: bool) {
         }
     }
     for n in &rs.notes {
-        o.push_str(&wrap(n, WIDTH - 2, "  "));
+        o.push_str(&wrap(n, w - 2, "  "));
     }
 }
 
@@ -353,26 +363,26 @@ fn candidate_score(o: &mut String, r: &RuleRef) {
 }
 
 /// Guidance for techniques without a portable rule, the checklist and the footer.
-fn card_guidance(o: &mut String, c: &Card) {
+fn card_guidance(o: &mut String, c: &Card, w: usize) {
     if let Some(g) = &c.guidance {
         let _ = writeln!(o, "\n{}", one_line(&g.title));
-        o.push_str(&wrap(&g.why, WIDTH - 2, "  "));
+        o.push_str(&wrap(&g.why, w - 2, "  "));
         let _ = writeln!(o);
-        o.push_str(&wrap(&g.build, WIDTH - 2, "  "));
+        o.push_str(&wrap(&g.build, w - 2, "  "));
         if let Some(a) = &g.actionable {
             let _ = writeln!(o, "\n  What makes a finding actionable:");
-            o.push_str(&wrap(a, WIDTH - 4, "    "));
+            o.push_str(&wrap(a, w - 4, "    "));
         }
         if !g.where_to_look.is_empty() {
             let _ = writeln!(o, "  Where to look:");
         }
-        for w in &g.where_to_look {
-            let wrapped = wrap(w, WIDTH - 6, "      ");
+        for place in &g.where_to_look {
+            let wrapped = wrap(place, w - 6, "      ");
             let _ = write!(o, "    - {}", wrapped.trim_start());
         }
         if let Some(t) = &g.template {
             let _ = writeln!(o, "\n  Template (not portable):");
-            o.push_str(&wrap(t, WIDTH - 4, "    "));
+            o.push_str(&wrap(t, w - 4, "    "));
         }
     }
 
@@ -383,7 +393,7 @@ fn card_guidance(o: &mut String, c: &Card) {
             CheckState::NotDone => "[ ]",
             CheckState::Person => "[?]",
         };
-        let wrapped = wrap(&item.text, WIDTH - 8, "      ");
+        let wrapped = wrap(&item.text, w - 8, "      ");
         let _ = write!(o, "  {mark} {}", wrapped.trim_start());
         if let Some(e) = &item.evidence {
             let _ = writeln!(o, "      ({})", one_line(e));
@@ -821,4 +831,45 @@ pub fn suggestions(r: &crate::suggest::SuggestReport) -> String {
         r.techniques
     );
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A terminal's width re-wraps the prose only: the fixed width gives the pipe output exactly,
+    /// and a narrow one keeps a wrapped paragraph (the rules note) within it.
+    #[test]
+    fn card_wraps_at_the_width_given() {
+        let kb = crate::attack::catalog::embedded();
+        let t = kb.technique("T1059.001").expect("embedded technique");
+        let c = crate::card::build(
+            &kb,
+            crate::telemetry::Telemetry::embedded(),
+            t,
+            vec![],
+            None,
+        );
+        assert_eq!(card_at(&c, false, WIDTH), card_with(&c, false));
+        let narrow = card_at(&c, false, 60);
+        let note = |card: &str| -> Vec<String> {
+            let mut lines = card
+                .lines()
+                .skip_while(|l| !l.contains("No rule paths given"));
+            let first = lines.next().unwrap_or_default().to_string();
+            std::iter::once(first)
+                .chain(
+                    lines
+                        .take_while(|l| l.starts_with("  "))
+                        .map(str::to_string),
+                )
+                .collect()
+        };
+        let (wide, slim) = (note(&card_with(&c, false)), note(&narrow));
+        assert!(wide[0].chars().count() > 60 && slim.len() >= 2, "{narrow}");
+        assert!(narrow.lines().count() > card_with(&c, false).lines().count());
+        assert!(slim.iter().all(|l| l.chars().count() <= 60), "{narrow}");
+        assert_ne!(narrow, card_with(&c, false));
+        assert_eq!(card_at(&c, false, 1), card_at(&c, false, MIN_WIDTH));
+    }
 }

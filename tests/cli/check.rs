@@ -267,6 +267,35 @@ fn fix_dry_run_then_fix() {
     assert_eq!((again.code, again.stdout.as_str()), (0, ""));
 }
 
+/// Ordering tags is house style: `--fix` leaves the order alone unless the config names
+/// `tag_order`, and then moves the tactic before the technique.
+#[test]
+fn fix_orders_tags_only_when_tag_order_is_on() {
+    let tmp = scratch();
+    let dir = tmp.path().to_path_buf();
+    std::fs::copy(root().join(F).join("tag_order.yml"), dir.join("r.yml")).unwrap();
+    let off = run_in(&dir, &["check", "r.yml", "--fix", "--dry-run"]);
+    assert_eq!((off.code, off.stdout.as_str()), (0, ""), "{}", off.stderr);
+    std::fs::write(dir.join("c.yml"), "validators: [all, tag_order]\n").unwrap();
+    let on = run_in(
+        &dir,
+        &["--config", "c.yml", "check", "r.yml", "--fix", "--dry-run"],
+    );
+    assert_eq!(on.code, 1, "{}", on.stderr);
+    assert!(
+        on.stdout.contains(
+            " tags:\n+    - attack.execution\n     - attack.t1059.001\n-    - attack.execution\n"
+        ),
+        "{}",
+        on.stdout
+    );
+    let fix = run_in(&dir, &["--config", "c.yml", "check", "r.yml", "--fix"]);
+    assert_eq!(fix.code, 0, "{}\n{}", fix.stdout, fix.stderr);
+    assert!(fix
+        .stderr
+        .contains("tags reordered: tactics, then techniques, then other tags"));
+}
+
 /// The `(percent, covered, in_scope)` the gate prints for `label` (`overall` or a tactic).
 fn gate_figure(check_json: &str, label: &str) -> (String, String) {
     let v: serde_json::Value = serde_json::from_str(check_json).unwrap();

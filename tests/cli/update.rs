@@ -80,7 +80,7 @@ fn update_caches_and_failures_keep_the_previous_cache() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let sha = attacktrace::attack::update::sha256_hex(&body);
     assert!(
-        r.stdout.starts_with("cached enterprise-attack 19.0 ("),
+        r.stdout.starts_with("downloaded enterprise-attack v19.0 ("),
         "{}",
         r.stdout
     );
@@ -108,6 +108,12 @@ fn update_caches_and_failures_keep_the_previous_cache() {
     let card = run(&cache, &["technique", "T1685.001"]);
     assert_eq!(card.code, 0, "{}", card.stderr);
     assert!(card.stdout.contains("19.0"), "{}", card.stdout);
+    let version = run(&cache, &["--version"]);
+    assert!(
+        version.stdout.ends_with("; cached: enterprise 19.0)\n"),
+        "{}",
+        version.stdout
+    );
     // --attack and ATTACKTRACE_ATTACK still win over the cache.
     let v18 = root().join("tests/fixtures/versions/v18-mini.json");
     let info = run(

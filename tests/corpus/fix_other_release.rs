@@ -32,7 +32,7 @@ fn fix_never_adds_v18_tactics_to_v19_tagged_rules() {
     }
     assert!(renamed > 600, "{renamed}");
     let rules = check::load_rules(&[tmp.path().to_path_buf()]);
-    let run = pipeline::fix_files(&rules, &catalog::embedded(), true);
+    let run = pipeline::fix_files(&rules, &catalog::embedded(), &Default::default(), true);
     assert!(run.fatal.is_none());
     assert!(run.skipped >= renamed, "{} of {renamed}", run.skipped);
     assert!(
