@@ -170,6 +170,8 @@ pub fn coverage_gate(
         profile: None,
         validated: None,
         baseline: baseline.map(|(_, b)| b),
+        // The gate reads totals only: no model to train.
+        features: None,
     })?;
     Ok(gate::coverage_findings(
         &cov,

@@ -223,7 +223,10 @@ pub(super) fn run(cli: &Cli, args: &CoverageArgs) -> Result<Outcome, CliError> {
     let kb = cli.knowledge_base()?;
     // Compiled like `rules` does, so the load summary's `not_evaluable` is the same count in both
     // (a loader that skips compiling cannot know it and would report 0).
-    let ruleset = cli.load_rules(&args.paths)?;
+    // Features are read while each rule's source is at hand: the content model scores the rules
+    // claiming guidance techniques.
+    let (ruleset, features) =
+        cli.require_rules(|| crate::suggest::load_with_features(&args.paths, &cli.rule_options()))?;
     cli.note_unloaded(&ruleset);
     let templates = ruleset.rules.iter().filter(|r| r.is_template()).count();
     if templates > 0 {
@@ -252,6 +255,7 @@ pub(super) fn run(cli: &Cli, args: &CoverageArgs) -> Result<Outcome, CliError> {
         profile: profile.as_ref(),
         validated: validated.as_ref(),
         baseline: baseline.as_ref(),
+        features: Some(&features),
     })?;
     let paths = args.repo_paths()?;
     let views = Views {

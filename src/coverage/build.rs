@@ -11,7 +11,8 @@ use crate::attack::{KnowledgeBase, Technique};
 use crate::link::{LinkIndex, TagProblem, Via};
 use crate::report::RuleHead;
 use crate::rules::LoadSummary;
-use crate::rules::{LogSource, RuleSet};
+use crate::rules::{LogSource, RuleRecord, RuleSet};
+use crate::suggest::RuleFeatures;
 use crate::telemetry::{ObsClass, Telemetry};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -27,6 +28,9 @@ pub struct CoverageInput<'a> {
     /// runner provides results; the validated tier is then reported as unknown, never guessed.
     pub validated: Option<&'a BTreeSet<usize>>,
     pub baseline: Option<&'a Baseline>,
+    /// Content features of every rule (in rule order), to score the rules claiming guidance
+    /// techniques; `None` leaves those claims unscored.
+    pub features: Option<&'a [RuleFeatures]>,
 }
 
 /// Builds the coverage report. O(rules + techniques + links); the observability classifier runs
@@ -40,7 +44,10 @@ pub fn build(input: &CoverageInput<'_>) -> Result<CoverageReport, CoverageError>
     for row in &techniques {
         tally.add(row);
     }
-    let tally = tally.finish(kb);
+    let mut tally = tally.finish(kb);
+    if let Some(features) = input.features {
+        score_guidance(&mut tally.guidance, &input.rules.rules, features);
+    }
     let tag_problems = tag_problems(input.links, &rules);
     let retired_tags: BTreeSet<usize> = input.links.tag_problems.iter().map(|p| p.rule).collect();
     let baseline = input.baseline.map(|b| {
@@ -189,6 +196,33 @@ fn tag_problems(links: &LinkIndex, rules: &[RuleRow]) -> TagProblems {
     out
 }
 
+/// What the content model makes of each rule claiming a guidance technique. Only these rules are
+/// scored, but the model learns from every loaded tagged rule.
+fn score_guidance(rows: &mut [GuidanceRow], rules: &[RuleRecord], features: &[RuleFeatures]) {
+    let wanted: Vec<(usize, String)> = rows
+        .iter()
+        .flat_map(|g| g.rules.iter().map(|r| (r.link.rule, g.id.clone())))
+        .collect();
+    if wanted.is_empty() || features.len() != rules.len() {
+        return;
+    }
+    let mut scores = crate::suggest::mistag::score_tags(rules, features, &wanted).into_iter();
+    for r in rows.iter_mut().flat_map(|g| g.rules.iter_mut()) {
+        let Some(s) = scores.next() else { break };
+        r.score = s.score.map(rounded);
+        r.suggested = s.suggested.map(|(technique, score)| Suggested {
+            technique,
+            score: rounded(score),
+        });
+        r.likely_mistag = s.unlikely;
+    }
+}
+
+/// Scores to three decimals: reports compare across runs and platforms, noise digits do not.
+fn rounded(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
 /// Running totals over the technique rows.
 struct Tally {
     totals: Totals,
@@ -312,7 +346,16 @@ impl Tally {
             name: r.name.clone(),
             tactics: r.tactics.clone(),
             class_reason: r.class_reason.clone(),
-            rules: r.rules.clone(),
+            rules: r
+                .rules
+                .iter()
+                .map(|l| GuidanceRule {
+                    link: l.clone(),
+                    score: None,
+                    suggested: None,
+                    likely_mistag: false,
+                })
+                .collect(),
         });
     }
 

@@ -251,8 +251,33 @@ pub struct GuidanceRow {
     pub tactics: Vec<String>,
     /// Why no portable rule exists.
     pub class_reason: String,
-    /// Rules claiming the technique: likely mis-tags, since it happens outside the defender's logs.
-    pub rules: Vec<RuleLink>,
+    /// Rules claiming the technique, each with what the content model makes of the claim.
+    pub rules: Vec<GuidanceRule>,
+}
+
+/// A rule claiming a guidance technique. The technique happens outside the defender's logs, so
+/// the claim is suspect; the content model (cross-fitted, see `suggest::mistag`) says which claims
+/// the rule's detection does not support.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GuidanceRule {
+    #[serde(flatten)]
+    pub link: RuleLink,
+    /// The model's score for the technique; absent when it could not judge (no other rule taught
+    /// it the technique, or the report was built without rule features).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+    /// The model's first suggestion for the rule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suggested: Option<Suggested>,
+    /// The score is far below a confident first suggestion (`check`'s `attack_tag_unlikely`).
+    pub likely_mistag: bool,
+}
+
+/// A technique the content model suggests, with its score.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Suggested {
+    pub technique: String,
+    pub score: f64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

@@ -439,23 +439,44 @@ fn gaps(o: &mut String, r: &CoverageReport) {
     o.push_str("</table>");
 }
 
-/// The likely mis-tags.
+/// The guidance techniques rules claim: likely mis-tags first, then the other claims.
 fn mistags(o: &mut String, r: &CoverageReport) {
-    let mistags: Vec<_> = r.guidance.iter().filter(|g| !g.rules.is_empty()).collect();
-    if !mistags.is_empty() {
-        o.push_str("<h2>Likely mis-tags</h2><p>Rules claiming techniques that happen outside the defender's logs.</p><ul>");
-        for g in mistags {
-            let _ = write!(o, "<li>{} {}: ", escape(&g.id), escape(&g.name));
-            let titles: Vec<String> = g
-                .rules
-                .iter()
-                .filter_map(|l| r.rules.get(l.rule))
-                .map(|x| escape(&x.title))
-                .collect();
-            o.push_str(&titles.join("; "));
-            o.push_str("</li>");
+    guidance_claims(o, r, true, "<h2>Likely mis-tags</h2><p>Rules claiming techniques that happen outside the defender's logs, whose detection points elsewhere.</p>");
+    guidance_claims(o, r, false, "<h2>Claimed guidance techniques</h2><p>Rules whose content does not contradict the tag.</p>");
+}
+
+/// One list of guidance claims: the rules whose `likely_mistag` is `mistag`, by technique.
+fn guidance_claims(o: &mut String, r: &CoverageReport, mistag: bool, heading: &str) {
+    let mut items = String::new();
+    for g in &r.guidance {
+        let titles: Vec<String> = g
+            .rules
+            .iter()
+            .filter(|x| x.likely_mistag == mistag)
+            .filter_map(|x| r.rules.get(x.link.rule).map(|rule| (x, rule)))
+            .map(|(x, rule)| match (x.score, &x.suggested) {
+                (Some(score), Some(s)) if mistag => format!(
+                    "{} (score {score:.2}, points at {} {:.2})",
+                    escape(&rule.title),
+                    escape(&s.technique),
+                    s.score
+                ),
+                (Some(score), _) => format!("{} (score {score:.2})", escape(&rule.title)),
+                (None, _) => escape(&rule.title),
+            })
+            .collect();
+        if !titles.is_empty() {
+            let _ = write!(
+                items,
+                "<li>{} {}: {}</li>",
+                escape(&g.id),
+                escape(&g.name),
+                titles.join("; ")
+            );
         }
-        o.push_str("</ul>");
+    }
+    if !items.is_empty() {
+        let _ = write!(o, "{heading}<ul>{items}</ul>");
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::{one_line, term_safe, wrap};
 use crate::card::{Card, CheckState, ProseBlock, RuleRef};
-use crate::coverage::{Count, CoverageReport};
+use crate::coverage::{Count, CoverageReport, GuidanceRow, GuidanceRule};
 use crate::link::Via;
 use crate::listing::RuleListing;
 use crate::rules::LoadSummary;
@@ -659,29 +659,71 @@ fn coverage_gaps(o: &mut String, r: &CoverageReport) {
     }
 }
 
-/// Guidance techniques that rules claim anyway.
+/// Guidance techniques that rules claim anyway: likely mis-tags (the content model points
+/// elsewhere) apart from the other claims.
 fn coverage_mistags(o: &mut String, r: &CoverageReport) {
-    let mistags: Vec<_> = r.guidance.iter().filter(|g| !g.rules.is_empty()).collect();
-    if !mistags.is_empty() {
-        o.push('\n');
-        let _ = writeln!(
-            o,
-            "Likely mis-tags: rules claiming techniques that happen outside the defender's logs"
-        );
-        for g in mistags {
-            let _ = writeln!(o, "  {} {}", g.id, one_line(&g.name));
-            for l in &g.rules {
-                if let Some(rule) = r.rules.get(l.rule) {
-                    let _ = writeln!(
-                        o,
-                        "    - {} ({}:{})",
-                        one_line(&rule.title),
-                        one_line(&rule.path),
-                        rule.line
-                    );
-                }
+    guidance_claims(
+        o,
+        r,
+        true,
+        "Likely mis-tags: rules claiming techniques that happen outside the defender's logs, whose detection points elsewhere",
+    );
+    guidance_claims(
+        o,
+        r,
+        false,
+        "Claimed guidance techniques: rules whose content does not contradict the tag",
+    );
+}
+
+/// One section of guidance claims: the rules whose `likely_mistag` is `mistag`, by technique.
+fn guidance_claims(o: &mut String, r: &CoverageReport, mistag: bool, heading: &str) {
+    let rows: Vec<(&GuidanceRow, Vec<&GuidanceRule>)> = r
+        .guidance
+        .iter()
+        .map(|g| {
+            let rules = g
+                .rules
+                .iter()
+                .filter(|x| x.likely_mistag == mistag)
+                .collect();
+            (g, rules)
+        })
+        .filter(|(_, rules): &(_, Vec<_>)| !rules.is_empty())
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    o.push('\n');
+    let _ = writeln!(o, "{heading}");
+    for (g, rules) in rows {
+        let _ = writeln!(o, "  {} {}", g.id, one_line(&g.name));
+        for x in rules {
+            if let Some(rule) = r.rules.get(x.link.rule) {
+                let _ = writeln!(
+                    o,
+                    "    - {} ({}:{}){}",
+                    one_line(&rule.title),
+                    one_line(&rule.path),
+                    rule.line,
+                    claim_score(x)
+                );
             }
         }
+    }
+}
+
+/// `: score 0.04, detection points at T1070.004 (0.93)`, or nothing when unscored.
+fn claim_score(x: &GuidanceRule) -> String {
+    let Some(score) = x.score else {
+        return String::new();
+    };
+    match &x.suggested {
+        Some(s) if x.likely_mistag => format!(
+            ": score {score:.2}, detection points at {} ({:.2})",
+            s.technique, s.score
+        ),
+        _ => format!(": score {score:.2}"),
     }
 }
 

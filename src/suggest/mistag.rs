@@ -26,8 +26,38 @@ pub struct Unlikely {
     pub reasons: Vec<Reason>,
 }
 
-/// Scores every tagged detection rule of `rules` with a model trained on the other folds.
-pub fn unlikely_tags(rules: &[RuleRecord], features: &[RuleFeatures]) -> Vec<Unlikely> {
+/// One technique tag of one rule, scored by a model that never saw the rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TagScore {
+    /// Index into the rules given.
+    pub rule: usize,
+    pub technique: String,
+    /// The technique's score; `None` when no other rule taught the model the technique.
+    pub score: Option<f64>,
+    /// The model's first suggestion and its score.
+    pub suggested: Option<(String, f64)>,
+    /// The score is far below a confident first suggestion (the `attack_tag_unlikely` threshold).
+    pub unlikely: bool,
+}
+
+/// Whether a tag scoring `tag` is far below a first suggestion scoring `best`.
+fn far_below(tag: f64, best: f64) -> bool {
+    best >= CONFIDENT && tag < FAR_BELOW * best
+}
+
+/// The first suggestion's class (ties to the lower class).
+fn best_class(scores: &[f64]) -> Option<usize> {
+    (0..scores.len()).max_by(|&a, &b| scores[a].total_cmp(&scores[b]).then(b.cmp(&a)))
+}
+
+/// The tagged detection rules in fold order, and the cross-fitted model for each fold that holds
+/// one of `wanted` (every fold when `wanted` is `None`). Folds and models are those of
+/// [`unlikely_tags`], so coverage and `check` judge a rule alike.
+fn fold_models(
+    rules: &[RuleRecord],
+    features: &[RuleFeatures],
+    wanted: Option<&std::collections::BTreeSet<usize>>,
+) -> Vec<(Vec<usize>, super::Model)> {
     let tagged: Vec<usize> = (0..rules.len())
         .filter(|&i| is_training_rule(&rules[i]))
         .collect();
@@ -39,7 +69,7 @@ pub fn unlikely_tags(rules: &[RuleRecord], features: &[RuleFeatures]) -> Vec<Unl
             .filter(|(k, _)| k % FOLDS == fold)
             .map(|(_, &i)| i)
             .collect();
-        if held.is_empty() {
+        if held.is_empty() || wanted.is_some_and(|w| !held.iter().any(|i| w.contains(i))) {
             continue;
         }
         let model = train(
@@ -50,12 +80,19 @@ pub fn unlikely_tags(rules: &[RuleRecord], features: &[RuleFeatures]) -> Vec<Unl
                 .map(|(_, &i)| (&rules[i], &features[i])),
             &ModelOptions::default(),
         );
+        out.push((held, model));
+    }
+    out
+}
+
+/// Scores every tagged detection rule of `rules` with a model trained on the other folds.
+pub fn unlikely_tags(rules: &[RuleRecord], features: &[RuleFeatures]) -> Vec<Unlikely> {
+    let mut out = Vec::new();
+    for (held, model) in fold_models(rules, features, None) {
         for i in held {
             let x = model.vectorise(&features[i].features);
             let scores = model.scores(&x, true);
-            let Some(best) =
-                (0..scores.len()).max_by(|&a, &b| scores[a].total_cmp(&scores[b]).then(b.cmp(&a)))
-            else {
+            let Some(best) = best_class(&scores) else {
                 continue;
             };
             // A tag the model never saw elsewhere cannot be judged.
@@ -63,7 +100,7 @@ pub fn unlikely_tags(rules: &[RuleRecord], features: &[RuleFeatures]) -> Vec<Unl
                 .technique_tags()
                 .map(|t| (t.to_string(), model.class_index(t)))
                 .collect();
-            if tags.iter().any(|(_, c)| c.is_none()) || scores[best] < CONFIDENT {
+            if tags.iter().any(|(_, c)| c.is_none()) {
                 continue;
             }
             let (tag, tag_score) = tags
@@ -71,7 +108,7 @@ pub fn unlikely_tags(rules: &[RuleRecord], features: &[RuleFeatures]) -> Vec<Unl
                 .filter_map(|(t, c)| c.map(|c| (t.clone(), scores[c])))
                 .max_by(|a, b| a.1.total_cmp(&b.1))
                 .unwrap_or_default();
-            if tag_score < FAR_BELOW * scores[best] {
+            if far_below(tag_score, scores[best]) {
                 out.push(Unlikely {
                     rule: i,
                     tag,
@@ -84,6 +121,39 @@ pub fn unlikely_tags(rules: &[RuleRecord], features: &[RuleFeatures]) -> Vec<Unl
         }
     }
     out.sort_by_key(|u| u.rule);
+    out
+}
+
+/// Scores each `(rule, technique)` pair with the cross-fitted model of the rule's fold; only the
+/// folds holding a wanted rule are trained. Pairs of rules the model does not learn from (no
+/// technique tag, not a detection) come back unscored. In the order given.
+pub fn score_tags(
+    rules: &[RuleRecord],
+    features: &[RuleFeatures],
+    wanted: &[(usize, String)],
+) -> Vec<TagScore> {
+    let rule_set: std::collections::BTreeSet<usize> = wanted.iter().map(|w| w.0).collect();
+    let mut out: Vec<TagScore> = wanted
+        .iter()
+        .map(|(rule, technique)| TagScore {
+            rule: *rule,
+            technique: technique.clone(),
+            score: None,
+            suggested: None,
+            unlikely: false,
+        })
+        .collect();
+    for (held, model) in fold_models(rules, features, Some(&rule_set)) {
+        for s in out.iter_mut().filter(|s| held.contains(&s.rule)) {
+            let scores = model.scores(&model.vectorise(&features[s.rule].features), true);
+            let Some(best) = best_class(&scores) else {
+                continue;
+            };
+            s.suggested = Some((model.classes()[best].clone(), scores[best]));
+            s.score = model.class_index(&s.technique).map(|c| scores[c]);
+            s.unlikely = s.score.is_some_and(|v| far_below(v, scores[best]));
+        }
+    }
     out
 }
 
@@ -101,5 +171,30 @@ mod tests {
             .path
             .ends_with("shadow_mistagged.yml"));
         assert_eq!(found[0].suggested, "T1490");
+    }
+
+    #[test]
+    fn scored_tags_agree_with_unlikely_tags() {
+        let paths = [std::path::PathBuf::from("tests/fixtures/suggest")];
+        let (set, features) = super::super::load_with_features(&paths, &Default::default());
+        let wanted: Vec<(usize, String)> = (0..set.rules.len())
+            .flat_map(|i| {
+                set.rules[i]
+                    .technique_tags()
+                    .map(move |t| (i, t.to_string()))
+            })
+            .collect();
+        let scored = score_tags(&set.rules, &features, &wanted);
+        assert_eq!(scored.len(), wanted.len());
+        let unlikely: Vec<usize> = scored
+            .iter()
+            .filter(|s| s.unlikely)
+            .map(|s| s.rule)
+            .collect();
+        let found: Vec<usize> = unlikely_tags(&set.rules, &features)
+            .iter()
+            .map(|u| u.rule)
+            .collect();
+        assert_eq!(unlikely, found);
     }
 }

@@ -244,3 +244,49 @@ fn counts_and_classes_agree_across_formats() {
         assert_eq!(class[cols[2]], cols[6], "{line}");
     }
 }
+
+/// Rules claiming a guidance technique are scored by the content model: the one whose detection
+/// points at another technique is a likely mis-tag, the ones whose content fits are only claimed.
+#[test]
+fn guidance_claims_are_judged_by_content() {
+    let dirs = [
+        "tests/fixtures/suggest/reference",
+        "tests/fixtures/coverage/guidance",
+    ];
+    let r = run(&["--quiet", "coverage", dirs[0], dirs[1], "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let row = v["guidance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["id"] == "T1595")
+        .expect("T1595 is a guidance row");
+    let rules = v["rules"].as_array().unwrap();
+    let mut mistags = Vec::new();
+    for c in row["rules"].as_array().unwrap() {
+        let path = rules[c["rule"].as_u64().unwrap() as usize]["path"]
+            .as_str()
+            .unwrap();
+        assert!(c["score"].is_number(), "{c}");
+        if c["likely_mistag"] == true {
+            assert_eq!(c["suggested"]["technique"], "T1490", "{c}");
+            mistags.push(path.to_string());
+        } else {
+            assert!(path.contains("/scan_"), "{path}: {c}");
+        }
+    }
+    assert_eq!(
+        mistags,
+        ["tests/fixtures/coverage/guidance/shadow_claimed.yml"]
+    );
+    let text = run(&["--quiet", "coverage", dirs[0], dirs[1]]).stdout;
+    let mis = text.find("Likely mis-tags").expect("mis-tag section");
+    let claimed = text
+        .find("Claimed guidance techniques")
+        .expect("claims section");
+    assert!(text[mis..claimed].contains("shadow_claimed.yml"));
+    assert!(text[mis..claimed].contains("detection points at T1490"));
+    assert!(!text[mis..claimed].contains("scan_0.yml"));
+    assert!(text[claimed..].contains("scan_0.yml"));
+}

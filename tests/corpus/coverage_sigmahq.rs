@@ -71,6 +71,7 @@ fn check(kb: &KnowledgeBase, dir: &Path) {
         profile: None,
         validated: None,
         baseline: None,
+        features: None,
     })
     .unwrap();
     let expected = independent_count(dir, kb);
@@ -160,6 +161,7 @@ fn sigmahq_navigator_never_paints_covered_techniques_as_gaps() {
         profile: None,
         validated: None,
         baseline: None,
+        features: None,
     })
     .unwrap();
     let layer = navigator::layer(&r, &navigator::NavigatorOptions::default());

@@ -48,6 +48,7 @@ fn build(
         profile,
         validated: None,
         baseline,
+        features: None,
     })
     .expect("coverage builds")
 }
@@ -158,7 +159,7 @@ fn guidance_is_apart_and_mis_tags_listed() {
     let g = r.guidance.iter().find(|g| g.id == "T1595").unwrap();
     assert_eq!(g.rules.len(), 1);
     assert_eq!(
-        r.rules[g.rules[0].rule].title,
+        r.rules[g.rules[0].link.rule].title,
         "Port Scanner Started On Host"
     );
     assert_eq!(
@@ -286,6 +287,7 @@ fn scope_flags_apply_to_numerators_and_denominators() {
             profile: None,
             validated: None,
             baseline: None,
+            features: None,
         })
         .unwrap_err();
         assert!(!e.to_string().is_empty());
