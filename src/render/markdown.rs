@@ -370,7 +370,7 @@ pub fn coverage(r: &crate::coverage::CoverageReport) -> String {
     let _ = writeln!(
         o,
         "**{covered} of {measurable}** techniques and sub-techniques covered ({}): techniques {}/{}, sub-techniques {}/{}. \
-         Guidance (no portable rule): {} ({} claimed by rules, likely mis-tags).\n",
+         Guidance (no portable rule): {} ({} claimed by rules).\n",
         md_pct(covered, measurable),
         t.techniques.covered,
         t.techniques.in_scope,

@@ -590,7 +590,7 @@ fn coverage_header(o: &mut String, r: &CoverageReport) {
     }
     let _ = writeln!(
         o,
-        "Guidance (no portable rule): {} techniques, {} claimed by rules (likely mis-tags); any rule at all: {} of {} active",
+        "Guidance (no portable rule): {} techniques, {} claimed by rules; any rule at all: {} of {} active",
         t.guidance, t.guidance_claimed, t.claimed, t.active
     );
     let _ = writeln!(
@@ -668,11 +668,20 @@ fn coverage_mistags(o: &mut String, r: &CoverageReport) {
         true,
         "Likely mis-tags: rules claiming techniques that happen outside the defender's logs, whose detection points elsewhere",
     );
+    let scored = r
+        .guidance
+        .iter()
+        .flat_map(|g| &g.rules)
+        .any(|x| x.score.is_some());
     guidance_claims(
         o,
         r,
         false,
-        "Claimed guidance techniques: rules whose content does not contradict the tag",
+        if scored {
+            "Claimed guidance techniques: rules whose content does not contradict the tag"
+        } else {
+            "Claimed guidance techniques (not judged by content; `--score-claims` scores them)"
+        },
     );
 }
 

@@ -253,7 +253,15 @@ fn guidance_claims_are_judged_by_content() {
         "tests/fixtures/suggest/reference",
         "tests/fixtures/coverage/guidance",
     ];
-    let r = run(&["--quiet", "coverage", dirs[0], dirs[1], "--format", "json"]);
+    let r = run(&[
+        "--quiet",
+        "coverage",
+        dirs[0],
+        dirs[1],
+        "--score-claims",
+        "--format",
+        "json",
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     let row = v["guidance"]
@@ -280,7 +288,11 @@ fn guidance_claims_are_judged_by_content() {
         mistags,
         ["tests/fixtures/coverage/guidance/shadow_claimed.yml"]
     );
-    let text = run(&["--quiet", "coverage", dirs[0], dirs[1]]).stdout;
+    // Without `--score-claims` no claim is called a mis-tag: they are listed as not judged.
+    let plain = run(&["--quiet", "coverage", dirs[0], dirs[1]]).stdout;
+    assert!(!plain.contains("Likely mis-tags"), "{plain}");
+    assert!(plain.contains("not judged by content"), "{plain}");
+    let text = run(&["--quiet", "coverage", dirs[0], dirs[1], "--score-claims"]).stdout;
     let mis = text.find("Likely mis-tags").expect("mis-tag section");
     let claimed = text
         .find("Claimed guidance techniques")
