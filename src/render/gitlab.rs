@@ -3,7 +3,7 @@
 //! fields GitLab documents as required. Paths are relative to the repository root, as GitLab
 //! matches them against the merge request's diff.
 
-use super::paths::normalise;
+use super::paths::RepoPaths;
 use super::sarif::fnv1a;
 use crate::check::{CheckReport, Finding};
 use crate::diag::Severity;
@@ -42,33 +42,18 @@ fn severity(s: Severity) -> &'static str {
     }
 }
 
-/// `path` relative to `root` with `/` separators, lexically (`base` is the working directory the
-/// rule paths are relative to); a file outside the repository keeps its absolute path.
-fn relative(path: &Path, base: &Path, root: &Path) -> String {
-    let abs = normalise(base, path);
-    let root = normalise(Path::new("/"), root);
-    let (shown, lead) = match abs.strip_prefix(&root) {
-        Ok(rel) => (rel, ""),
-        Err(_) => (abs.as_path(), "/"),
-    };
-    let parts: Vec<String> = shown
-        .components()
-        .filter_map(|c| match c {
-            std::path::Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
-            _ => None,
-        })
-        .collect();
-    format!("{lead}{}", parts.join("/"))
-}
-
 /// The report as Code Quality JSON. Findings about the run rather than a file (coverage minimums)
 /// are placed on the config file, else on the repository root (`.`), as GitLab needs a path.
 pub fn code_quality(r: &CheckReport, base: &Path, root: &Path) -> String {
     let mut occurrences: HashMap<String, usize> = HashMap::new();
+    let paths = RepoPaths {
+        base: base.to_path_buf(),
+        root: Some(root.to_path_buf()),
+    };
     let issues: Vec<Issue<'_>> = r
         .findings
         .iter()
-        .map(|f| issue(f, r, base, root, &mut occurrences))
+        .map(|f| issue(f, r, &paths, &mut occurrences))
         .collect();
     let mut s = serde_json::to_string_pretty(&issues).unwrap_or_else(|_| "[]".to_string());
     s.push('\n');
@@ -78,13 +63,12 @@ pub fn code_quality(r: &CheckReport, base: &Path, root: &Path) -> String {
 fn issue<'a>(
     f: &'a Finding,
     r: &CheckReport,
-    base: &Path,
-    root: &Path,
+    paths: &RepoPaths,
     occurrences: &mut HashMap<String, usize>,
 ) -> Issue<'a> {
     let d = &f.diagnostic;
     let path = match (&d.path, &r.config) {
-        (Some(p), _) | (None, Some(p)) => relative(p, base, root),
+        (Some(p), _) | (None, Some(p)) => paths.show(&p.to_string_lossy()),
         (None, None) => ".".to_string(),
     };
     // Stable across line moves (code, file, rule id, the offending text), as SARIF's; a counter
@@ -123,14 +107,18 @@ mod tests {
 
     #[test]
     fn paths_are_repository_relative() {
-        let (base, root) = (Path::new("/repo/sub"), Path::new("/repo"));
+        let paths = RepoPaths {
+            base: "/repo/sub".into(),
+            root: Some("/repo".into()),
+        };
+        let relative = |p: &str| paths.show(p);
         assert_eq!(
-            relative(Path::new("rules/a.yml"), base, root),
+            relative("rules/a.yml"),
             "sub/rules/a.yml"
         );
-        assert_eq!(relative(Path::new("../x/./b.yml"), base, root), "x/b.yml");
+        assert_eq!(relative("../x/./b.yml"), "x/b.yml");
         assert_eq!(
-            relative(Path::new("/elsewhere/c.yml"), base, root),
+            relative("/elsewhere/c.yml"),
             "/elsewhere/c.yml"
         );
     }
