@@ -150,7 +150,11 @@ fn version_with_cache(cached: &str) -> String {
 fn parse() -> Result<Cli, clap::Error> {
     use clap::{CommandFactory, FromArgMatches};
     let mut cmd = Cli::command();
-    let cached = crate::attack::update::cache_dir()
+    // The cache is read only when the version is asked for, not on every start-up.
+    let asks_version = std::env::args_os().any(|a| a == "--version" || a == "-V");
+    let cached = asks_version
+        .then(crate::attack::update::cache_dir)
+        .flatten()
         .and_then(|dir| crate::attack::update::cached(&dir, "enterprise-attack"));
     if let Some((_, meta)) = cached {
         // Leaked once per process: clap wants a 'static version string.
