@@ -112,14 +112,8 @@ mod tests {
             root: Some("/repo".into()),
         };
         let relative = |p: &str| paths.show(p);
-        assert_eq!(
-            relative("rules/a.yml"),
-            "sub/rules/a.yml"
-        );
+        assert_eq!(relative("rules/a.yml"), "sub/rules/a.yml");
         assert_eq!(relative("../x/./b.yml"), "x/b.yml");
-        assert_eq!(
-            relative("/elsewhere/c.yml"),
-            "/elsewhere/c.yml"
-        );
+        assert_eq!(relative("/elsewhere/c.yml"), "/elsewhere/c.yml");
     }
 }
