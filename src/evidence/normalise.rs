@@ -6,7 +6,7 @@
 //! disagree on whether `EventID` is `4688` or `"4688"`, and the evaluator compares a rule's numbers
 //! with both (`crate::rules::eval`).
 
-use crate::rules::eval::Event;
+use crate::rules::eval::{Event, Fields};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::sync::OnceLock;
@@ -89,14 +89,14 @@ pub struct Normalised {
 /// rule survives routing and the prefilter).
 pub struct Prepared {
     /// Flat fields, values as in the input (the prefilter reads them).
-    pub flat: Map<String, Value>,
+    pub flat: Fields,
     pub key: RouteKey,
 }
 
 impl Prepared {
     /// The event the evaluator reads.
     pub fn into_event(self) -> Event {
-        Event::new(self.flat)
+        Event::from_fields(self.flat)
     }
 }
 
@@ -134,10 +134,10 @@ impl FieldMap {
     }
 
     /// The flat field map without routing it (for tests and tools).
-    pub fn flatten(&self, value: Value) -> Result<Map<String, Value>, EventError> {
+    pub fn flatten(&self, value: Value) -> Result<Fields, EventError> {
         match value {
             Value::Object(map) if self.evtx_parts(&map).is_some() => Ok(self.flatten_evtx(map)),
-            Value::Object(map) => Ok(map),
+            Value::Object(map) => Ok(map.into_iter().collect()),
             other => Err(EventError::NotAnObject {
                 found: kind(&other),
             }),
@@ -150,9 +150,9 @@ impl FieldMap {
             .filter(|root| root.get(&self.evtx.system).is_some_and(Value::is_object))
     }
 
-    fn flatten_evtx(&self, mut map: Map<String, Value>) -> Map<String, Value> {
+    fn flatten_evtx(&self, mut map: Map<String, Value>) -> Fields {
         // Sized for a usual event at once: growing the map rehashed every key (2% of `test`).
-        let mut out = Map::with_capacity(FLAT_CAPACITY);
+        let mut out = Fields::with_capacity_and_hasher(FLAT_CAPACITY, Default::default());
         let Some(Value::Object(mut root)) = map.remove(&self.evtx.root) else {
             return out;
         };
@@ -202,7 +202,7 @@ impl FieldMap {
         }
     }
 
-    fn flatten_data(&self, v: Value, out: &mut Map<String, Value>) {
+    fn flatten_data(&self, v: Value, out: &mut Fields) {
         let Value::Object(obj) = v else { return };
         for (k, v) in obj {
             if k == self.evtx.attributes || k.starts_with('@') {
@@ -226,7 +226,7 @@ impl FieldMap {
 
     /// `Data: [{"#attributes": {"Name": "Image"}, "#text": "..."}]` (or one such item, or plain
     /// unnamed strings, which are kept as `Data`).
-    fn named_data(&self, v: Value, out: &mut Map<String, Value>) {
+    fn named_data(&self, v: Value, out: &mut Fields) {
         let items = match v {
             Value::Array(items) => items,
             other => vec![other],
@@ -259,7 +259,7 @@ impl FieldMap {
         }
     }
 
-    fn route_key(&self, flat: &Map<String, Value>) -> RouteKey {
+    fn route_key(&self, flat: &Fields) -> RouteKey {
         let text = |name: &str| {
             flat.get(name).and_then(|v| match v {
                 Value::String(s) if !s.is_empty() => Some(s.to_lowercase()),
@@ -301,7 +301,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn flat(v: Value) -> Map<String, Value> {
+    fn flat(v: Value) -> Fields {
         FieldMap::embedded().flatten(v).expect("object")
     }
 
@@ -315,7 +315,7 @@ mod tests {
     #[test]
     fn flat_events_are_used_as_is() {
         let v = json!({"EventID": 1, "Image": "C:\\x.exe", "nested": {"a": 1}});
-        assert_eq!(Value::Object(flat(v.clone())), v);
+        assert_eq!(Value::Object(flat(v.clone()).into_iter().collect()), v);
     }
 
     #[test]

@@ -19,9 +19,10 @@
 //! one pass over the value, so the cost per event grows with the event's size, not with the number
 //! of rules.
 
+use crate::rules::eval::Fields;
 use aho_corasick::{AhoCorasick, MatchKind};
 use rayon::prelude::*;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use serde_norway::{Mapping, Value as YamlValue};
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasherDefault;
@@ -478,7 +479,7 @@ impl Index {
 
     /// Marks the checks that pass on the event's flat fields, for [`Program::survivors`]; only the
     /// fields `program` has checks on are searched.
-    pub fn mark(&self, fields: &Map<String, Value>, program: &Program, marks: &mut Marks) {
+    pub fn mark(&self, fields: &Fields, program: &Program, marks: &mut Marks) {
         marks.reset(self.rank.len());
         marks.seen.bind(self.id, self.sets.len());
         for &c in &self.preset {

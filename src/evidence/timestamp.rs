@@ -2,7 +2,8 @@
 //! since the Unix epoch. No date library: the formats exporters write (RFC 3339 / ISO 8601 with
 //! `T` or a space, optional fraction and offset; epoch seconds as a number or digits) are few.
 
-use serde_json::{Map, Value};
+use crate::rules::eval::Fields;
+use serde_json::Value;
 
 /// Fields tried in order when none is given: the EVTX `SystemTime` (flattened to `TimeCreated` by
 /// `mappings/event_fields.yaml`), then the names common exporters use.
@@ -15,7 +16,7 @@ pub const DEFAULT_FIELDS: &[&str] = &[
 ];
 
 /// A field value by exact key, else by a dotted path through objects.
-pub fn lookup<'a>(fields: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+pub fn lookup<'a>(fields: &'a Fields, name: &str) -> Option<&'a Value> {
     if let Some(v) = fields.get(name) {
         return Some(v);
     }
@@ -28,7 +29,7 @@ pub fn lookup<'a>(fields: &'a Map<String, Value>, name: &str) -> Option<&'a Valu
 }
 
 /// The first of `names` that the event carries and that parses, in nanoseconds since the epoch.
-pub fn event_time(fields: &Map<String, Value>, names: &[String]) -> Option<i128> {
+pub fn event_time(fields: &Fields, names: &[String]) -> Option<i128> {
     names
         .iter()
         .filter_map(|n| lookup(fields, n))
@@ -154,7 +155,7 @@ mod tests {
     #[test]
     fn fields_and_shapes() {
         let ev = json!({"Event": {"System": {"TimeCreated": {"#attributes": {"SystemTime": "2024-03-01T12:00:05Z"}}}}, "n": 5});
-        let m = ev.as_object().unwrap();
+        let m: &Fields = &ev.as_object().unwrap().clone().into_iter().collect();
         let names = vec!["Event.System.TimeCreated".to_string()];
         assert_eq!(event_time(m, &names), Some(1_709_294_405 * S));
         assert_eq!(event_time(m, &["n".to_string()]), Some(5 * S));

@@ -346,8 +346,7 @@ mod tests {
         super::super::eval::Event::new(
             fields
                 .iter()
-                .map(|(k, v)| (k.to_string(), serde_json::Value::from(*v)))
-                .collect(),
+                .map(|(k, v)| (k.to_string(), serde_json::Value::from(*v))),
         )
     }
 

@@ -64,8 +64,11 @@ fn valid_fixtures_all_load() {
     let sec = by_name("win_security_4688_whoami.yml")[0];
     assert_eq!(sec.logsource.key(), "windows/*/security");
     let compiled = sec.compiled.as_ref().expect("compiled");
-    let event =
-        |json: &str| attacktrace::rules::eval::Event::new(serde_json::from_str(json).unwrap());
+    let event = |json: &str| {
+        attacktrace::rules::eval::Event::new(
+            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(json).unwrap(),
+        )
+    };
     let hit = event(r#"{"EventID": 4688, "NewProcessName": "C:\\Windows\\System32\\whoami.exe"}"#);
     let miss = event(r#"{"EventID": 4688, "NewProcessName": "C:\\Windows\\notepad.exe"}"#);
     assert!(compiled.is_match(&hit));
