@@ -221,7 +221,10 @@ impl EvtxEvents {
         }
         self.events += 1;
         let line = usize::try_from(record).unwrap_or(usize::MAX);
-        self.pending.push_back(Ok(RawEvent { line, value }));
+        self.pending.push_back(Ok(RawEvent {
+            line,
+            doc: value.into(),
+        }));
     }
 }
 

@@ -2,7 +2,7 @@
 //! stay quiet on benign activity (`attacktrace test`, and the validated coverage tier).
 //!
 //! [`reader`] streams JSON documents from event files ([`evtx`] the records of `.evtx` logs, in the
-//! same JSON shape), [`normalise`] turns each into Sigma fields
+//! same JSON shape), [`tree`] holds each as parsed, [`normalise`] turns it into Sigma fields
 //! (EVTX-to-JSON shape or flat, by `mappings/event_fields.yaml`), [`route`] picks the rules whose
 //! logsource can apply, [`prefilter`] skips rules whose literals the event lacks, [`convention`] finds each rule's own test events (the project's
 //! `name.tests/` directories and SigmaHQ's `regression_tests_path`), and [`run`] evaluates with the
@@ -22,6 +22,7 @@ pub mod route;
 pub mod run;
 pub mod saved;
 pub mod timestamp;
+pub mod tree;
 
 pub use model::{CaseKind, CaseResult, EventRef, RuleResult, RuleStatus, Summary, TestReport};
 pub use normalise::FieldMap;

@@ -6,9 +6,10 @@
 //! disagree on whether `EventID` is `4688` or `"4688"`, and the evaluator compares a rule's numbers
 //! with both (`crate::rules::eval`).
 
+use super::tree::{entry, take, Node};
 use crate::rules::eval::{Event, Fields};
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::sync::OnceLock;
 
 const TABLE: &str = include_str!("../../mappings/event_fields.yaml");
@@ -116,9 +117,9 @@ impl FieldMap {
         serde_norway::from_str(text)
     }
 
-    /// Flattens `value` into Sigma fields (see the module doc). Errors when it is not an object.
-    pub fn normalise(&self, value: Value) -> Result<Normalised, EventError> {
-        let p = self.prepare(value)?;
+    /// Flattens `doc` into Sigma fields (see the module doc). Errors when it is not an object.
+    pub fn normalise(&self, doc: impl Into<Node>) -> Result<Normalised, EventError> {
+        let p = self.prepare(doc)?;
         let key = p.key.clone();
         Ok(Normalised {
             event: p.into_event(),
@@ -126,43 +127,43 @@ impl FieldMap {
         })
     }
 
-    /// Flattens and routes `value`; [`Prepared::into_event`] finishes [`FieldMap::normalise`].
-    pub fn prepare(&self, value: Value) -> Result<Prepared, EventError> {
-        let flat = self.flatten(value)?;
+    /// Flattens and routes `doc`; [`Prepared::into_event`] finishes [`FieldMap::normalise`].
+    pub fn prepare(&self, doc: impl Into<Node>) -> Result<Prepared, EventError> {
+        let flat = self.flatten(doc)?;
         let key = self.route_key(&flat);
         Ok(Prepared { flat, key })
     }
 
     /// The flat field map without routing it (for tests and tools).
-    pub fn flatten(&self, value: Value) -> Result<Fields, EventError> {
-        match value {
-            Value::Object(map) if self.evtx_parts(&map).is_some() => Ok(self.flatten_evtx(map)),
-            Value::Object(map) => Ok(map.into_iter().collect()),
+    pub fn flatten(&self, doc: impl Into<Node>) -> Result<Fields, EventError> {
+        match doc.into() {
+            Node::Object(map) if self.is_evtx(&map) => Ok(self.flatten_evtx(map)),
+            Node::Object(map) => Ok(map.into_iter().map(|(k, v)| (k, v.into_value())).collect()),
             other => Err(EventError::NotAnObject {
-                found: kind(&other),
+                found: other.kind(),
             }),
         }
     }
 
-    fn evtx_parts<'a>(&self, map: &'a Map<String, Value>) -> Option<&'a Map<String, Value>> {
-        map.get(&self.evtx.root)?
-            .as_object()
-            .filter(|root| root.get(&self.evtx.system).is_some_and(Value::is_object))
+    fn is_evtx(&self, map: &[(String, Node)]) -> bool {
+        entry(map, &self.evtx.root)
+            .and_then(|root| root.get(&self.evtx.system))
+            .is_some_and(|system| matches!(system, Node::Object(_)))
     }
 
-    fn flatten_evtx(&self, mut map: Map<String, Value>) -> Fields {
+    fn flatten_evtx(&self, mut map: Vec<(String, Node)>) -> Fields {
         // Sized for a usual event at once: growing the map rehashed every key (2% of `test`).
         let mut out = Fields::with_capacity_and_hasher(FLAT_CAPACITY, Default::default());
-        let Some(Value::Object(mut root)) = map.remove(&self.evtx.root) else {
+        let Some(Node::Object(mut root)) = take(&mut map, &self.evtx.root) else {
             return out;
         };
         // Payload first, header after: the header's EventID and Channel are authoritative.
         for data in &self.evtx.data {
-            if let Some(v) = root.remove(data) {
+            if let Some(v) = take(&mut root, data) {
                 self.flatten_data(v, &mut out);
             }
         }
-        if let Some(system) = root.get(&self.evtx.system) {
+        if let Some(system) = entry(&root, &self.evtx.system) {
             for h in &self.evtx.header {
                 if let Some(v) = self.lookup(system, &h.path) {
                     out.insert(h.field.clone(), self.text_of(v.clone()));
@@ -171,39 +172,38 @@ impl FieldMap {
         }
         // Fields outside `Event` (some exporters add metadata next to it) are kept as they are.
         for (k, v) in map {
-            out.entry(k).or_insert(v);
+            out.entry(k).or_insert_with(|| v.into_value());
         }
         out
     }
 
     /// Follows a dotted path; a segment missing as a key is looked up among the XML attributes.
-    fn lookup<'a>(&self, mut v: &'a Value, path: &str) -> Option<&'a Value> {
+    fn lookup<'a>(&self, mut v: &'a Node, path: &str) -> Option<&'a Node> {
         for seg in path.split('.') {
-            let obj = v.as_object()?;
-            v = obj
-                .get(seg)
+            let Node::Object(obj) = v else { return None };
+            v = entry(obj, seg)
+                .or_else(|| entry(obj, &self.evtx.attributes).and_then(|a| a.get(seg)))
                 .or_else(|| {
-                    obj.get(&self.evtx.attributes)
-                        .and_then(Value::as_object)
-                        .and_then(|a| a.get(seg))
-                })
-                .or_else(|| obj.get(&format!("@{seg}")))?;
+                    obj.iter()
+                        .find(|(k, _)| k.strip_prefix('@') == Some(seg))
+                        .map(|(_, v)| v)
+                })?;
         }
         Some(v)
     }
 
     /// An element with attributes and text stands for its text.
-    fn text_of(&self, v: Value) -> Value {
+    fn text_of(&self, v: Node) -> Value {
         match v {
-            Value::Object(mut o) if o.contains_key(&self.evtx.text) => {
-                o.remove(&self.evtx.text).unwrap_or(Value::Null)
+            Node::Object(mut o) if entry(&o, &self.evtx.text).is_some() => {
+                take(&mut o, &self.evtx.text).map_or(Value::Null, Node::into_value)
             }
-            other => other,
+            other => other.into_value(),
         }
     }
 
-    fn flatten_data(&self, v: Value, out: &mut Fields) {
-        let Value::Object(obj) = v else { return };
+    fn flatten_data(&self, v: Node, out: &mut Fields) {
+        let Node::Object(obj) = v else { return };
         for (k, v) in obj {
             if k == self.evtx.attributes || k.starts_with('@') {
                 continue;
@@ -213,7 +213,7 @@ impl FieldMap {
                 continue;
             }
             match v {
-                Value::Object(ref o) if !o.contains_key(&self.evtx.text) => {
+                Node::Object(ref o) if entry(o, &self.evtx.text).is_none() => {
                     // UserData wraps its fields in one more element; descend to the leaves.
                     self.flatten_data(v, out);
                 }
@@ -226,22 +226,24 @@ impl FieldMap {
 
     /// `Data: [{"#attributes": {"Name": "Image"}, "#text": "..."}]` (or one such item, or plain
     /// unnamed strings, which are kept as `Data`).
-    fn named_data(&self, v: Value, out: &mut Fields) {
+    fn named_data(&self, v: Node, out: &mut Fields) {
         let items = match v {
-            Value::Array(items) => items,
+            Node::Array(items) => items,
             other => vec![other],
         };
         let mut unnamed = Vec::new();
         for item in items {
             let name = self
                 .lookup(&item, &self.evtx.data_name)
-                .and_then(Value::as_str)
+                .and_then(Node::as_str)
                 .map(str::to_owned);
             match name {
                 Some(n) => {
                     let text = match item {
-                        Value::Object(mut o) => o.remove(&self.evtx.text).unwrap_or(Value::Null),
-                        other => other,
+                        Node::Object(mut o) => {
+                            take(&mut o, &self.evtx.text).map_or(Value::Null, Node::into_value)
+                        }
+                        other => other.into_value(),
                     };
                     out.insert(n, text);
                 }
@@ -284,17 +286,6 @@ impl FieldMap {
 
 /// Fields of a usual flattened EVTX event (Sysmon process creation has about 30).
 const FLAT_CAPACITY: usize = 32;
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
 
 #[cfg(test)]
 mod tests {

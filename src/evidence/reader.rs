@@ -15,9 +15,8 @@
 //! what the rule sees; a duplicate key is reported and the last value kept, as every JSON parser
 //! the events may come from does not agree on which one wins.
 
+use super::tree::{parse, Node};
 use crate::diag::Code;
-use serde::de::{Deserialize, DeserializeSeed, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Number, Value};
 use std::collections::VecDeque;
 use std::io::BufRead;
 
@@ -50,7 +49,14 @@ impl Default for ReadLimits {
 pub struct RawEvent {
     /// 1-based line where the document starts.
     pub line: usize,
-    pub value: Value,
+    pub doc: Node,
+}
+
+impl RawEvent {
+    /// The document as serde_json's value (tests and tools; the runner flattens the tree).
+    pub fn value(&self) -> serde_json::Value {
+        self.doc.clone().into_value()
+    }
 }
 
 /// A problem in an event file: fatal ones end the file, the others concern one event.
@@ -300,7 +306,7 @@ impl<R: BufRead> EventReader<R> {
     }
 
     /// Queues a parsed document (and its duplicate-key note), or the event limit.
-    fn accept(&mut self, value: Value, duplicate: Option<String>) {
+    fn accept(&mut self, doc: Node, duplicate: Option<String>) {
         let line = self.doc_line;
         if self.events >= self.limits.max_events {
             let max = self.limits.max_events;
@@ -320,7 +326,7 @@ impl<R: BufRead> EventReader<R> {
                 fatal: false,
             }));
         }
-        self.pending.push_back(Ok(RawEvent { line, value }));
+        self.pending.push_back(Ok(RawEvent { line, doc }));
     }
 
     fn parse_error(&mut self, e: &serde_json::Error) {
@@ -357,7 +363,7 @@ impl<R: BufRead> EventReader<R> {
     /// The event limit is hit: a syntax error already in the document is the better report.
     fn too_long(&mut self) {
         let mut de = serde_json::Deserializer::from_slice(&self.doc);
-        match serde::de::IgnoredAny::deserialize(&mut de) {
+        match <serde::de::IgnoredAny as serde::Deserialize>::deserialize(&mut de) {
             Err(e) if !e.is_eof() && !is_out_of_range(&e) => self.parse_error(&e),
             _ => {
                 let max = self.limits.max_event_bytes;
@@ -500,90 +506,6 @@ fn shorten(key: &str) -> String {
     s
 }
 
-/// One whole JSON document, and the first duplicate key of any of its objects.
-fn parse<'de, R: serde_json::de::Read<'de>>(
-    de: &mut serde_json::Deserializer<R>,
-) -> Result<(Value, Option<String>), serde_json::Error> {
-    let mut duplicate = None;
-    let value = Checked {
-        duplicate: &mut duplicate,
-    }
-    .deserialize(&mut *de)?;
-    de.end()?;
-    Ok((value, duplicate))
-}
-
-/// Builds a [`Value`] like serde_json does, noting the first duplicate key of any object.
-struct Checked<'a> {
-    duplicate: &'a mut Option<String>,
-}
-
-impl<'de> DeserializeSeed<'de> for Checked<'_> {
-    type Value = Value;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Checked<'_> {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a JSON value")
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::Number(v.into()))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::Number(v.into()))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
-    }
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(v) = seq.next_element_seed(Checked {
-            duplicate: &mut *self.duplicate,
-        })? {
-            out.push(v);
-        }
-        Ok(Value::Array(out))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            let value = map.next_value_seed(Checked {
-                duplicate: &mut *self.duplicate,
-            })?;
-            match out.entry(key) {
-                serde_json::map::Entry::Vacant(e) => {
-                    e.insert(value);
-                }
-                serde_json::map::Entry::Occupied(mut e) => {
-                    if self.duplicate.is_none() {
-                        *self.duplicate = Some(e.key().clone());
-                    }
-                    e.insert(value);
-                }
-            }
-        }
-        Ok(Value::Object(out))
-    }
-}
-
 impl<R: BufRead> Iterator for EventReader<R> {
     type Item = Result<RawEvent, ReadProblem>;
 
@@ -605,14 +527,14 @@ impl<R: BufRead> Iterator for EventReader<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn read(text: &str, limits: ReadLimits) -> (Vec<(usize, Value)>, Option<ReadProblem>) {
         let mut events = Vec::new();
         let mut problem = None;
         for item in EventReader::new(text.as_bytes(), limits) {
             match item {
-                Ok(e) => events.push((e.line, e.value)),
+                Ok(e) => events.push((e.line, e.value())),
                 Err(p) => problem = Some(p),
             }
         }
@@ -759,7 +681,7 @@ mod tests {
             items[0],
             Ok(RawEvent {
                 line: 1,
-                value: json!({"a": 1})
+                doc: Node::from(json!({"a": 1}))
             })
         );
         let p = items[1].clone().expect_err("out of range");
@@ -773,7 +695,7 @@ mod tests {
             items[3],
             Ok(RawEvent {
                 line: 4,
-                value: json!({"a": 3})
+                doc: Node::from(json!({"a": 3}))
             })
         );
     }
@@ -796,7 +718,7 @@ mod tests {
             items[2],
             Ok(RawEvent {
                 line: 2,
-                value: json!({"x": {"k": 2}, "b": 1})
+                doc: Node::from(json!({"x": {"k": 2}, "b": 1}))
             })
         );
     }

@@ -385,7 +385,7 @@ fn run_case(
             }
         };
         result.events += 1;
-        let matched = match fields.normalise(raw.value) {
+        let matched = match fields.normalise(raw.doc) {
             Ok(n) => compiled.is_match(&n.event) && !filtered(&n.event),
             Err(e) => {
                 result.message = Some(format!("line {}: {e}", raw.line));
@@ -689,7 +689,7 @@ impl Scanner<'_> {
             captured: Vec::new(),
             error: None,
         };
-        let p = match self.fields.prepare(raw.value) {
+        let p = match self.fields.prepare(raw.doc) {
             Ok(p) => p,
             Err(e) => {
                 o.error = Some(e.to_string());

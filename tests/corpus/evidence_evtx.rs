@@ -33,7 +33,8 @@ fn record_ids(file: &Path) -> BTreeMap<usize, u64> {
         .expect("readable")
         .map(|e| {
             let e = e.expect("valid event");
-            let id = &e.value["Event"]["System"]["EventRecordID"];
+            let v = e.value();
+            let id = &v["Event"]["System"]["EventRecordID"];
             (e.line, id.as_u64().expect("EventRecordID"))
         })
         .collect()

@@ -72,7 +72,7 @@ fn plain(rules: &RuleSet, events: &[PathBuf], routing: bool) -> Hits {
     for file in events {
         let f = std::fs::File::open(file).expect("event file");
         for raw in EventReader::new(BufReader::new(f), ReadLimits::default()).flatten() {
-            let Ok(n) = FieldMap::embedded().normalise(raw.value) else {
+            let Ok(n) = FieldMap::embedded().normalise(raw.doc) else {
                 continue;
             };
             let candidates = if routing {

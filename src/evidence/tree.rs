@@ -1,0 +1,238 @@
+//! One event document as parsed: a light JSON tree whose objects are vectors of entries.
+//!
+//! `serde_json::Value` builds an index map per object (with SipHash: the `evtx` crate turns on
+//! `preserve_order` for the whole build), and an EVTX-shaped event has a dozen small objects that
+//! flattening ([`super::normalise`]) throws away at once. Here an object is one vector, keys are
+//! found by a short scan, and flattening moves the leaves' strings into the flat fields without
+//! copying them. Duplicate keys are noted while parsing; the last value wins, in the first key's
+//! place, as serde_json's own map does.
+
+use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Number, Value};
+use std::collections::HashMap;
+
+/// A JSON value whose objects keep their entries in document order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node {
+    /// Null, a boolean, a number or a string.
+    Scalar(Value),
+    Array(Vec<Node>),
+    Object(Vec<(String, Node)>),
+}
+
+/// Up to this many keys an object is searched for a duplicate by a scan; beyond, through an index
+/// (a hostile event with 100,000 keys in one object must not take quadratic time).
+const SCAN_KEYS: usize = 32;
+
+impl Node {
+    /// The value of `key` when this is an object that has it.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        match self {
+            Node::Object(entries) => entry(entries, key),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Node::Scalar(Value::String(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// What a message calls this kind of value.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Node::Scalar(Value::Null) => "null",
+            Node::Scalar(Value::Bool(_)) => "a boolean",
+            Node::Scalar(Value::Number(_)) => "a number",
+            Node::Scalar(Value::String(_)) => "a string",
+            Node::Scalar(Value::Array(_)) | Node::Array(_) => "an array",
+            Node::Scalar(Value::Object(_)) | Node::Object(_) => "an object",
+        }
+    }
+
+    /// The same value as serde_json's type (objects keep their key order).
+    pub fn into_value(self) -> Value {
+        match self {
+            Node::Scalar(v) => v,
+            Node::Array(items) => Value::Array(items.into_iter().map(Node::into_value).collect()),
+            Node::Object(entries) => Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, v.into_value()))
+                    .collect::<Map<String, Value>>(),
+            ),
+        }
+    }
+}
+
+impl From<Value> for Node {
+    fn from(v: Value) -> Node {
+        match v {
+            Value::Array(items) => Node::Array(items.into_iter().map(Node::from).collect()),
+            Value::Object(map) => {
+                Node::Object(map.into_iter().map(|(k, v)| (k, v.into())).collect())
+            }
+            scalar => Node::Scalar(scalar),
+        }
+    }
+}
+
+/// The value of `key` among an object's entries.
+pub fn entry<'a>(entries: &'a [(String, Node)], key: &str) -> Option<&'a Node> {
+    entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+}
+
+/// Removes `key` from an object's entries and returns its value.
+pub fn take(entries: &mut Vec<(String, Node)>, key: &str) -> Option<Node> {
+    let at = entries.iter().position(|(k, _)| k == key)?;
+    Some(entries.remove(at).1)
+}
+
+/// One whole JSON document, and the first duplicate key of any of its objects.
+pub fn parse<'de, R: serde_json::de::Read<'de>>(
+    de: &mut serde_json::Deserializer<R>,
+) -> Result<(Node, Option<String>), serde_json::Error> {
+    let mut duplicate = None;
+    let node = Checked {
+        duplicate: &mut duplicate,
+    }
+    .deserialize(&mut *de)?;
+    de.end()?;
+    Ok((node, duplicate))
+}
+
+/// Builds a [`Node`], noting the first duplicate key of any object.
+struct Checked<'a> {
+    duplicate: &'a mut Option<String>,
+}
+
+impl Checked<'_> {
+    fn inner(&mut self) -> Checked<'_> {
+        Checked {
+            duplicate: &mut *self.duplicate,
+        }
+    }
+
+    /// Adds an entry; a key seen before keeps its place and takes the new value.
+    fn insert(
+        &mut self,
+        entries: &mut Vec<(String, Node)>,
+        index: &mut Option<HashMap<String, usize>>,
+        key: String,
+        value: Node,
+    ) {
+        let at = match index {
+            Some(ix) => ix.get(&key).copied(),
+            None => entries.iter().position(|(k, _)| *k == key),
+        };
+        if let Some(at) = at {
+            if self.duplicate.is_none() {
+                *self.duplicate = Some(key);
+            }
+            entries[at].1 = value;
+            return;
+        }
+        if let Some(ix) = index {
+            ix.insert(key.clone(), entries.len());
+        }
+        entries.push((key, value));
+        if index.is_none() && entries.len() > SCAN_KEYS {
+            let ix = entries.iter().enumerate().map(|(i, (k, _))| (k.clone(), i));
+            *index = Some(ix.collect());
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Checked<'_> {
+    type Value = Node;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Checked<'_> {
+    type Value = Node;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
+        Ok(Node::Scalar(Value::Bool(v)))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
+        Ok(Node::Scalar(Value::Number(v.into())))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Node, E> {
+        Ok(Node::Scalar(Value::Number(v.into())))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
+        Ok(Node::Scalar(
+            Number::from_f64(v).map_or(Value::Null, Value::Number),
+        ))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Node, E> {
+        Ok(Node::Scalar(Value::String(v.to_owned())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Node, E> {
+        Ok(Node::Scalar(Value::String(v)))
+    }
+    fn visit_unit<E>(self) -> Result<Node, E> {
+        Ok(Node::Scalar(Value::Null))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<Node, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        while let Some(v) = seq.next_element_seed(self.inner())? {
+            out.push(v);
+        }
+        Ok(Node::Array(out))
+    }
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Node, A::Error> {
+        let mut entries = Vec::new();
+        let mut index = None;
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value_seed(self.inner())?;
+            self.insert(&mut entries, &mut index, key, value);
+        }
+        Ok(Node::Object(entries))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn tree(text: &str) -> (Node, Option<String>) {
+        parse(&mut serde_json::Deserializer::from_str(text)).expect("json")
+    }
+
+    #[test]
+    fn same_value_as_serde_json() {
+        let text = r#"{"b": [1, -2, 1.5, "x", null, true, {"c": {}}], "a": {"z": 1, "y": 2}}"#;
+        let (node, dup) = tree(text);
+        assert_eq!(dup, None);
+        let v: Value = serde_json::from_str(text).expect("json");
+        assert_eq!(node.clone().into_value(), v);
+        assert_eq!(Node::from(v), node);
+    }
+
+    #[test]
+    fn duplicates_keep_the_first_place_and_the_last_value() {
+        let (node, dup) = tree(r#"{"k": 1, "j": 2, "k": 3}"#);
+        assert_eq!(dup.as_deref(), Some("k"));
+        assert_eq!(node.into_value(), json!({"k": 3, "j": 2}));
+    }
+
+    #[test]
+    fn duplicates_in_large_objects_are_found_through_the_index() {
+        let mut text: String = (0..100).map(|i| format!("\"k{i}\": {i}, ")).collect();
+        text = format!("{{{text}\"k7\": \"last\"}}");
+        let (node, dup) = tree(&text);
+        assert_eq!(dup.as_deref(), Some("k7"));
+        assert_eq!(node.get("k7"), Some(&Node::Scalar(json!("last"))));
+        assert_eq!(node.get("k99"), Some(&Node::Scalar(json!(99))));
+    }
+}
