@@ -94,54 +94,69 @@ pub fn take(entries: &mut Vec<(String, Node)>, key: &str) -> Option<Node> {
 pub fn parse<'de, R: serde_json::de::Read<'de>>(
     de: &mut serde_json::Deserializer<R>,
 ) -> Result<(Node, Option<String>), serde_json::Error> {
-    let mut duplicate = None;
-    let node = Checked {
-        duplicate: &mut duplicate,
-    }
-    .deserialize(&mut *de)?;
-    de.end()?;
-    Ok((node, duplicate))
+    // The stacks are kept per thread between documents, so their capacity is allocated once.
+    let mut state = SPARE.with(|s| s.take());
+    state.duplicate = None;
+    let parsed = Checked { state: &mut state }
+        .deserialize(&mut *de)
+        .and_then(|node| de.end().map(|()| node));
+    let duplicate = state.duplicate.take();
+    state.entries.clear();
+    state.items.clear();
+    SPARE.with(|s| s.replace(state));
+    Ok((parsed?, duplicate))
+}
+
+thread_local! {
+    static SPARE: std::cell::RefCell<State> = std::cell::RefCell::default();
+}
+
+/// Parse state shared by every level of one document.
+#[derive(Default)]
+struct State {
+    duplicate: Option<String>,
+    /// Entries of the objects being read, innermost last: each object is copied out at its end in
+    /// one allocation of its exact size, instead of growing a vector per object.
+    entries: Vec<(String, Node)>,
+    items: Vec<Node>,
 }
 
 /// Builds a [`Node`], noting the first duplicate key of any object.
 struct Checked<'a> {
-    duplicate: &'a mut Option<String>,
+    state: &'a mut State,
 }
 
-impl Checked<'_> {
-    fn inner(&mut self) -> Checked<'_> {
-        Checked {
-            duplicate: &mut *self.duplicate,
-        }
-    }
-
-    /// Adds an entry; a key seen before keeps its place and takes the new value.
+impl State {
+    /// Adds an entry to the object whose entries start at `start`; a key seen before keeps its
+    /// place and takes the new value.
     fn insert(
         &mut self,
-        entries: &mut Vec<(String, Node)>,
+        start: usize,
         index: &mut Option<HashMap<String, usize>>,
         key: String,
         value: Node,
     ) {
         let at = match index {
             Some(ix) => ix.get(&key).copied(),
-            None => entries.iter().position(|(k, _)| *k == key),
+            None => self.entries[start..].iter().position(|(k, _)| *k == key),
         };
         if let Some(at) = at {
             if self.duplicate.is_none() {
-                *self.duplicate = Some(key);
+                self.duplicate = Some(key);
             }
-            entries[at].1 = value;
+            self.entries[start + at].1 = value;
             return;
         }
+        let own = &self.entries[start..];
         if let Some(ix) = index {
-            ix.insert(key.clone(), entries.len());
+            ix.insert(key.clone(), own.len());
+        } else if own.len() >= SCAN_KEYS {
+            let ix = own.iter().enumerate().map(|(i, (k, _))| (k.clone(), i));
+            let mut ix: HashMap<String, usize> = ix.collect();
+            ix.insert(key.clone(), own.len());
+            *index = Some(ix);
         }
-        entries.push((key, value));
-        if index.is_none() && entries.len() > SCAN_KEYS {
-            let ix = entries.iter().enumerate().map(|(i, (k, _))| (k.clone(), i));
-            *index = Some(ix.collect());
-        }
+        self.entries.push((key, value));
     }
 }
 
@@ -182,21 +197,25 @@ impl<'de> Visitor<'de> for Checked<'_> {
     fn visit_unit<E>(self) -> Result<Node, E> {
         Ok(Node::Scalar(Value::Null))
     }
-    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<Node, A::Error> {
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
-        while let Some(v) = seq.next_element_seed(self.inner())? {
-            out.push(v);
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+        let start = self.state.items.len();
+        while let Some(v) = seq.next_element_seed(Checked {
+            state: &mut *self.state,
+        })? {
+            self.state.items.push(v);
         }
-        Ok(Node::Array(out))
+        Ok(Node::Array(self.state.items.drain(start..).collect()))
     }
-    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Node, A::Error> {
-        let mut entries = Vec::new();
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+        let start = self.state.entries.len();
         let mut index = None;
         while let Some(key) = map.next_key::<String>()? {
-            let value = map.next_value_seed(self.inner())?;
-            self.insert(&mut entries, &mut index, key, value);
+            let value = map.next_value_seed(Checked {
+                state: &mut *self.state,
+            })?;
+            self.state.insert(start, &mut index, key, value);
         }
-        Ok(Node::Object(entries))
+        Ok(Node::Object(self.state.entries.drain(start..).collect()))
     }
 }
 
