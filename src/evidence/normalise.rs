@@ -6,8 +6,8 @@
 //! disagree on whether `EventID` is `4688` or `"4688"`, and the evaluator compares a rule's numbers
 //! with both (`crate::rules::eval`).
 
-use super::tree::{entry, take, Node};
-use crate::rules::eval::{Event, Fields};
+use super::tree::{entry, intern, take, Node};
+use crate::rules::eval::{Event, FieldName, Fields};
 use serde::Deserialize;
 use serde_json::Value;
 use std::sync::OnceLock;
@@ -145,13 +145,13 @@ impl FieldMap {
         }
     }
 
-    fn is_evtx(&self, map: &[(String, Node)]) -> bool {
+    fn is_evtx(&self, map: &[(FieldName, Node)]) -> bool {
         entry(map, &self.evtx.root)
             .and_then(|root| root.get(&self.evtx.system))
             .is_some_and(|system| matches!(system, Node::Object(_)))
     }
 
-    fn flatten_evtx(&self, mut map: Vec<(String, Node)>) -> Fields {
+    fn flatten_evtx(&self, mut map: Vec<(FieldName, Node)>) -> Fields {
         // Sized for a usual event at once: growing the map rehashed every key (2% of `test`).
         let mut out = Fields::with_capacity_and_hasher(FLAT_CAPACITY, Default::default());
         let Some(Node::Object(mut root)) = take(&mut map, &self.evtx.root) else {
@@ -166,7 +166,7 @@ impl FieldMap {
         if let Some(system) = entry(&root, &self.evtx.system) {
             for h in &self.evtx.header {
                 if let Some(v) = self.lookup(system, &h.path) {
-                    out.insert(h.field.clone(), self.text_of(v.clone()));
+                    out.insert(intern(&h.field), self.text_of(v.clone()));
                 }
             }
         }
@@ -236,7 +236,7 @@ impl FieldMap {
             let name = self
                 .lookup(&item, &self.evtx.data_name)
                 .and_then(Node::as_str)
-                .map(str::to_owned);
+                .map(intern);
             match name {
                 Some(n) => {
                     let text = match item {
@@ -268,11 +268,13 @@ impl FieldMap {
                 _ => None,
             })
         };
-        let event_id = flat.get(&self.routing.event_id).and_then(|v| match v {
-            Value::Number(n) => n.as_u64(),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        });
+        let event_id = flat
+            .get(self.routing.event_id.as_str())
+            .and_then(|v| match v {
+                Value::Number(n) => n.as_u64(),
+                Value::String(s) => s.trim().parse().ok(),
+                _ => None,
+            });
         RouteKey {
             channel: text(&self.routing.channel),
             event_id,
@@ -306,7 +308,15 @@ mod tests {
     #[test]
     fn flat_events_are_used_as_is() {
         let v = json!({"EventID": 1, "Image": "C:\\x.exe", "nested": {"a": 1}});
-        assert_eq!(Value::Object(flat(v.clone()).into_iter().collect()), v);
+        assert_eq!(
+            Value::Object(
+                flat(v.clone())
+                    .into_iter()
+                    .map(|(k, v)| (k.into_owned(), v))
+                    .collect()
+            ),
+            v
+        );
     }
 
     #[test]

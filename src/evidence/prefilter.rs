@@ -195,7 +195,7 @@ struct Seen {
     /// [`Index::id`] of the index the entries belong to.
     index: u64,
     /// Per field set: value -> checks.
-    sets: Vec<HashMap<Box<str>, Box<[u32]>>>,
+    sets: Vec<HashMap<Box<str>, Box<[u32]>, foldhash::fast::RandomState>>,
     entries: usize,
 }
 
@@ -211,7 +211,7 @@ impl Seen {
     fn bind(&mut self, index: u64, sets: usize) {
         if self.index != index || self.sets.len() != sets {
             self.index = index;
-            self.sets = vec![HashMap::new(); sets];
+            self.sets = vec![HashMap::default(); sets];
             self.entries = 0;
         }
     }
@@ -487,7 +487,7 @@ impl Index {
         }
         let any = self.any.filter(|&a| program.reads(a));
         for (name, value) in fields {
-            if let Some(&id) = self.by_field.get(name.as_str()) {
+            if let Some(&id) = self.by_field.get(name.as_ref()) {
                 if program.reads(id) {
                     self.sets[id as usize].scan(id, value, marks);
                 }
@@ -1202,7 +1202,7 @@ mod tests {
             let lower: HashMap<String, Option<String>> = p
                 .flat
                 .iter()
-                .map(|(k, v)| (k.clone(), text_of_value(v)))
+                .map(|(k, v)| (k.to_string(), text_of_value(v)))
                 .collect();
             let mut marks = Marks::default();
             index.mark(&p.flat, &program, &mut marks);

@@ -155,7 +155,13 @@ mod tests {
     #[test]
     fn fields_and_shapes() {
         let ev = json!({"Event": {"System": {"TimeCreated": {"#attributes": {"SystemTime": "2024-03-01T12:00:05Z"}}}}, "n": 5});
-        let m: &Fields = &ev.as_object().unwrap().clone().into_iter().collect();
+        let m: &Fields = &ev
+            .as_object()
+            .unwrap()
+            .clone()
+            .into_iter()
+            .map(|(k, v)| (k.into(), v))
+            .collect();
         let names = vec!["Event.System.TimeCreated".to_string()];
         assert_eq!(event_time(m, &names), Some(1_709_294_405 * S));
         assert_eq!(event_time(m, &["n".to_string()]), Some(5 * S));

@@ -7,9 +7,13 @@
 //! copying them. Duplicate keys are noted while parsing; the last value wins, in the first key's
 //! place, as serde_json's own map does.
 
+use crate::rules::eval::FieldName;
 use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
 
 /// A JSON value whose objects keep their entries in document order.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,7 +21,7 @@ pub enum Node {
     /// Null, a boolean, a number or a string.
     Scalar(Value),
     Array(Vec<Node>),
-    Object(Vec<(String, Node)>),
+    Object(Vec<(FieldName, Node)>),
 }
 
 /// Up to this many keys an object is searched for a duplicate by a scan; beyond, through an index
@@ -60,7 +64,7 @@ impl Node {
             Node::Object(entries) => Value::Object(
                 entries
                     .into_iter()
-                    .map(|(k, v)| (k, v.into_value()))
+                    .map(|(k, v)| (k.into_owned(), v.into_value()))
                     .collect::<Map<String, Value>>(),
             ),
         }
@@ -71,21 +75,23 @@ impl From<Value> for Node {
     fn from(v: Value) -> Node {
         match v {
             Value::Array(items) => Node::Array(items.into_iter().map(Node::from).collect()),
-            Value::Object(map) => {
-                Node::Object(map.into_iter().map(|(k, v)| (k, v.into())).collect())
-            }
+            Value::Object(map) => Node::Object(
+                map.into_iter()
+                    .map(|(k, v)| (intern_owned(k), v.into()))
+                    .collect(),
+            ),
             scalar => Node::Scalar(scalar),
         }
     }
 }
 
 /// The value of `key` among an object's entries.
-pub fn entry<'a>(entries: &'a [(String, Node)], key: &str) -> Option<&'a Node> {
+pub fn entry<'a>(entries: &'a [(FieldName, Node)], key: &str) -> Option<&'a Node> {
     entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
 }
 
 /// Removes `key` from an object's entries and returns its value.
-pub fn take(entries: &mut Vec<(String, Node)>, key: &str) -> Option<Node> {
+pub fn take(entries: &mut Vec<(FieldName, Node)>, key: &str) -> Option<Node> {
     let at = entries.iter().position(|(k, _)| k == key)?;
     Some(entries.remove(at).1)
 }
@@ -117,7 +123,7 @@ struct State {
     duplicate: Option<String>,
     /// Entries of the objects being read, innermost last: each object is copied out at its end in
     /// one allocation of its exact size, instead of growing a vector per object.
-    entries: Vec<(String, Node)>,
+    entries: Vec<(FieldName, Node)>,
     items: Vec<Node>,
 }
 
@@ -132,8 +138,8 @@ impl State {
     fn insert(
         &mut self,
         start: usize,
-        index: &mut Option<HashMap<String, usize>>,
-        key: String,
+        index: &mut Option<HashMap<FieldName, usize>>,
+        key: FieldName,
         value: Node,
     ) {
         let at = match index {
@@ -142,7 +148,7 @@ impl State {
         };
         if let Some(at) = at {
             if self.duplicate.is_none() {
-                self.duplicate = Some(key);
+                self.duplicate = Some(key.into_owned());
             }
             self.entries[start + at].1 = value;
             return;
@@ -152,7 +158,7 @@ impl State {
             ix.insert(key.clone(), own.len());
         } else if own.len() >= SCAN_KEYS {
             let ix = own.iter().enumerate().map(|(i, (k, _))| (k.clone(), i));
-            let mut ix: HashMap<String, usize> = ix.collect();
+            let mut ix: HashMap<FieldName, usize> = ix.collect();
             ix.insert(key.clone(), own.len());
             *index = Some(ix);
         }
@@ -209,13 +215,85 @@ impl<'de> Visitor<'de> for Checked<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
         let start = self.state.entries.len();
         let mut index = None;
-        while let Some(key) = map.next_key::<String>()? {
+        while let Some(key) = map.next_key_seed(KeySeed)? {
             let value = map.next_value_seed(Checked {
                 state: &mut *self.state,
             })?;
             self.state.insert(start, &mut index, key, value);
         }
         Ok(Node::Object(self.state.entries.drain(start..).collect()))
+    }
+}
+
+/// Field names of this many bytes at most are interned.
+const INTERN_MAX_BYTES: usize = 64;
+/// Names interned in all (each is kept for the life of the process: a bounded few kilobytes).
+const INTERN_MAX: usize = 4096;
+
+static INTERNED: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
+
+thread_local! {
+    /// This thread's view of [`INTERNED`], so the usual name costs no lock.
+    static KNOWN: RefCell<HashSet<&'static str, foldhash::fast::RandomState>> =
+        RefCell::default();
+}
+
+/// A field name, shared with every other event that has it while the interned set has room: an
+/// event stream repeats the same few hundred names, and a shared one costs no allocation.
+pub fn intern(name: &str) -> FieldName {
+    if name.len() > INTERN_MAX_BYTES {
+        return Cow::Owned(name.to_owned());
+    }
+    if let Some(known) = KNOWN.with(|k| k.borrow().get(name).copied()) {
+        return Cow::Borrowed(known);
+    }
+    let Ok(mut global) = INTERNED.lock() else {
+        return Cow::Owned(name.to_owned());
+    };
+    let set = global.get_or_insert_with(HashSet::new);
+    let shared = match set.get(name) {
+        Some(&s) => s,
+        None if set.len() < INTERN_MAX => {
+            let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
+            set.insert(leaked);
+            leaked
+        }
+        None => return Cow::Owned(name.to_owned()),
+    };
+    KNOWN.with(|k| k.borrow_mut().insert(shared));
+    Cow::Borrowed(shared)
+}
+
+/// [`intern`] for a name already owned (kept as it is when it is not shared).
+pub fn intern_owned(name: String) -> FieldName {
+    match intern(&name) {
+        Cow::Borrowed(s) => Cow::Borrowed(s),
+        Cow::Owned(_) => Cow::Owned(name),
+    }
+}
+
+/// Reads an object key straight into a [`FieldName`], without an owned copy when it is shared.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = FieldName;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<FieldName, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for KeySeed {
+    type Value = FieldName;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_str<E>(self, v: &str) -> Result<FieldName, E> {
+        Ok(intern(v))
+    }
+    fn visit_string<E>(self, v: String) -> Result<FieldName, E> {
+        Ok(intern_owned(v))
     }
 }
 
@@ -253,5 +331,21 @@ mod tests {
         assert_eq!(dup.as_deref(), Some("k7"));
         assert_eq!(node.get("k7"), Some(&Node::Scalar(json!("last"))));
         assert_eq!(node.get("k99"), Some(&Node::Scalar(json!(99))));
+    }
+
+    #[test]
+    fn names_are_shared_up_to_a_bound() {
+        let (a, b) = (intern("Image"), intern(&String::from("Image")));
+        match (&a, &b) {
+            (Cow::Borrowed(x), Cow::Borrowed(y)) => assert!(std::ptr::eq(*x, *y)),
+            other => panic!("not shared: {other:?}"),
+        }
+        let long = "x".repeat(INTERN_MAX_BYTES + 1);
+        assert!(matches!(intern(&long), Cow::Owned(ref s) if *s == long));
+        let (node, _) = tree(r#"{"Image": "a", "x\u0041": 1}"#);
+        let Node::Object(entries) = node else {
+            panic!("object")
+        };
+        assert_eq!(entries[1].0, "xA");
     }
 }

@@ -124,7 +124,11 @@ pub(crate) enum Tok {
 /// The flat fields of an event. Hashed with foldhash rather than SipHash (serde_json's map, which
 /// showed in `test` profiles); its seed is random per process, so a hostile event cannot pick
 /// colliding keys in advance. Never iterated into output: order does not matter.
-pub type Fields = HashMap<String, Value, foldhash::fast::RandomState>;
+pub type Fields = HashMap<FieldName, Value, foldhash::fast::RandomState>;
+
+/// A field name: usually shared by every event that has the field (the event parser interns the
+/// names it sees often), else the event's own copy.
+pub type FieldName = Cow<'static, str>;
 
 /// A flat event: field names to JSON values.
 #[derive(Debug, Default, Clone)]
@@ -135,7 +139,7 @@ pub struct Event {
 impl Event {
     pub fn new(fields: impl IntoIterator<Item = (String, Value)>) -> Event {
         Event {
-            fields: fields.into_iter().collect(),
+            fields: fields.into_iter().map(|(k, v)| (k.into(), v)).collect(),
         }
     }
 

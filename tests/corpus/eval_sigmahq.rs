@@ -152,10 +152,15 @@ fn evaluator_agrees_with_sigma_rust_where_it_is_right() {
             let text = std::fs::read_to_string(entry.path()).expect("read");
             for v in serde_json::Deserializer::from_str(&text).into_iter::<serde_json::Value>() {
                 let flat = fields.flatten(v.expect("json")).expect("object");
-                let mut coerced = serde_json::Value::Object(flat.clone().into_iter().collect());
+                let mut coerced = serde_json::Value::Object(
+                    flat.clone()
+                        .into_iter()
+                        .map(|(k, v)| (k.into_owned(), v))
+                        .collect(),
+                );
                 coerce(&mut coerced);
                 let theirs = sigma_rust::Event::try_from(coerced).expect("event");
-                events.push((attacktrace::rules::eval::Event::new(flat), theirs));
+                events.push((attacktrace::rules::eval::Event::from_fields(flat), theirs));
             }
         }
     }
