@@ -17,6 +17,7 @@
 //!   writes, terminal-safe text) and from it (capped reads of regular files only); they import
 //!   nothing from the crate. Shared report types live in [`report`].
 
+pub mod alloc;
 pub mod attack;
 pub mod card;
 pub mod check;

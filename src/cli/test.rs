@@ -105,6 +105,7 @@ pub(super) fn run(cli: &Cli, args: &TestArgs) -> Result<Outcome, CliError> {
     };
     let options = args.options(cli);
     super::nothing_to_read(&evidence::run::unmatched_inputs(&inputs, &options))?;
+    crate::alloc::favour_throughput();
     let report = cli.with_progress("evaluating", || {
         evidence::run(
             &ruleset,
