@@ -21,12 +21,12 @@
 
 use crate::rules::eval::Fields;
 use aho_corasick::{AhoCorasick, MatchKind};
-use rayon::prelude::*;
 use serde_json::Value;
 use serde_norway::{Mapping, Value as YamlValue};
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasherDefault;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 /// One necessary check: the field is present and its lower-cased text contains one of the
 /// fragments (an empty fragment: presence is enough).
@@ -90,9 +90,13 @@ pub fn passes(clauses: &[Clause], lower: &HashMap<String, Option<String>>) -> bo
 
 /// The fragments of every check on one field, across all rules.
 struct FieldSet {
+    /// The fragments (pattern IDs in order), until the automaton is built.
+    patterns: Vec<Box<str>>,
     /// Finds the fragments in lower-cased text; ASCII case-insensitive, so ASCII text is searched
-    /// as it is, without a lower-cased copy. `None` when every check is a presence check.
-    automaton: Option<AhoCorasick>,
+    /// as it is, without a lower-cased copy. Built when an event first has the field: most of the
+    /// fields rules name never occur in a given event stream. Inner `None` when every check is a
+    /// presence check, or the automaton could not be built (then every check passes).
+    automaton: OnceLock<Option<AhoCorasick>>,
     /// Checks per fragment (pattern ID).
     checks: Vec<Vec<u32>>,
     /// Checks that pass whenever the field is present (an empty fragment).
@@ -102,38 +106,50 @@ struct FieldSet {
 }
 
 impl FieldSet {
-    fn build(mut frags: BTreeMap<&str, Vec<u32>>) -> Result<FieldSet, Vec<u32>> {
+    fn new(mut frags: BTreeMap<&str, Vec<u32>>) -> FieldSet {
         let mut all: Vec<u32> = frags.values().flatten().copied().collect();
         all.sort_unstable();
         all.dedup();
         let present = frags.remove("").unwrap_or_default();
-        let automaton = if frags.is_empty() {
-            None
-        } else {
-            // The default kind: a DFA (hundreds of bytes per pattern byte) would take most of
-            // the memory budget and longer to build than it saves on 100,000 events.
-            let built = AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .build(frags.keys());
-            match built {
-                Ok(a) => Some(a),
-                Err(_) => return Err(all),
-            }
-        };
-        Ok(FieldSet {
+        let automaton = OnceLock::new();
+        if frags.is_empty() {
+            let _ = automaton.set(None);
+        }
+        FieldSet {
+            patterns: frags.keys().map(|&k| k.into()).collect(),
             automaton,
             checks: frags.into_values().collect(),
             present,
             all,
-        })
+        }
+    }
+
+    /// The automaton, built on first use; `Err` when it cannot be built (too large).
+    fn automaton(&self) -> Result<Option<&AhoCorasick>, ()> {
+        let built = self.automaton.get_or_init(|| {
+            // The default kind: a DFA (hundreds of bytes per pattern byte) would take most of
+            // the memory budget and longer to build than it saves on 100,000 events.
+            AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .build(self.patterns.iter().map(|p| p.as_bytes()))
+                .ok()
+        });
+        match built {
+            Some(a) => Ok(Some(a)),
+            None if self.patterns.is_empty() => Ok(None),
+            None => Err(()),
+        }
     }
 
     /// Checks that pass on the lower-cased text `hay`.
-    fn hits<'a>(&'a self, hay: &'a str) -> impl Iterator<Item = u32> + 'a {
-        let found = self
-            .automaton
-            .iter()
+    fn hits<'a>(
+        &'a self,
+        automaton: Option<&'a AhoCorasick>,
+        hay: &'a str,
+    ) -> impl Iterator<Item = u32> + 'a {
+        let found = automaton
+            .into_iter()
             .flat_map(move |a| a.find_overlapping_iter(hay));
         self.present
             .iter()
@@ -144,6 +160,10 @@ impl FieldSet {
     /// Marks the checks that pass on `v` (whose text [`text_of_value`] gives); `id` is this set's
     /// index in [`Index::sets`], for the cache of values already searched.
     fn scan(&self, id: u32, v: &Value, marks: &mut Marks) {
+        let Ok(automaton) = self.automaton() else {
+            self.all.iter().for_each(|&c| marks.set(c));
+            return;
+        };
         let mut text = std::mem::take(&mut marks.text);
         let hay: &str = match v {
             Value::String(s) if s.is_ascii() => s,
@@ -166,7 +186,7 @@ impl FieldSet {
             }
         };
         if hay.len() > SEEN_MAX_BYTES {
-            for c in self.hits(hay) {
+            for c in self.hits(automaton, hay) {
                 marks.set(c);
             }
         } else {
@@ -174,7 +194,7 @@ impl FieldSet {
             if let Some(found) = seen.get(id, hay) {
                 found.iter().for_each(|&c| marks.set(c));
             } else {
-                let mut found: Vec<u32> = self.hits(hay).collect();
+                let mut found: Vec<u32> = self.hits(automaton, hay).collect();
                 found.sort_unstable();
                 found.dedup();
                 found.iter().for_each(|&c| marks.set(c));
@@ -245,12 +265,10 @@ pub struct Index {
     by_field: HashMap<String, u32, BuildHasherDefault<IdHasher>>,
     /// Keyword checks ([`ANY_FIELD`]): searched in every field's value.
     any: Option<u32>,
-    /// Per check: the set that marks it (`None`: a preset check).
+    /// Per check: the set that marks it (`None` for a check without fragments).
     set_of: Vec<Option<u32>>,
     /// Per rule: `None` = always evaluated; else clauses of check IDs.
     rules: Vec<Option<Vec<Vec<u32>>>>,
-    /// Checks that always pass (their field's automaton could not be built).
-    preset: Vec<u32>,
     /// Per check: how rarely it passes, roughly (see [`rank`]).
     rank: Vec<usize>,
 }
@@ -445,24 +463,10 @@ impl Index {
             any: None,
             set_of: vec![None; checks.len()],
             rules,
-            preset: Vec::new(),
             rank: checks.iter().map(|c| rank(c)).collect(),
         };
-        // Automata are built on all cores: they are most of the index's build time.
-        let built: Vec<(&str, Result<FieldSet, Vec<u32>>)> = by_field
-            .into_iter()
-            .collect::<Vec<_>>()
-            .into_par_iter()
-            .map(|(field, frags)| (field, FieldSet::build(frags)))
-            .collect();
-        for (field, set) in built {
-            let set = match set {
-                Ok(set) => set,
-                Err(all) => {
-                    index.preset.extend(all);
-                    continue;
-                }
-            };
+        for (field, frags) in by_field {
+            let set = FieldSet::new(frags);
             let id = index.sets.len() as u32;
             for &c in &set.all {
                 index.set_of[c as usize] = Some(id);
@@ -482,9 +486,6 @@ impl Index {
     pub fn mark(&self, fields: &Fields, program: &Program, marks: &mut Marks) {
         marks.reset(self.rank.len());
         marks.seen.bind(self.id, self.sets.len());
-        for &c in &self.preset {
-            marks.set(c);
-        }
         let any = self.any.filter(|&a| program.reads(a));
         for (name, value) in fields {
             if let Some(&id) = self.by_field.get(name.as_ref()) {

@@ -90,6 +90,14 @@ pub fn entry<'a>(entries: &'a [(FieldName, Node)], key: &str) -> Option<&'a Node
     entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
 }
 
+/// Two names are one: interned names are unique, so two of them compare by address.
+fn same_name(a: &FieldName, b: &FieldName) -> bool {
+    match (a, b) {
+        (Cow::Borrowed(x), Cow::Borrowed(y)) => std::ptr::eq(*x, *y),
+        _ => a == b,
+    }
+}
+
 /// Removes `key` from an object's entries and returns its value.
 pub fn take(entries: &mut Vec<(FieldName, Node)>, key: &str) -> Option<Node> {
     let at = entries.iter().position(|(k, _)| k == key)?;
@@ -144,7 +152,9 @@ impl State {
     ) {
         let at = match index {
             Some(ix) => ix.get(&key).copied(),
-            None => self.entries[start..].iter().position(|(k, _)| *k == key),
+            None => self.entries[start..]
+                .iter()
+                .position(|(k, _)| same_name(k, &key)),
         };
         if let Some(at) = at {
             if self.duplicate.is_none() {
