@@ -6,7 +6,7 @@
 //! disagree on whether `EventID` is `4688` or `"4688"`, and the evaluator compares a rule's numbers
 //! with both (`crate::rules::eval`).
 
-use super::tree::{entry, intern, take, Node};
+use super::tree::{entry, entry_named, intern, take, Node};
 use crate::rules::eval::{Event, FieldName, Fields};
 use serde::Deserialize;
 use serde_json::Value;
@@ -38,6 +38,19 @@ pub struct EvtxShape {
 pub struct HeaderField {
     pub path: String,
     pub field: String,
+    /// `path`'s segments and `field`, interned (see [`HeaderField::names`]).
+    #[serde(skip)]
+    names: OnceLock<(Vec<FieldName>, FieldName)>,
+}
+
+impl HeaderField {
+    /// Interned names compare by address with the event's own (also interned) keys.
+    fn names(&self) -> &(Vec<FieldName>, FieldName) {
+        self.names.get_or_init(|| {
+            let segments = self.path.split('.').map(intern).collect();
+            (segments, intern(&self.field))
+        })
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -165,8 +178,9 @@ impl FieldMap {
         }
         if let Some(system) = entry(&root, &self.evtx.system) {
             for h in &self.evtx.header {
-                if let Some(v) = self.lookup(system, &h.path) {
-                    out.insert(intern(&h.field), self.text_of(v.clone()));
+                let (path, field) = h.names();
+                if let Some(v) = self.lookup(system, path) {
+                    out.insert(field.clone(), self.text_of(v.clone()));
                 }
             }
         }
@@ -177,11 +191,11 @@ impl FieldMap {
         out
     }
 
-    /// Follows a dotted path; a segment missing as a key is looked up among the XML attributes.
-    fn lookup<'a>(&self, mut v: &'a Node, path: &str) -> Option<&'a Node> {
-        for seg in path.split('.') {
+    /// Follows a path; a segment missing as a key is looked up among the XML attributes.
+    fn lookup<'a>(&self, mut v: &'a Node, path: &[FieldName]) -> Option<&'a Node> {
+        for seg in path {
             let Node::Object(obj) = v else { return None };
-            v = entry(obj, seg)
+            v = entry_named(obj, seg)
                 .or_else(|| entry(obj, &self.evtx.attributes).and_then(|a| a.get(seg)))
                 .or_else(|| {
                     obj.iter()
@@ -234,7 +248,7 @@ impl FieldMap {
         let mut unnamed = Vec::new();
         for item in items {
             let name = self
-                .lookup(&item, &self.evtx.data_name)
+                .lookup(&item, std::slice::from_ref(&intern(&self.evtx.data_name)))
                 .and_then(Node::as_str)
                 .map(intern);
             match name {

@@ -213,7 +213,16 @@ fn number(v: &Value) -> Option<f64> {
 
 impl Detection {
     pub fn is_match(&self, event: &Event) -> bool {
-        let mut cache = vec![None; self.selections.len()];
+        // Each selection is matched at most once; on the stack for the usual few selections.
+        let n = self.selections.len();
+        let mut small = [None; 16];
+        let mut large = Vec::new();
+        let cache: &mut [Option<bool>] = if n <= small.len() {
+            &mut small[..n]
+        } else {
+            large.resize(n, None);
+            &mut large
+        };
         self.condition
             .eval(&mut |i| *cache[i].get_or_insert_with(|| self.selections[i].matches(event)))
     }
