@@ -25,6 +25,9 @@ pub struct Case {
     pub classname: String,
     pub failure: Option<Failure>,
     pub skipped: Option<String>,
+    /// Text for `<system-out>`: what passed with a remark (a regression test's extra matches),
+    /// which JUnit has no status for; CI test views show it beside the case.
+    pub output: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -110,7 +113,7 @@ pub fn to_xml(r: &JUnitReport) -> String {
                 xml_escape(&c.name),
                 xml_escape(&c.classname)
             );
-            if c.failure.is_none() && c.skipped.is_none() {
+            if c.failure.is_none() && c.skipped.is_none() && c.output.is_none() {
                 o.push_str("/>\n");
                 continue;
             }
@@ -126,6 +129,9 @@ pub fn to_xml(r: &JUnitReport) -> String {
             }
             if let Some(reason) = &c.skipped {
                 let _ = writeln!(o, "      <skipped message=\"{}\"/>", xml_escape(reason));
+            }
+            if let Some(text) = &c.output {
+                let _ = writeln!(o, "      <system-out>{}</system-out>", xml_escape(text));
             }
             o.push_str("    </testcase>\n");
         }

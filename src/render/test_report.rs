@@ -244,11 +244,20 @@ pub fn junit_with(r: &TestReport, paths: &super::paths::RepoPaths) -> String {
                     (true, true) => String::new(),
                 },
             });
+            // Passed with more matches than `match_count`: said, not failed (as SigmaHQ's CI).
+            let output = c.warning.as_ref().map(|w| {
+                let mut text = format!("warning: {}", one_line(w));
+                if !c.matched_lines.is_empty() {
+                    let _ = write!(text, "\nmatched lines: {}", lines(&c.matched_lines));
+                }
+                text
+            });
             suite.cases.push(Case {
                 name: format!("{} {}", kind_label(c.kind), path_line(&c.file)),
                 classname: classname.clone(),
                 failure,
                 skipped: None,
+                output,
             });
         }
         if !rule.false_positives.is_empty() {
@@ -266,6 +275,7 @@ pub fn junit_with(r: &TestReport, paths: &super::paths::RepoPaths) -> String {
                         .join("\n"),
                 }),
                 skipped: None,
+                output: None,
             });
         }
         if !rule.correlation_false_positives.is_empty() {
@@ -283,6 +293,7 @@ pub fn junit_with(r: &TestReport, paths: &super::paths::RepoPaths) -> String {
                         .join("\n"),
                 }),
                 skipped: None,
+                output: None,
             });
         }
         if !suite.cases.is_empty() {
@@ -308,6 +319,7 @@ pub fn junit_with(r: &TestReport, paths: &super::paths::RepoPaths) -> String {
                         text: String::new(),
                     }),
                     skipped: None,
+                    output: None,
                 })
                 .collect(),
         });

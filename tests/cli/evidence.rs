@@ -329,6 +329,21 @@ fn regression_verdicts_are_sigmahqs_fewer_fails_more_warns() {
     );
     let v = json(&run(&[&rules, "--format", "json"]));
     assert_eq!(v["summary"]["cases_warned"], 1);
+    // JUnit has no "passed with a warning": the case passes and says it in <system-out>.
+    let x = run(&[&rules, "--format", "junit"]);
+    assert_eq!(x.code, 0, "{}", x.stdout);
+    assert!(!x.stdout.contains("<failure"), "{}", x.stdout);
+    let out = x
+        .stdout
+        .split("<system-out>")
+        .nth(1)
+        .and_then(|t| t.split("</system-out>").next())
+        .unwrap_or_else(|| panic!("no system-out: {}", x.stdout));
+    assert!(
+        out.starts_with("warning: ") && out.contains("more than match_count 1"),
+        "{out}"
+    );
+    assert!(out.contains("matched lines: "), "{out}");
     assert_eq!(
         v["rules"][0]["cases"][0]["matched_lines"]
             .as_array()
