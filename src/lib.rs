@@ -14,8 +14,8 @@
 //!   ([`tagedit`]), the repository config ([`config`]) and the diagnostic codes ([`diag`]). Core
 //!   modules never import `cli` or `render`.
 //! - [`output`] and [`input`], at the bottom: bytes to the outside (stdout, stderr, atomic file
-//!   writes, terminal-safe text) and from it (capped reads of regular files only); they import
-//!   nothing from the crate. Shared report types live in [`report`].
+//!   writes, terminal-safe text) and from it (capped reads of regular files only), and [`alloc`]
+//!   (allocator tuning); they import nothing from the crate. Shared report types live in [`report`].
 
 pub mod alloc;
 pub mod attack;

@@ -110,9 +110,15 @@ pub fn run(
     let meta = crate::rules::references::resolve(&rules.rules);
     findings.extend(meta.problems.iter().map(|p| {
         let r = &rules.rules[p.rule];
+        // On the key at fault when the source was kept, as `check` places it.
+        let (line, column) = r
+            .source
+            .as_ref()
+            .and_then(|s| crate::check::locate::key_line(&s.text, r.line, s.end_line, &p.key))
+            .map_or((r.line, None), |(l, c)| (l, Some(c)));
         Diagnostic::new(p.code, p.message.clone())
             .at(&r.path)
-            .line(Some(r.line), None)
+            .line(Some(line), column)
     }));
     let plan = Plan::new(&rules.rules, &meta, &opts.timestamp_fields);
 

@@ -64,4 +64,11 @@ fn unknown_reference_fails_the_run() {
     assert_eq!(r.code, 1, "{}", r.stdout);
     assert!(r.stdout.contains("rule_reference_unknown"), "{}", r.stdout);
     assert!(r.stdout.contains("accepted_logon_v2"), "{}", r.stdout);
+    // Placed on the correlation's `rules:` key, as `check` places it, not the document's start.
+    assert!(
+        r.stdout
+            .contains("rules.yml:9: error rule_reference_unknown"),
+        "{}",
+        r.stdout
+    );
 }
