@@ -6,7 +6,7 @@
 //! disagree on whether `EventID` is `4688` or `"4688"`, and the evaluator compares a rule's numbers
 //! with both (`crate::rules::eval`).
 
-use super::tree::{entry, entry_named, intern, take, Node};
+use super::tree::{entry, entry_named, intern, same_name, take, Node};
 use crate::rules::eval::{Event, FieldName, Fields};
 use serde::Deserialize;
 use serde_json::Value;
@@ -176,11 +176,11 @@ impl FieldMap {
                 self.flatten_data(v, &mut out);
             }
         }
-        if let Some(system) = entry(&root, &self.evtx.system) {
+        if let Some(mut system) = take(&mut root, &self.evtx.system) {
             for h in &self.evtx.header {
                 let (path, field) = h.names();
-                if let Some(v) = self.lookup(system, path) {
-                    out.insert(field.clone(), self.text_of(v.clone()));
+                if let Some(v) = self.take_path(&mut system, path) {
+                    out.insert(field.clone(), self.text_of(v));
                 }
             }
         }
@@ -204,6 +204,35 @@ impl FieldMap {
                 })?;
         }
         Some(v)
+    }
+
+    /// Takes the value [`FieldMap::lookup`] finds out of the tree (the header is read once, so its
+    /// strings move into the fields instead of being copied).
+    fn take_path(&self, mut v: &mut Node, path: &[FieldName]) -> Option<Node> {
+        for seg in path {
+            v = self.child_mut(v, seg)?;
+        }
+        Some(std::mem::replace(v, Node::Scalar(Value::Null)))
+    }
+
+    /// The child `seg` of an object: a key, else an XML attribute (nested or `@`-prefixed).
+    fn child_mut<'a>(&self, v: &'a mut Node, seg: &FieldName) -> Option<&'a mut Node> {
+        let Node::Object(obj) = v else { return None };
+        let direct = obj.iter().position(|(k, _)| same_name(k, seg));
+        let nested = || {
+            obj.iter()
+                .position(|(k, v)| *k == self.evtx.attributes && v.get(seg).is_some())
+        };
+        if let Some(i) = direct {
+            return Some(&mut obj[i].1);
+        }
+        if let Some(i) = nested() {
+            return self.child_mut(&mut obj[i].1, seg);
+        }
+        let at = obj
+            .iter()
+            .position(|(k, _)| k.strip_prefix('@') == Some(seg))?;
+        Some(&mut obj[at].1)
     }
 
     /// An element with attributes and text stands for its text.
@@ -316,6 +345,10 @@ mod tests {
     fn embedded_table_parses() {
         let m = FieldMap::embedded();
         assert!(m.evtx.header.iter().any(|h| h.field == "EventID"));
+        // Each header value is moved out of the event once: no path may repeat.
+        let paths: std::collections::BTreeSet<&str> =
+            m.evtx.header.iter().map(|h| h.path.as_str()).collect();
+        assert_eq!(paths.len(), m.evtx.header.len());
         assert!(FieldMap::parse("evtx: {}\nrouting: {}\nextra: 1\n").is_err());
     }
 

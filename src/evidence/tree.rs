@@ -99,7 +99,7 @@ pub fn entry_named<'a>(entries: &'a [(FieldName, Node)], name: &FieldName) -> Op
 }
 
 /// Two names are one: interned names are unique, so two of them compare by address.
-fn same_name(a: &FieldName, b: &FieldName) -> bool {
+pub fn same_name(a: &FieldName, b: &FieldName) -> bool {
     match (a, b) {
         (Cow::Borrowed(x), Cow::Borrowed(y)) => std::ptr::eq(*x, *y),
         _ => a == b,
