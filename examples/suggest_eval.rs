@@ -62,6 +62,18 @@ fn main() {
                     .and_then(|s| s.parse().ok())
                     .unwrap_or(opts.neighbours)
             }
+            "--text" => {
+                opts.text_weight = args
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(opts.text_weight)
+            }
+            "--min-rules" => {
+                opts.min_rules = args
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(opts.min_rules)
+            }
             "--centroid" => {
                 opts.centroid_scale = args
                     .next()
@@ -159,7 +171,7 @@ fn evaluate(
         .map(|((r, f), _)| (*r, *f))
         .collect();
     let t0 = Instant::now();
-    let model = suggest::train(train, opts);
+    let model = suggest::train(train, opts, kb);
     if std::env::var_os("SUGGEST_EVAL_VERBOSE").is_some() {
         let linear = (0..model.classes().len())
             .filter(|&c| model.is_linear(c))

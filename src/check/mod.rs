@@ -219,7 +219,7 @@ pub fn run_within(input: &CheckInput<'_>, context: &[RuleRecord]) -> CheckReport
             .par_iter()
             .map(crate::suggest::extract)
             .collect();
-        findings.extend(unlikely_findings(&input.rules.rules, &features));
+        findings.extend(unlikely_findings(&input.rules.rules, &features, input.kb));
     }
     report(input, findings)
 }
@@ -228,8 +228,9 @@ pub fn run_within(input: &CheckInput<'_>, context: &[RuleRecord]) -> CheckReport
 fn unlikely_findings(
     rules: &[RuleRecord],
     features: &[crate::suggest::RuleFeatures],
+    kb: &crate::attack::KnowledgeBase,
 ) -> Vec<Finding> {
-    crate::suggest::mistag::unlikely_tags(rules, features)
+    crate::suggest::mistag::unlikely_tags(rules, features, kb)
         .into_iter()
         .map(|u| {
             let r = &rules[u.rule];
@@ -303,7 +304,7 @@ pub fn load_and_run_within(
     let mut findings: Vec<Finding> = per_file.into_iter().flatten().collect();
     if unlikely {
         let features: Vec<_> = features.into_iter().flatten().collect();
-        findings.extend(unlikely_findings(&rules.rules, &features));
+        findings.extend(unlikely_findings(&rules.rules, &features, kb));
     }
     let mut extra = repository_findings(&rules, context);
     // The repository-wide passes place findings by the text of slimmed rules: read those again.

@@ -3,6 +3,7 @@
 //! its fold), so a rule's own tags never vouch for themselves.
 
 use super::{explain, is_training_rule, train, ModelOptions, Reason, RuleFeatures};
+use crate::attack::KnowledgeBase;
 use crate::rules::RuleRecord;
 
 /// Folds of the cross-fitting.
@@ -40,6 +41,15 @@ pub struct TagScore {
     pub unlikely: bool,
 }
 
+/// The model of the judgements: the classifiers alone, whose probabilities the thresholds are
+/// set on; the technique-text match helps ranking suggestions but vouches for no tag.
+fn judging_options() -> ModelOptions {
+    ModelOptions {
+        text_weight: 0.0,
+        ..ModelOptions::default()
+    }
+}
+
 /// Whether a tag scoring `tag` is far below a first suggestion scoring `best`.
 fn far_below(tag: f64, best: f64) -> bool {
     best >= CONFIDENT && tag < FAR_BELOW * best
@@ -56,6 +66,7 @@ fn best_class(scores: &[f64]) -> Option<usize> {
 fn fold_models(
     rules: &[RuleRecord],
     features: &[RuleFeatures],
+    kb: &KnowledgeBase,
     wanted: Option<&std::collections::BTreeSet<usize>>,
 ) -> Vec<(Vec<usize>, super::Model)> {
     let tagged: Vec<usize> = (0..rules.len())
@@ -78,7 +89,8 @@ fn fold_models(
                 .enumerate()
                 .filter(|(k, _)| k % FOLDS != fold)
                 .map(|(_, &i)| (&rules[i], &features[i])),
-            &ModelOptions::default(),
+            &judging_options(),
+            kb,
         );
         out.push((held, model));
     }
@@ -86,9 +98,13 @@ fn fold_models(
 }
 
 /// Scores every tagged detection rule of `rules` with a model trained on the other folds.
-pub fn unlikely_tags(rules: &[RuleRecord], features: &[RuleFeatures]) -> Vec<Unlikely> {
+pub fn unlikely_tags(
+    rules: &[RuleRecord],
+    features: &[RuleFeatures],
+    kb: &KnowledgeBase,
+) -> Vec<Unlikely> {
     let mut out = Vec::new();
-    for (held, model) in fold_models(rules, features, None) {
+    for (held, model) in fold_models(rules, features, kb, None) {
         for i in held {
             let x = model.vectorise(&features[i].features);
             let scores = model.scores(&x, true);
@@ -130,6 +146,7 @@ pub fn unlikely_tags(rules: &[RuleRecord], features: &[RuleFeatures]) -> Vec<Unl
 pub fn score_tags(
     rules: &[RuleRecord],
     features: &[RuleFeatures],
+    kb: &KnowledgeBase,
     wanted: &[(usize, String)],
 ) -> Vec<TagScore> {
     let rule_set: std::collections::BTreeSet<usize> = wanted.iter().map(|w| w.0).collect();
@@ -143,7 +160,7 @@ pub fn score_tags(
             unlikely: false,
         })
         .collect();
-    for (held, model) in fold_models(rules, features, Some(&rule_set)) {
+    for (held, model) in fold_models(rules, features, kb, Some(&rule_set)) {
         for s in out.iter_mut().filter(|s| held.contains(&s.rule)) {
             let scores = model.scores(&model.vectorise(&features[s.rule].features), true);
             let Some(best) = best_class(&scores) else {
@@ -161,11 +178,15 @@ pub fn score_tags(
 mod tests {
     use super::*;
 
+    fn kb() -> KnowledgeBase {
+        crate::attack::catalog::embedded()
+    }
+
     #[test]
     fn fixture_mis_tag_is_found() {
         let paths = [std::path::PathBuf::from("tests/fixtures/suggest")];
         let (set, features) = super::super::load_with_features(&paths, &Default::default());
-        let found = unlikely_tags(&set.rules, &features);
+        let found = unlikely_tags(&set.rules, &features, &kb());
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(set.rules[found[0].rule]
             .path
@@ -184,14 +205,14 @@ mod tests {
                     .map(move |t| (i, t.to_string()))
             })
             .collect();
-        let scored = score_tags(&set.rules, &features, &wanted);
+        let scored = score_tags(&set.rules, &features, &kb(), &wanted);
         assert_eq!(scored.len(), wanted.len());
         let unlikely: Vec<usize> = scored
             .iter()
             .filter(|s| s.unlikely)
             .map(|s| s.rule)
             .collect();
-        let found: Vec<usize> = unlikely_tags(&set.rules, &features)
+        let found: Vec<usize> = unlikely_tags(&set.rules, &features, &kb())
             .iter()
             .map(|u| u.rule)
             .collect();

@@ -23,6 +23,10 @@ pub struct ModelOptions {
     /// Share of the neighbour vote (similarity-weighted share of the nearest rules tagged with a
     /// technique) in the score; the classifier has the rest.
     pub neighbour_weight: f64,
+    /// Share of the cosine to a technique's own ATT&CK text in its score, for every class with a
+    /// text ([`Model::attach_text`]); it reaches techniques whose newer rules share little with
+    /// the tagged ones but say what the technique is called.
+    pub text_weight: f64,
 }
 
 impl Default for ModelOptions {
@@ -34,6 +38,7 @@ impl Default for ModelOptions {
             prune: 1e-3,
             neighbours: 10,
             neighbour_weight: 0.0,
+            text_weight: 0.3,
         }
     }
 }
@@ -71,6 +76,8 @@ pub struct Model {
     postings: Vec<Vec<(u32, f32)>>,
     /// Per training rule: its classes.
     labels: Vec<Vec<u32>>,
+    /// Per class: its technique's ATT&CK text in the model's vocabulary (empty until attached).
+    text: Vec<SparseVec>,
     opts: ModelOptions,
 }
 
@@ -138,6 +145,7 @@ impl Model {
             weights,
             postings,
             labels,
+            text: Vec::new(),
             opts: *opts,
         }
     }
@@ -163,6 +171,34 @@ impl Model {
 
     pub fn vectorise(&self, features: &[Feature]) -> SparseVec {
         self.vocab.transform(features)
+    }
+
+    /// Vectorises each class's technique text from `kb` (name, detection strategies, analytics
+    /// facts) so [`Model::scores`] can fuse it; techniques `kb` does not know get none.
+    pub fn attach_text(&mut self, kb: &crate::attack::KnowledgeBase) {
+        self.text = self
+            .classes
+            .iter()
+            .map(|c| match kb.technique(c) {
+                Some(t) => self
+                    .vocab
+                    .transform(&super::features::technique_features(kb, t)),
+                None => SparseVec::default(),
+            })
+            .collect();
+    }
+
+    /// Blends each class's text cosine into its score, with the share of `text_weight`.
+    fn fuse_text(&self, x: &SparseVec, out: &mut [f64]) {
+        let w = self.opts.text_weight;
+        if w <= 0.0 || self.text.len() != out.len() {
+            return;
+        }
+        for ((s, t), scorer) in out.iter_mut().zip(&self.text).zip(&self.scorers) {
+            if !matches!(scorer, Scorer::Skipped) {
+                *s = (1.0 - w) * *s + w * x.dot(t).max(0.0);
+            }
+        }
     }
 
     /// Whether a class has a classifier (else a centroid or roll-up only).
@@ -196,6 +232,7 @@ impl Model {
                 Scorer::RollUpOnly | Scorer::Skipped => 0.0,
             })
             .collect();
+        self.fuse_text(x, &mut out);
         let lambda = self.opts.neighbour_weight;
         if lambda > 0.0 {
             let near = self.neighbours(x);
