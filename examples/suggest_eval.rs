@@ -74,6 +74,12 @@ fn main() {
                     .and_then(|s| s.parse().ok())
                     .unwrap_or(opts.min_rules)
             }
+            "--prune" => {
+                opts.prune = args
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(opts.prune)
+            }
             "--centroid" => {
                 opts.centroid_scale = args
                     .next()
