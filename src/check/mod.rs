@@ -234,6 +234,7 @@ fn unlikely_findings(
         .into_iter()
         .map(|u| {
             let r = &rules[u.rule];
+            let (line, col) = tag_position(r, &u.tag);
             let why: Vec<String> = u.reasons.iter().map(ToString::to_string).collect();
             let d = Diagnostic::new(
                 Code::AttackTagUnlikely,
@@ -247,10 +248,29 @@ fn unlikely_findings(
                 ),
             )
             .at(r.path.clone())
-            .line(Some(r.line), None);
+            .line(Some(line), Some(col));
             Finding::new(d, r.id.as_deref())
         })
         .collect()
+}
+
+/// Where a rule's tag for `technique` is written (the tag in `tags:`), else the rule's first line.
+/// A streamed check has slimmed the rule by now, so its file is read again: only judged rules pay.
+fn tag_position(rule: &RuleRecord, technique: &str) -> (usize, usize) {
+    let Some(src) = &rule.source else {
+        return (rule.line, 1);
+    };
+    let text = match src.text.is_empty() {
+        true => read_loaded(&rule.path).map(std::borrow::Cow::Owned),
+        false => Some(std::borrow::Cow::Borrowed(&*src.text)),
+    };
+    let raw = rule.tags.iter().find(|t| {
+        crate::rules::parse_attack_tag(t)
+            .is_some_and(|a| a == crate::rules::AttackTag::Technique(technique.to_string()))
+    });
+    text.zip(raw)
+        .and_then(|(text, raw)| locate::value_line(&text, rule.line, src.end_line, &["tags"], raw))
+        .unwrap_or((rule.line, 1))
 }
 
 /// Loads rules with [`load_rules_with`] and checks them as they load (same report as [`run`] on
