@@ -225,8 +225,8 @@ impl Model {
     /// [`Model::scores`] of training rule `held` (its vector `x`) as if the rule had not been
     /// trained on: its dual share leaves each classifier's margin, it leaves the centroids it
     /// belongs to and the neighbour vote. Exact for centroids and neighbours; for a classifier it
-    /// is the first-order leave-one-out (the other rules' duals are not re-solved), which the
-    /// cross-fitted models it replaces agreed with on SigmaHQ's mis-tag judgements.
+    /// is a one-Newton-step leave-one-out (the dual's pull times the rule's leverage under a
+    /// diagonal Hessian, [`Model::leverages`]), not a retraining: the other rules' duals stay.
     pub fn scores_without(&self, x: &SparseVec, held: Option<usize>, roll_up: bool) -> Vec<f64> {
         let margins = self.margins(x, held);
         let mut out: Vec<f64> = self
