@@ -1,6 +1,6 @@
 //! Evaluates the technique suggestion model (`attacktrace::suggest`) on a tagged rule corpus.
 //!
-//! `cargo run --release --example suggest_eval -- [--cutoff YYYY-MM-DD] [--c C] [PATH]...`
+//! `cargo run --release --example suggest_eval -- [--cutoff YYYY-MM-DD] [--c C] [--text W] [--prune P] [--min-rules N] [PATH]...`
 //! (default path: `../shared/sigmahq/rules`, cut-off 2024-01-01). Prints, for 5-fold
 //! cross-validation (folds by path order) and for a split by rule `date` (train on rules dated
 //! before the cut-off, test on the rest): top-1/3/5 technique accuracy exact and rolled up to the
