@@ -1,6 +1,6 @@
 //! Evaluates the technique suggestion model (`attacktrace::suggest`) on a tagged rule corpus.
 //!
-//! `cargo run --release --example suggest_eval -- [--cutoff YYYY-MM-DD] [--c C] [PATH]...`
+//! `cargo run --release --example suggest_eval -- [--cutoff YYYY-MM-DD] [--c C] [--text W] [--prune P] [--min-rules N] [PATH]...`
 //! (default path: `../shared/sigmahq/rules`, cut-off 2024-01-01). Prints, for 5-fold
 //! cross-validation (folds by path order) and for a split by rule `date` (train on rules dated
 //! before the cut-off, test on the rest): top-1/3/5 technique accuracy exact and rolled up to the
@@ -61,6 +61,24 @@ fn main() {
                     .next()
                     .and_then(|s| s.parse().ok())
                     .unwrap_or(opts.neighbours)
+            }
+            "--text" => {
+                opts.text_weight = args
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(opts.text_weight)
+            }
+            "--min-rules" => {
+                opts.min_rules = args
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(opts.min_rules)
+            }
+            "--prune" => {
+                opts.prune = args
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(opts.prune)
             }
             "--centroid" => {
                 opts.centroid_scale = args
@@ -159,7 +177,7 @@ fn evaluate(
         .map(|((r, f), _)| (*r, *f))
         .collect();
     let t0 = Instant::now();
-    let model = suggest::train(train, opts);
+    let model = suggest::train(train, opts, kb);
     if std::env::var_os("SUGGEST_EVAL_VERBOSE").is_some() {
         let linear = (0..model.classes().len())
             .filter(|&c| model.is_linear(c))

@@ -219,7 +219,7 @@ pub fn run_within(input: &CheckInput<'_>, context: &[RuleRecord]) -> CheckReport
             .par_iter()
             .map(crate::suggest::extract)
             .collect();
-        findings.extend(unlikely_findings(&input.rules.rules, &features));
+        findings.extend(unlikely_findings(&input.rules.rules, &features, input.kb));
     }
     report(input, findings)
 }
@@ -228,11 +228,13 @@ pub fn run_within(input: &CheckInput<'_>, context: &[RuleRecord]) -> CheckReport
 fn unlikely_findings(
     rules: &[RuleRecord],
     features: &[crate::suggest::RuleFeatures],
+    kb: &crate::attack::KnowledgeBase,
 ) -> Vec<Finding> {
-    crate::suggest::mistag::unlikely_tags(rules, features)
+    crate::suggest::mistag::unlikely_tags(rules, features, kb)
         .into_iter()
         .map(|u| {
             let r = &rules[u.rule];
+            let (line, col) = tag_position(r, &u.tag);
             let why: Vec<String> = u.reasons.iter().map(ToString::to_string).collect();
             let d = Diagnostic::new(
                 Code::AttackTagUnlikely,
@@ -246,10 +248,29 @@ fn unlikely_findings(
                 ),
             )
             .at(r.path.clone())
-            .line(Some(r.line), None);
+            .line(Some(line), Some(col));
             Finding::new(d, r.id.as_deref())
         })
         .collect()
+}
+
+/// Where a rule's tag for `technique` is written (the tag in `tags:`), else the rule's first line.
+/// A streamed check has slimmed the rule by now, so its file is read again: only judged rules pay.
+fn tag_position(rule: &RuleRecord, technique: &str) -> (usize, usize) {
+    let Some(src) = &rule.source else {
+        return (rule.line, 1);
+    };
+    let text = match src.text.is_empty() {
+        true => read_loaded(&rule.path).map(std::borrow::Cow::Owned),
+        false => Some(std::borrow::Cow::Borrowed(&*src.text)),
+    };
+    let raw = rule.tags.iter().find(|t| {
+        crate::rules::parse_attack_tag(t)
+            .is_some_and(|a| a == crate::rules::AttackTag::Technique(technique.to_string()))
+    });
+    text.zip(raw)
+        .and_then(|(text, raw)| locate::value_line(&text, rule.line, src.end_line, &["tags"], raw))
+        .unwrap_or((rule.line, 1))
 }
 
 /// Loads rules with [`load_rules_with`] and checks them as they load (same report as [`run`] on
@@ -303,7 +324,7 @@ pub fn load_and_run_within(
     let mut findings: Vec<Finding> = per_file.into_iter().flatten().collect();
     if unlikely {
         let features: Vec<_> = features.into_iter().flatten().collect();
-        findings.extend(unlikely_findings(&rules.rules, &features));
+        findings.extend(unlikely_findings(&rules.rules, &features, kb));
     }
     let mut extra = repository_findings(&rules, context);
     // The repository-wide passes place findings by the text of slimmed rules: read those again.

@@ -82,8 +82,9 @@ pub(super) struct CoverageArgs {
     #[arg(long, value_name = "DIR")]
     root: Option<PathBuf>,
     /// Judge the rules claiming guidance techniques by their content: a model trained on the
-    /// loaded tagged rules (5 folds, as `check`'s `attack_tag_unlikely`) calls a claim a likely
-    /// mis-tag only when the detection points elsewhere. Costs seconds on a large repository.
+    /// loaded tagged rules (each rule scored without its own share, as `check`'s
+    /// `attack_tag_unlikely`) calls a claim a likely mis-tag only when the detection points
+    /// elsewhere. Costs about a second on a large repository.
     #[arg(long)]
     score_claims: bool,
     /// Saved `attacktrace test --save FILE` result: fills the validated tier.

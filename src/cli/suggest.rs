@@ -60,7 +60,7 @@ pub(super) fn run(cli: &Cli, args: &SuggestArgs) -> Result<Outcome, CliError> {
             "no rule tagged with a technique was loaded to learn from: pass --reference DIR",
         );
     }
-    let model = suggest::train(training.iter().copied(), &ModelOptions::default());
+    let model = suggest::train(training.iter().copied(), &ModelOptions::default(), &kb);
     let training = training.len();
     let report = suggest::report(&model, &kb, &rules.rules, &features, args.top, training);
     emit(match args.format {

@@ -46,7 +46,7 @@ pub fn build(input: &CoverageInput<'_>) -> Result<CoverageReport, CoverageError>
     }
     let mut tally = tally.finish(kb);
     if let Some(features) = input.features {
-        score_guidance(&mut tally.guidance, &input.rules.rules, features);
+        score_guidance(&mut tally.guidance, &input.rules.rules, features, kb);
     }
     let tag_problems = tag_problems(input.links, &rules);
     let retired_tags: BTreeSet<usize> = input.links.tag_problems.iter().map(|p| p.rule).collect();
@@ -198,7 +198,12 @@ fn tag_problems(links: &LinkIndex, rules: &[RuleRow]) -> TagProblems {
 
 /// What the content model makes of each rule claiming a guidance technique. Only these rules are
 /// scored, but the model learns from every loaded tagged rule.
-fn score_guidance(rows: &mut [GuidanceRow], rules: &[RuleRecord], features: &[RuleFeatures]) {
+fn score_guidance(
+    rows: &mut [GuidanceRow],
+    rules: &[RuleRecord],
+    features: &[RuleFeatures],
+    kb: &KnowledgeBase,
+) {
     let wanted: Vec<(usize, String)> = rows
         .iter()
         .flat_map(|g| g.rules.iter().map(|r| (r.link.rule, g.id.clone())))
@@ -206,7 +211,7 @@ fn score_guidance(rows: &mut [GuidanceRow], rules: &[RuleRecord], features: &[Ru
     if wanted.is_empty() || features.len() != rules.len() {
         return;
     }
-    let mut scores = crate::suggest::mistag::score_tags(rules, features, &wanted).into_iter();
+    let mut scores = crate::suggest::mistag::score_tags(rules, features, kb, &wanted).into_iter();
     for r in rows.iter_mut().flat_map(|g| g.rules.iter_mut()) {
         let Some(s) = scores.next() else { break };
         r.score = s.score.map(rounded);

@@ -256,7 +256,7 @@ pub struct GuidanceRow {
 }
 
 /// A rule claiming a guidance technique. The technique happens outside the defender's logs, so
-/// the claim is suspect; the content model (cross-fitted, see `suggest::mistag`) says which claims
+/// the claim is suspect; the content model (each rule scored without its own share, see `suggest::mistag`) says which claims
 /// the rule's detection does not support.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GuidanceRule {

@@ -125,8 +125,10 @@ pub fn extract(rule: &RuleRecord) -> RuleFeatures {
     let mut out = RuleFeatures::default();
     logsource_features(&rule.logsource, &mut out.features);
     words(&rule.title, &mut out.features);
+    bigrams(&rule.title, &mut out.features);
     if let Some(d) = &rule.description {
         words(d, &mut out.features);
+        bigrams(d, &mut out.features);
     }
     if let Some(detection) = rule
         .source
@@ -185,6 +187,18 @@ pub fn words(text: &str, out: &mut Vec<Feature>) {
         let w = w.to_lowercase();
         if !STOPWORDS.contains(&w.as_str()) {
             out.push(Feature::Word(w));
+        }
+    }
+}
+
+/// Adjacent word pairs after stopwords are dropped (`scheduled task`, `service installed`): a
+/// pair often names the behaviour where each word alone is common.
+fn bigrams(text: &str, out: &mut Vec<Feature>) {
+    let mut ws = Vec::new();
+    words(text, &mut ws);
+    for pair in ws.windows(2) {
+        if let (Feature::Word(a), Feature::Word(b)) = (&pair[0], &pair[1]) {
+            out.push(Feature::Word(format!("{a} {b}")));
         }
     }
 }

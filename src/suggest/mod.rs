@@ -152,18 +152,21 @@ pub fn is_training_rule(rule: &RuleRecord) -> bool {
         && rule.technique_tags().next().is_some()
 }
 
-/// Trains on the tagged detection rules among `rules`, each with its features.
+/// Trains on the tagged detection rules among `rules`, each with its features; each technique's
+/// text in `kb` is attached for the score to fuse ([`ModelOptions::text_weight`]).
 pub fn train<'a>(
     rules: impl IntoIterator<Item = (&'a RuleRecord, &'a RuleFeatures)>,
     opts: &ModelOptions,
+    kb: &crate::attack::KnowledgeBase,
 ) -> Model {
-    train_for(rules, opts, &|_| true)
+    train_for(rules, opts, kb, &|_| true)
 }
 
 /// [`train`] for only the techniques `wanted` accepts.
 pub fn train_for<'a>(
     rules: impl IntoIterator<Item = (&'a RuleRecord, &'a RuleFeatures)>,
     opts: &ModelOptions,
+    kb: &crate::attack::KnowledgeBase,
     wanted: &(dyn Fn(&str) -> bool + Sync),
 ) -> Model {
     let picked: Vec<(&RuleRecord, &RuleFeatures)> = rules
@@ -182,7 +185,9 @@ pub fn train_for<'a>(
             techniques: t,
         })
         .collect();
-    Model::train_for(&examples, opts, wanted)
+    let mut model = Model::train_for(&examples, opts, wanted);
+    model.attach_text(kb);
+    model
 }
 
 /// The `top` techniques for a rule, best first, each explained.
@@ -345,6 +350,7 @@ impl Ranker {
         let model = train_for(
             rules.rules.iter().zip(&features),
             &ModelOptions::default(),
+            kb,
             &family,
         );
         let text = model.vectorise(&features::technique_features(kb, t));

@@ -23,6 +23,10 @@ pub struct ModelOptions {
     /// Share of the neighbour vote (similarity-weighted share of the nearest rules tagged with a
     /// technique) in the score; the classifier has the rest.
     pub neighbour_weight: f64,
+    /// Share of the cosine to a technique's own ATT&CK text in its score, for every class with a
+    /// text ([`Model::attach_text`]); it reaches techniques whose newer rules share little with
+    /// the tagged ones but say what the technique is called.
+    pub text_weight: f64,
 }
 
 impl Default for ModelOptions {
@@ -31,9 +35,10 @@ impl Default for ModelOptions {
             solver: SolverOptions::default(),
             min_rules: 3,
             centroid_scale: 0.9,
-            prune: 1e-3,
+            prune: 1e-2,
             neighbours: 10,
             neighbour_weight: 0.0,
+            text_weight: 0.3,
         }
     }
 }
@@ -47,10 +52,17 @@ pub struct Example<'a> {
 
 #[derive(Debug, Clone, PartialEq)]
 enum Scorer {
-    /// Logistic regression; the weights live in [`Model::weights`].
-    Linear { bias: f64 },
-    /// Cosine to the L2-normalised mean of the tagged rules.
-    Centroid(SparseVec),
+    /// Logistic regression; the weights live in [`Model::weights`]; `dual` is each training
+    /// rule's signed dual variable, to take the rule's own pull out of its margin.
+    Linear {
+        bias: f64,
+        dual: Vec<f32>,
+        /// The dual bounds (the balanced `C`) of the negatives and the positives.
+        upper: [f64; 2],
+    },
+    /// Cosine to the L2-normalised mean of the tagged rules; `norm` is the length of their sum,
+    /// to take one member out exactly.
+    Centroid { unit: SparseVec, norm: f64 },
     /// A parent technique no rule is tagged with directly: scored only through roll-up.
     RollUpOnly,
     /// Left out of training by the caller ([`Model::train_for`]): scores 0.
@@ -71,6 +83,10 @@ pub struct Model {
     postings: Vec<Vec<(u32, f32)>>,
     /// Per training rule: its classes.
     labels: Vec<Vec<u32>>,
+    /// Built on the first held-out score: see [`Model::leverages`].
+    leverage: std::sync::OnceLock<Vec<Vec<f32>>>,
+    /// Per class: its technique's ATT&CK text in the model's vocabulary (empty until attached).
+    text: Vec<SparseVec>,
     opts: ModelOptions,
 }
 
@@ -138,6 +154,8 @@ impl Model {
             weights,
             postings,
             labels,
+            leverage: std::sync::OnceLock::new(),
+            text: Vec::new(),
             opts: *opts,
         }
     }
@@ -165,6 +183,34 @@ impl Model {
         self.vocab.transform(features)
     }
 
+    /// Vectorises each class's technique text from `kb` (name, detection strategies, analytics
+    /// facts) so [`Model::scores`] can fuse it; techniques `kb` does not know get none.
+    pub fn attach_text(&mut self, kb: &crate::attack::KnowledgeBase) {
+        self.text = self
+            .classes
+            .iter()
+            .map(|c| match kb.technique(c) {
+                Some(t) => self
+                    .vocab
+                    .transform(&super::features::technique_features(kb, t)),
+                None => SparseVec::default(),
+            })
+            .collect();
+    }
+
+    /// Blends each class's text cosine into its score, with the share of `text_weight`.
+    fn fuse_text(&self, x: &SparseVec, out: &mut [f64]) {
+        let w = self.opts.text_weight;
+        if w <= 0.0 || self.text.len() != out.len() {
+            return;
+        }
+        for ((s, t), scorer) in out.iter_mut().zip(&self.text).zip(&self.scorers) {
+            if !matches!(scorer, Scorer::Skipped) {
+                *s = (1.0 - w) * *s + w * x.dot(t).max(0.0);
+            }
+        }
+    }
+
     /// Whether a class has a classifier (else a centroid or roll-up only).
     pub fn is_linear(&self, class: usize) -> bool {
         matches!(self.scorers[class], Scorer::Linear { .. })
@@ -173,42 +219,30 @@ impl Model {
     /// A score in [0, 1] per class. With `roll_up`, a parent scores at least as high as its best
     /// sub-technique.
     pub fn scores(&self, x: &SparseVec, roll_up: bool) -> Vec<f64> {
-        let mut margins: Vec<f64> = self
-            .scorers
-            .iter()
-            .map(|s| match s {
-                Scorer::Linear { bias } => *bias,
-                _ => 0.0,
-            })
-            .collect();
-        for (&j, &v) in x.idx.iter().zip(&x.val) {
-            for &(c, w) in &self.weights[j as usize] {
-                margins[c as usize] += f64::from(v) * f64::from(w);
-            }
-        }
+        self.scores_without(x, None, roll_up)
+    }
+
+    /// [`Model::scores`] of training rule `held` (its vector `x`) as if the rule had not been
+    /// trained on: its dual share leaves each classifier's margin, it leaves the centroids it
+    /// belongs to and the neighbour vote. Exact for centroids and neighbours; for a classifier it
+    /// is a one-Newton-step leave-one-out (the dual's pull times the rule's leverage under a
+    /// diagonal Hessian, [`Model::leverages`]), not a retraining: the other rules' duals stay.
+    pub fn scores_without(&self, x: &SparseVec, held: Option<usize>, roll_up: bool) -> Vec<f64> {
+        let margins = self.margins(x, held);
         let mut out: Vec<f64> = self
             .scorers
             .iter()
             .zip(margins)
             .map(|(s, m)| match s {
                 Scorer::Linear { .. } => sigmoid(m),
-                Scorer::Centroid(centroid) => self.opts.centroid_scale * x.dot(centroid).max(0.0),
+                Scorer::Centroid { unit, norm } => {
+                    self.opts.centroid_scale * centroid_cosine(x, unit, *norm, m > 0.0).max(0.0)
+                }
                 Scorer::RollUpOnly | Scorer::Skipped => 0.0,
             })
             .collect();
-        let lambda = self.opts.neighbour_weight;
-        if lambda > 0.0 {
-            let near = self.neighbours(x);
-            let total: f64 = near.iter().map(|n| n.1.max(0.0)).sum();
-            out.iter_mut().for_each(|s| *s *= 1.0 - lambda);
-            if total > 0.0 {
-                for &(r, sim) in &near {
-                    for &c in &self.labels[r] {
-                        out[c as usize] += lambda * sim.max(0.0) / total;
-                    }
-                }
-            }
-        }
+        self.fuse_text(x, &mut out);
+        self.vote(x, held, &mut out);
         if roll_up {
             for c in 0..out.len() {
                 if let Some(p) = self.parent[c] {
@@ -217,6 +251,90 @@ impl Model {
             }
         }
         out
+    }
+
+    /// Per class: the classifier's margin (less `held`'s own pull), or for a centroid 1.0 when
+    /// `held` is one of its members (else 0.0).
+    fn margins(&self, x: &SparseVec, held: Option<usize>) -> Vec<f64> {
+        let mut margins: Vec<f64> = self
+            .scorers
+            .iter()
+            .enumerate()
+            .map(|(c, s)| match (s, held) {
+                (Scorer::Linear { bias, dual, .. }, Some(r)) => {
+                    let leverage = self.leverage.get_or_init(|| self.leverages());
+                    bias - f64::from(dual[r]) * f64::from(leverage[c][r])
+                }
+                (Scorer::Linear { bias, .. }, None) => *bias,
+                (Scorer::Centroid { .. }, Some(r)) => {
+                    f64::from(u8::from(self.labels[r].contains(&(c as u32))))
+                }
+                _ => 0.0,
+            })
+            .collect();
+        for (&j, &v) in x.idx.iter().zip(&x.val) {
+            for &(c, w) in &self.weights[j as usize] {
+                margins[c as usize] += f64::from(v) * f64::from(w);
+            }
+        }
+        margins
+    }
+
+    /// Per linear class and training rule `r`: `x_r' H^-1 x_r`, `H` the Hessian of the other
+    /// rules' loss plus the regulariser, taken diagonal (bias included): how far removing the
+    /// rule moves its own margin, per unit of its dual. Near `|x_r|^2 + bias^2` for a rule unlike
+    /// the others; small for one whose features other rules of the class share (they take over
+    /// its pull). Built once, on the first held-out score, from the postings (the training
+    /// vectors by feature).
+    fn leverages(&self) -> Vec<Vec<f32>> {
+        let b2 = self.opts.solver.bias * self.opts.solver.bias;
+        (0..self.scorers.len())
+            .into_par_iter()
+            .map(|c| {
+                let Scorer::Linear { dual, upper, .. } = &self.scorers[c] else {
+                    return Vec::new();
+                };
+                let own: Vec<f64> = (0..dual.len()).map(|j| curvature(dual, upper, j)).collect();
+                let total: f64 = own.iter().sum();
+                let mut h: Vec<f64> = own
+                    .iter()
+                    .map(|d| b2 / (1.0 + b2 * (total - d).max(0.0)))
+                    .collect();
+                for post in &self.postings {
+                    let sq = |u: f32| f64::from(u) * f64::from(u);
+                    let diag: f64 = post.iter().map(|&(j, u)| own[j as usize] * sq(u)).sum();
+                    for &(j, u) in post {
+                        let rest = (diag - own[j as usize] * sq(u)).max(0.0);
+                        h[j as usize] += sq(u) / (1.0 + rest);
+                    }
+                }
+                h.into_iter().map(|v| v as f32).collect()
+            })
+            .collect()
+    }
+
+    /// Blends in the neighbour vote (`neighbour_weight`), `held` not voting.
+    fn vote(&self, x: &SparseVec, held: Option<usize>, out: &mut [f64]) {
+        let lambda = self.opts.neighbour_weight;
+        if lambda <= 0.0 {
+            return;
+        }
+        let near = self.neighbours_without(x, held);
+        let total: f64 = near.iter().map(|n| n.1.max(0.0)).sum();
+        out.iter_mut().for_each(|s| *s *= 1.0 - lambda);
+        if total > 0.0 {
+            for &(r, sim) in &near {
+                for &c in &self.labels[r] {
+                    out[c as usize] += lambda * sim.max(0.0) / total;
+                }
+            }
+        }
+    }
+
+    /// Whether `class` (or one of its sub-techniques) is taught by a training rule other than
+    /// `held`: a tag the model learnt only from the rule itself cannot be judged.
+    pub fn known_without(&self, class: usize, held: usize) -> bool {
+        (0..self.labels.len()).any(|r| r != held && self.rule_has(r, class))
     }
 
     /// What each feature of `x` adds toward `class`, largest first, positive only.
@@ -232,9 +350,9 @@ impl Model {
                         let k = ws.binary_search_by_key(&(class as u32), |e| e.0).ok()?;
                         f64::from(ws[k].1)
                     }
-                    Scorer::Centroid(centroid) => {
-                        let k = centroid.idx.binary_search(&j).ok()?;
-                        f64::from(centroid.val[k])
+                    Scorer::Centroid { unit, .. } => {
+                        let k = unit.idx.binary_search(&j).ok()?;
+                        f64::from(unit.val[k])
                     }
                     Scorer::RollUpOnly | Scorer::Skipped => return None,
                 };
@@ -248,6 +366,11 @@ impl Model {
 
     /// The nearest training rules to `x` by cosine, closest first (ties by index).
     pub fn neighbours(&self, x: &SparseVec) -> Vec<(usize, f64)> {
+        self.neighbours_without(x, None)
+    }
+
+    /// [`Model::neighbours`] leaving out training rule `held`.
+    pub fn neighbours_without(&self, x: &SparseVec, held: Option<usize>) -> Vec<(usize, f64)> {
         let mut sims = vec![0.0f64; self.labels.len()];
         for (&j, &v) in x.idx.iter().zip(&x.val) {
             for &(r, u) in &self.postings[j as usize] {
@@ -257,7 +380,7 @@ impl Model {
         let mut out: Vec<(usize, f64)> = sims
             .into_iter()
             .enumerate()
-            .filter(|&(_, s)| s > 0.0)
+            .filter(|&(r, s)| s > 0.0 && Some(r) != held)
             .collect();
         out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         out.truncate(self.opts.neighbours);
@@ -270,6 +393,14 @@ impl Model {
             .iter()
             .any(|&l| l as usize == class || self.parent[l as usize] == Some(class))
     }
+}
+
+/// The loss curvature of training rule `j` in a classifier, from its dual alone: at the optimum
+/// `alpha = C sigma(-y m)`, so `C sigma'(m) = alpha (1 - alpha / C)`.
+fn curvature(dual: &[f32], upper: &[f64; 2], j: usize) -> f64 {
+    let a = f64::from(dual[j]).abs();
+    let c = upper[usize::from(dual[j] > 0.0)];
+    a * (1.0 - a / c).max(0.0)
 }
 
 fn sigmoid(m: f64) -> f64 {
@@ -312,7 +443,8 @@ fn train_class(
         return (Scorer::RollUpOnly, Vec::new());
     }
     if n_pos < opts.min_rules {
-        return (Scorer::Centroid(centroid(xs, &positive)), Vec::new());
+        let (unit, norm) = centroid(xs, &positive);
+        return (Scorer::Centroid { unit, norm }, Vec::new());
     }
     let linear = solver::train(xs, &positive, dim, &opts.solver);
     let w = linear
@@ -322,10 +454,19 @@ fn train_class(
         .filter(|(_, w)| w.abs() >= opts.prune)
         .map(|(j, &w)| (j as u32, w as f32))
         .collect();
-    (Scorer::Linear { bias: linear.bias }, w)
+    let dual = linear.dual.iter().map(|&d| d as f32).collect();
+    (
+        Scorer::Linear {
+            bias: linear.bias,
+            dual,
+            upper: solver::bounds(labels.len(), n_pos, &opts.solver),
+        },
+        w,
+    )
 }
 
-fn centroid(xs: &[SparseVec], members: &[bool]) -> SparseVec {
+/// The unit mean direction of the members and the length of their sum.
+fn centroid(xs: &[SparseVec], members: &[bool]) -> (SparseVec, f64) {
     let mut sum: BTreeMap<u32, f64> = BTreeMap::new();
     for x in xs.iter().zip(members).filter(|(_, &m)| m).map(|(x, _)| x) {
         for (&j, &v) in x.idx.iter().zip(&x.val) {
@@ -336,8 +477,24 @@ fn centroid(xs: &[SparseVec], members: &[bool]) -> SparseVec {
         idx: sum.keys().copied().collect(),
         val: sum.values().map(|&v| v as f32).collect(),
     };
+    let norm = out.norm_sq().sqrt();
     out.normalise();
-    out
+    (out, norm)
+}
+
+/// Cosine of `x` to a centroid (unit direction, sum length `norm`), with `x` itself taken out of
+/// the sum when `member`: `x.(S - x) / |S - x|`.
+fn centroid_cosine(x: &SparseVec, unit: &SparseVec, norm: f64, member: bool) -> f64 {
+    let d = x.dot(unit);
+    if !member {
+        return d;
+    }
+    let xx = x.norm_sq();
+    let rest_sq = norm * norm - 2.0 * norm * d + xx;
+    if rest_sq <= 1e-12 {
+        return 0.0;
+    }
+    (norm * d - xx) / rest_sq.sqrt()
 }
 
 #[cfg(test)]
@@ -414,6 +571,33 @@ mod tests {
     }
 
     #[test]
+    fn held_out_rules_lose_their_own_pull() {
+        let m = model();
+        let d = data();
+        // Rule 1 is the only one with `y0`: held out, it keeps its class from the rules like it
+        // but loses the margin its own training gave it.
+        let x = m.vectorise(&d[1].0);
+        let c = m.class_index("T1053.006").unwrap();
+        let (with, without) = (m.scores(&x, false), m.scores_without(&x, Some(1), false));
+        assert!(without[c] < with[c], "{} {}", without[c], with[c]);
+        let best = (0..without.len())
+            .max_by(|&a, &b| without[a].total_cmp(&without[b]))
+            .unwrap();
+        assert_eq!(best, c);
+        // The lone T1070.001 rule: held out, its centroid has no other member.
+        let last = d.len() - 1;
+        let k = m.class_index("T1070.001").unwrap();
+        let x = m.vectorise(&d[last].0);
+        assert!(m.scores(&x, false)[k] > 0.5);
+        assert_eq!(m.scores_without(&x, Some(last), false)[k], 0.0);
+        assert!(!m.known_without(k, last) && m.known_without(c, 1));
+        assert!(m
+            .neighbours_without(&x, Some(last))
+            .iter()
+            .all(|n| n.0 != last));
+    }
+
+    #[test]
     fn same_scores_whatever_the_thread_count() {
         let run = |threads| {
             let pool = rayon::ThreadPoolBuilder::new()
@@ -423,7 +607,9 @@ mod tests {
             pool.install(|| {
                 let m = model();
                 let x = m.vectorise(&[v("crontab"), v("timer"), v("vssadmin")]);
-                m.scores(&x, true)
+                let mut s = m.scores(&x, true);
+                s.extend(m.scores_without(&m.vectorise(&data()[1].0), Some(1), true));
+                s
             })
         };
         assert_eq!(run(1), run(4));

@@ -35,6 +35,9 @@ impl Default for SolverOptions {
 pub struct Linear {
     pub w: Vec<f64>,
     pub bias: f64,
+    /// Per example, its signed dual variable `y_i alpha_i`: `w` is the sum of `dual_i x_i`, so
+    /// an example's own pull on its margin is `dual_i (|x_i|^2 + bias^2)`.
+    pub dual: Vec<f64>,
 }
 
 impl Linear {
@@ -43,16 +46,21 @@ impl Linear {
     }
 }
 
+/// The dual bounds of a class with `n_pos` of `n` examples: `[negatives, positives]`, each side
+/// weighing the same in total.
+pub fn bounds(n: usize, n_pos: usize, opts: &SolverOptions) -> [f64; 2] {
+    let n_pos = n_pos.clamp(1, n.max(1));
+    let n_neg = (n - n_pos.min(n)).max(1);
+    let c = |k: usize| opts.c * n as f64 / (2.0 * k as f64);
+    [c(n_neg), c(n_pos)]
+}
+
 /// Trains one class: `positive[i]` says whether example `i` belongs to it. Class-balanced: both
 /// sides weigh the same in total whatever their sizes.
 pub fn train(xs: &[SparseVec], positive: &[bool], dim: usize, opts: &SolverOptions) -> Linear {
     let n = xs.len();
-    let n_pos = positive.iter().filter(|&&p| p).count().max(1);
-    let n_neg = (n - n_pos.min(n)).max(1);
-    let upper: Vec<f64> = positive
-        .iter()
-        .map(|&p| opts.c * n as f64 / (2.0 * if p { n_pos } else { n_neg } as f64))
-        .collect();
+    let bound = bounds(n, positive.iter().filter(|&&p| p).count(), opts);
+    let upper: Vec<f64> = positive.iter().map(|&p| bound[usize::from(p)]).collect();
     let y: Vec<f64> = positive
         .iter()
         .map(|&p| if p { 1.0 } else { -1.0 })
@@ -102,6 +110,7 @@ pub fn train(xs: &[SparseVec], positive: &[bool], dim: usize, opts: &SolverOptio
     Linear {
         w,
         bias: wb * opts.bias,
+        dual: alpha.iter().zip(&y).map(|(a, y)| a * y).collect(),
     }
 }
 
@@ -182,6 +191,19 @@ mod tests {
             assert_eq!(m.margin(xi) > 0.0, p);
         }
         assert!(m.margin(&x(&[0], &[1.0])) > m.margin(&x(&[2], &[1.0])));
+        // The weights are the duals' sum of the examples (what held-out scores rely on).
+        let mut w = [0.0; 3];
+        for (xi, d) in xs.iter().zip(&m.dual) {
+            xi.idx
+                .iter()
+                .zip(&xi.val)
+                .for_each(|(&j, &v)| w[j as usize] += d * f64::from(v));
+        }
+        assert!(
+            w.iter().zip(&m.w).all(|(a, b)| (a - b).abs() < 1e-9),
+            "{w:?}"
+        );
+        assert!(m.dual[0] > 0.0 && m.dual[2] < 0.0);
     }
 
     #[test]

@@ -149,6 +149,11 @@ fn check_finds_the_unlikely_tag_only_when_switched_on() {
         .as_str()
         .unwrap()
         .contains("points at T1490"));
+    // At the offending tag, not the rule's first line.
+    assert_eq!(
+        (found[0]["line"].as_u64(), found[0]["column"].as_u64()),
+        (Some(9), Some(7))
+    );
     let off = run(&[
         "--no-config",
         "check",
