@@ -223,7 +223,7 @@ impl EvtxEvents {
         let line = usize::try_from(record).unwrap_or(usize::MAX);
         self.pending.push_back(Ok(RawEvent {
             line,
-            doc: value.into(),
+            doc: super::reader::Doc::Tree(value.into()),
         }));
     }
 }

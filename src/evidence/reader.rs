@@ -49,13 +49,77 @@ impl Default for ReadLimits {
 pub struct RawEvent {
     /// 1-based line where the document starts.
     pub line: usize,
-    pub doc: Node,
+    pub doc: Doc,
+}
+
+/// An event's document: parsed, or (see [`Events::defer_parsing`]) a line known to be JSON whose
+/// tree is built by the thread that evaluates it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Doc {
+    Tree(Node),
+    Line(Box<str>),
 }
 
 impl RawEvent {
     /// The document as serde_json's value (tests and tools; the runner flattens the tree).
     pub fn value(&self) -> serde_json::Value {
-        self.doc.clone().into_value()
+        match &self.doc {
+            Doc::Tree(n) => n.clone().into_value(),
+            Doc::Line(text) => serde_json::from_str(text).unwrap_or_default(),
+        }
+    }
+
+    /// The parsed document. A deferred line's problems are the reader's own: a duplicate key is
+    /// noted and the event follows; a number out of range is noted and the event is skipped.
+    pub fn into_tree(self, notes: &mut Vec<ReadProblem>) -> Option<Node> {
+        let text = match self.doc {
+            Doc::Tree(n) => return Some(n),
+            Doc::Line(text) => text,
+        };
+        match parse(&mut serde_json::Deserializer::from_str(&text)) {
+            Ok((node, duplicate)) => {
+                notes.extend(duplicate.map(|key| duplicate_note(self.line, &key)));
+                Some(node)
+            }
+            Err(e) => {
+                notes.push(skipped_note(self.line, &e));
+                None
+            }
+        }
+    }
+}
+
+/// The note of an event whose key repeats (the event is read with the key's last value).
+fn duplicate_note(line: usize, key: &str) -> ReadProblem {
+    ReadProblem {
+        line,
+        code: Code::EventDuplicateKey,
+        message: format!(
+            "duplicate key \"{}\" in this event; the last value is used",
+            shorten(key)
+        ),
+        fatal: false,
+    }
+}
+
+/// The note of an event that is skipped: a number out of range (or, for a line validated before,
+/// anything else the parser refuses).
+fn skipped_note(line: usize, e: &serde_json::Error) -> ReadProblem {
+    let (code, message) = if is_out_of_range(e) {
+        let msg = format!(
+            "number out of range (column {}); this event was skipped",
+            e.column()
+        );
+        (Code::EventNumberOutOfRange, msg)
+    } else {
+        let msg = format!("not JSON (column {}); this event was skipped", e.column());
+        (Code::EventSyntax, msg)
+    };
+    ReadProblem {
+        line: line + e.line().saturating_sub(1),
+        code,
+        message,
+        fatal: false,
     }
 }
 
@@ -105,6 +169,8 @@ pub struct EventReader<R> {
     pending: VecDeque<Result<RawEvent, ReadProblem>>,
     done: bool,
     line_buf: Vec<u8>,
+    /// Whole-line events are validated, not parsed ([`Events::defer_parsing`]).
+    defer: bool,
 }
 
 impl ReadProblem {
@@ -130,6 +196,7 @@ impl<R: BufRead> EventReader<R> {
             pending: VecDeque::new(),
             done: false,
             line_buf: Vec::new(),
+            defer: false,
         }
     }
 
@@ -281,7 +348,7 @@ impl<R: BufRead> EventReader<R> {
         self.frame = Frame::Idle;
         let mut de = serde_json::Deserializer::from_slice(&self.doc);
         match parse(&mut de) {
-            Ok((value, duplicate)) => self.accept(value, duplicate),
+            Ok((value, duplicate)) => self.accept(Doc::Tree(value), duplicate),
             Err(e) => self.parse_error(&e),
         }
     }
@@ -297,16 +364,28 @@ impl<R: BufRead> EventReader<R> {
         if !(t.starts_with('{') && t.ends_with('}')) || t.len() > self.limits.max_event_bytes {
             return false;
         }
+        if self.defer {
+            // Validated only: the evaluating thread builds (and frees) the tree.
+            let mut de = serde_json::Deserializer::from_str(t);
+            let valid = <serde::de::IgnoredAny as serde::Deserialize>::deserialize(&mut de)
+                .and_then(|_| de.end());
+            if valid.is_err() {
+                return false;
+            }
+            self.doc_line = line;
+            self.accept(Doc::Line(t.into()), None);
+            return true;
+        }
         let Ok((value, duplicate)) = parse(&mut serde_json::Deserializer::from_str(t)) else {
             return false;
         };
         self.doc_line = line;
-        self.accept(value, duplicate);
+        self.accept(Doc::Tree(value), duplicate);
         true
     }
 
     /// Queues a parsed document (and its duplicate-key note), or the event limit.
-    fn accept(&mut self, doc: Node, duplicate: Option<String>) {
+    fn accept(&mut self, doc: Doc, duplicate: Option<String>) {
         let line = self.doc_line;
         if self.events >= self.limits.max_events {
             let max = self.limits.max_events;
@@ -316,15 +395,7 @@ impl<R: BufRead> EventReader<R> {
         self.events += 1;
         self.expect_separator = self.in_array;
         if let Some(key) = duplicate {
-            self.pending.push_back(Err(ReadProblem {
-                line,
-                code: Code::EventDuplicateKey,
-                message: format!(
-                    "duplicate key \"{}\" in this event; the last value is used",
-                    shorten(&key)
-                ),
-                fatal: false,
-            }));
+            self.pending.push_back(Err(duplicate_note(line, &key)));
         }
         self.pending.push_back(Ok(RawEvent { line, doc }));
     }
@@ -342,15 +413,7 @@ impl<R: BufRead> EventReader<R> {
         if is_out_of_range(e) {
             // Only this event is lost: the framing already knows where the next one starts.
             self.expect_separator = self.in_array;
-            self.pending.push_back(Err(ReadProblem {
-                line: at,
-                code: Code::EventNumberOutOfRange,
-                message: format!(
-                    "number out of range (column {}); this event was skipped",
-                    e.column()
-                ),
-                fatal: false,
-            }));
+            self.pending.push_back(Err(skipped_note(self.doc_line, e)));
             return;
         }
         let msg = format!(
@@ -452,6 +515,19 @@ impl<R> EventReader<R> {
 pub enum Events {
     Json(EventReader<std::io::BufReader<std::fs::File>>),
     Evtx(super::evtx::EvtxEvents),
+}
+
+impl Events {
+    /// JSON Lines events come as lines known to be JSON ([`Doc::Line`]), for the caller to parse
+    /// ([`RawEvent::into_tree`]) on the thread that also drops the tree: freeing on another
+    /// thread than the one that allocated cost more than the parsing itself. Other documents and
+    /// EVTX records come parsed.
+    pub fn defer_parsing(mut self) -> Events {
+        if let Events::Json(r) = &mut self {
+            r.defer = true;
+        }
+        self
+    }
 }
 
 impl Iterator for Events {
@@ -681,7 +757,7 @@ mod tests {
             items[0],
             Ok(RawEvent {
                 line: 1,
-                doc: Node::from(json!({"a": 1}))
+                doc: Doc::Tree(Node::from(json!({"a": 1})))
             })
         );
         let p = items[1].clone().expect_err("out of range");
@@ -695,7 +771,7 @@ mod tests {
             items[3],
             Ok(RawEvent {
                 line: 4,
-                doc: Node::from(json!({"a": 3}))
+                doc: Doc::Tree(Node::from(json!({"a": 3})))
             })
         );
     }
@@ -718,8 +794,35 @@ mod tests {
             items[2],
             Ok(RawEvent {
                 line: 2,
-                doc: Node::from(json!({"x": {"k": 2}, "b": 1}))
+                doc: Doc::Tree(Node::from(json!({"x": {"k": 2}, "b": 1})))
             })
         );
+    }
+
+    #[test]
+    fn deferred_lines_give_the_events_and_notes_of_the_parsing_reader() {
+        let text = "{\"a\": 1}\n{\"x\": {\"k\": 1, \"k\": 2}}\n{\"n\": 1e400}\n[{\"b\": 2}]\n";
+        let parsed: Vec<_> = EventReader::new(text.as_bytes(), ReadLimits::default()).collect();
+        let mut deferred = EventReader::new(text.as_bytes(), ReadLimits::default());
+        deferred.defer = true;
+        let mut items = Vec::new();
+        for item in deferred {
+            let Ok(raw) = item else {
+                items.push(item);
+                continue;
+            };
+            assert!(matches!(raw.doc, Doc::Line(_)) || raw.line == 4, "{raw:?}");
+            let line = raw.line;
+            let mut notes = Vec::new();
+            let tree = raw.into_tree(&mut notes);
+            items.extend(notes.into_iter().map(Err));
+            items.extend(tree.map(|doc| {
+                Ok(RawEvent {
+                    line,
+                    doc: Doc::Tree(doc),
+                })
+            }));
+        }
+        assert_eq!(items, parsed);
     }
 }

@@ -391,10 +391,15 @@ fn run_case(
             }
         };
         result.events += 1;
-        let matched = match fields.normalise(raw.doc) {
+        let line = raw.line;
+        // Not deferred (see `defer_parsing`): the document comes parsed.
+        let Some(doc) = raw.into_tree(&mut Vec::new()) else {
+            continue;
+        };
+        let matched = match fields.normalise(doc) {
             Ok(n) => compiled.is_match(&n.event) && !filtered(&n.event),
             Err(e) => {
-                result.message = Some(format!("line {}: {e}", raw.line));
+                result.message = Some(format!("line {line}: {e}"));
                 return result;
             }
         };
@@ -405,10 +410,10 @@ fn run_case(
             CaseKind::Regression => false,
         };
         if wrong {
-            result.failed_lines.push(raw.line);
+            result.failed_lines.push(line);
         }
         if matched && spec.kind == CaseKind::Regression {
-            result.matched_lines.push(raw.line);
+            result.matched_lines.push(line);
         }
     }
     result.passed = match spec.kind {
@@ -571,6 +576,10 @@ struct EventOutcome {
     rules: Vec<usize>,
     captured: Vec<Captured>,
     error: Option<String>,
+    /// Problems of the event's own line, found when it was parsed here (see `defer_parsing`).
+    notes: Vec<ReadProblem>,
+    /// False when the line could not be parsed: the event is skipped, as the reader skips it.
+    read: bool,
 }
 
 impl Scanner<'_> {
@@ -611,7 +620,7 @@ impl Scanner<'_> {
         };
         // Regular files only, opened without blocking: a FIFO must not hang the run.
         let mut reader = match reader::open_events(path, self.limits) {
-            Ok(events) => events,
+            Ok(events) => events.defer_parsing(),
             Err(crate::input::ReadError::Io { source, .. }) => {
                 findings.push(
                     Diagnostic::new(Code::IoError, format!("cannot read: {source}")).at(path),
@@ -650,7 +659,11 @@ impl Scanner<'_> {
                     }
                 },
             );
-            for o in outcomes {
+            for mut o in outcomes {
+                notes.append(&mut o.notes);
+                if !o.read {
+                    continue;
+                }
                 scan.events += 1;
                 scan.unroutable += usize::from(o.unroutable);
                 scan.evaluations += o.evaluations as u64;
@@ -694,8 +707,14 @@ impl Scanner<'_> {
             rules: Vec::new(),
             captured: Vec::new(),
             error: None,
+            notes: Vec::new(),
+            read: true,
         };
-        let p = match self.fields.prepare(raw.doc) {
+        let Some(doc) = raw.into_tree(&mut o.notes) else {
+            o.read = false;
+            return o;
+        };
+        let p = match self.fields.prepare(doc) {
             Ok(p) => p,
             Err(e) => {
                 o.error = Some(e.to_string());
@@ -735,9 +754,14 @@ impl Scanner<'_> {
 
 /// One finding per kind of single-event problem: the first, with the number of others.
 fn report_notes(path: &Path, notes: &[ReadProblem], findings: &mut Vec<Diagnostic>) {
+    // The first by line: lines parsed by evaluating threads are noted after the reader's own.
     let mut by_code: BTreeMap<Code, (&ReadProblem, usize)> = BTreeMap::new();
     for n in notes {
-        by_code.entry(n.code).or_insert((n, 0)).1 += 1;
+        let e = by_code.entry(n.code).or_insert((n, 0));
+        e.1 += 1;
+        if n.line < e.0.line {
+            e.0 = n;
+        }
     }
     for (code, (first, count)) in by_code {
         let more = match count {

@@ -148,19 +148,37 @@ struct Checked<'a> {
     state: &'a mut State,
 }
 
+/// What one object being read knows of its keys, to find a duplicate without a scan per key.
+#[derive(Default)]
+struct Keys {
+    /// Bit per interned key's address hash: a clear bit means the key is new.
+    seen: u64,
+    /// Beyond [`SCAN_KEYS`] keys: key -> position.
+    index: Option<HashMap<FieldName, usize>>,
+}
+
+impl Keys {
+    /// The bit of an interned name (an owned one has none: it is always looked for).
+    fn bit(key: &FieldName) -> Option<u64> {
+        match key {
+            Cow::Borrowed(s) => {
+                let h = (s.as_ptr() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                Some(1 << (h >> 58))
+            }
+            Cow::Owned(_) => None,
+        }
+    }
+}
+
 impl State {
     /// Adds an entry to the object whose entries start at `start`; a key seen before keeps its
     /// place and takes the new value.
-    fn insert(
-        &mut self,
-        start: usize,
-        index: &mut Option<HashMap<FieldName, usize>>,
-        key: FieldName,
-        value: Node,
-    ) {
-        let at = match index {
-            Some(ix) => ix.get(&key).copied(),
-            None => self.entries[start..]
+    fn insert(&mut self, start: usize, keys: &mut Keys, key: FieldName, value: Node) {
+        let bit = Keys::bit(&key);
+        let at = match (&keys.index, bit) {
+            (Some(ix), _) => ix.get(&key).copied(),
+            (None, Some(b)) if keys.seen & b == 0 => None,
+            (None, _) => self.entries[start..]
                 .iter()
                 .position(|(k, _)| same_name(k, &key)),
         };
@@ -171,14 +189,15 @@ impl State {
             self.entries[start + at].1 = value;
             return;
         }
+        keys.seen |= bit.unwrap_or(0);
         let own = &self.entries[start..];
-        if let Some(ix) = index {
+        if let Some(ix) = &mut keys.index {
             ix.insert(key.clone(), own.len());
         } else if own.len() >= SCAN_KEYS {
             let ix = own.iter().enumerate().map(|(i, (k, _))| (k.clone(), i));
             let mut ix: HashMap<FieldName, usize> = ix.collect();
             ix.insert(key.clone(), own.len());
-            *index = Some(ix);
+            keys.index = Some(ix);
         }
         self.entries.push((key, value));
     }
@@ -232,12 +251,12 @@ impl<'de> Visitor<'de> for Checked<'_> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
         let start = self.state.entries.len();
-        let mut index = None;
+        let mut keys = Keys::default();
         while let Some(key) = map.next_key_seed(KeySeed)? {
             let value = map.next_value_seed(Checked {
                 state: &mut *self.state,
             })?;
-            self.state.insert(start, &mut index, key, value);
+            self.state.insert(start, &mut keys, key, value);
         }
         Ok(Node::Object(self.state.entries.drain(start..).collect()))
     }

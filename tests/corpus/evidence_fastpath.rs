@@ -72,7 +72,11 @@ fn plain(rules: &RuleSet, events: &[PathBuf], routing: bool) -> Hits {
     for file in events {
         let f = std::fs::File::open(file).expect("event file");
         for raw in EventReader::new(BufReader::new(f), ReadLimits::default()).flatten() {
-            let Ok(n) = FieldMap::embedded().normalise(raw.doc) else {
+            let line = raw.line;
+            let Some(doc) = raw.into_tree(&mut Vec::new()) else {
+                continue;
+            };
+            let Ok(n) = FieldMap::embedded().normalise(doc) else {
                 continue;
             };
             let candidates = if routing {
@@ -83,7 +87,7 @@ fn plain(rules: &RuleSet, events: &[PathBuf], routing: bool) -> Hits {
             for i in candidates {
                 let rule = &rules.rules[i];
                 if rule.compiled.as_ref().is_some_and(|c| c.is_match(&n.event)) {
-                    hits.insert((rule.path.clone(), rule.document, file.clone(), raw.line));
+                    hits.insert((rule.path.clone(), rule.document, file.clone(), line));
                 }
             }
         }
