@@ -195,6 +195,9 @@ impl FieldSet {
             let mut seen = std::mem::take(&mut marks.seen);
             if let Some(found) = seen.get(id, hay) {
                 found.iter().for_each(|&c| marks.set(c));
+            } else if !seen.admit(id, hay) {
+                // Seen once: not cached yet, so unique values (times, GUIDs) cost no allocation.
+                self.hits(automaton, hay).for_each(|c| marks.set(c));
             } else {
                 let mut found: Vec<u32> = self.hits(automaton, hay).collect();
                 found.sort_unstable();
@@ -219,7 +222,14 @@ struct Seen {
     /// Per field set: value -> checks.
     sets: Vec<HashMap<Box<str>, Box<[u32]>, foldhash::fast::RandomState>>,
     entries: usize,
+    /// Hashes of (set, value) pairs seen once: a value is cached when it comes again, so values
+    /// that never repeat do not keep emptying their set's entries.
+    door: Vec<u64>,
+    hasher: foldhash::fast::RandomState,
 }
+
+/// Slots of [`Seen::door`] (a power of two).
+const DOOR_SLOTS: usize = 4096;
 
 /// Values longer than this are searched every time (command lines rarely repeat).
 const SEEN_MAX_BYTES: usize = 256;
@@ -236,6 +246,19 @@ impl Seen {
             self.sets = vec![HashMap::default(); sets];
             self.entries = 0;
         }
+    }
+
+    /// True when `value` was seen in `set` recently (it is worth caching); else remembers it.
+    fn admit(&mut self, set: u32, value: &str) -> bool {
+        use std::hash::BuildHasher;
+        if self.door.len() != DOOR_SLOTS {
+            self.door = vec![0; DOOR_SLOTS];
+        }
+        let h = self.hasher.hash_one((set, value)) | 1;
+        let slot = &mut self.door[h as usize & (DOOR_SLOTS - 1)];
+        let again = *slot == h;
+        *slot = h;
+        again
     }
 
     fn get(&self, set: u32, value: &str) -> Option<&[u32]> {
