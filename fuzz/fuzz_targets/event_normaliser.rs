@@ -52,7 +52,10 @@ fuzz_target!(|data: &[u8]| {
     for item in EventReader::new(data, limits) {
         // Problems of one event (out-of-range number, duplicate key) are followed by more events.
         let Ok(raw) = item else { continue };
-        if let Ok(n) = FieldMap::embedded().normalise(raw.value) {
+        let Some(doc) = raw.into_tree(&mut Vec::new()) else {
+            continue;
+        };
+        if let Ok(n) = FieldMap::embedded().normalise(doc) {
             for rule in rules() {
                 let _ = rule.is_match(&n.event);
             }

@@ -1,9 +1,10 @@
 //! The streaming event reader alone, on arbitrary bytes, with invariants: lines never go back, a
-//! fatal problem is the last item, the event limit holds, and a single JSON object is read exactly
-//! as serde_json reads it (the framing finds its end, whatever its strings and brackets hold).
+//! fatal problem is the last item, the event limit holds, a single JSON object is read exactly
+//! as serde_json reads it (the framing finds its end, whatever its strings and brackets hold), and
+//! the reader that leaves lines to the caller to parse gives the same events and problems.
 #![no_main]
 
-use attacktrace::evidence::reader::EventReader;
+use attacktrace::evidence::reader::{Doc, EventReader, RawEvent, ReadProblem};
 use attacktrace::evidence::ReadLimits;
 use libfuzzer_sys::fuzz_target;
 
@@ -22,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
         assert!(!fatal, "an item after a fatal problem");
         let line = match item {
             Ok(raw) => {
-                events.push(raw.value);
+                events.push(raw.value());
                 raw.line
             }
             Err(p) => {
@@ -35,9 +36,27 @@ fuzz_target!(|data: &[u8]| {
         last_line = line;
     }
     assert!(events.len() <= limits.max_events);
+    assert_eq!(deferred(data, limits), EventReader::new(data, limits).collect::<Vec<_>>());
     if !fatal {
         if let Ok(v @ serde_json::Value::Object(_)) = serde_json::from_slice(data) {
             assert_eq!(events, vec![v]);
         }
     }
 });
+
+/// The deferred reader's items, each line parsed as the runner parses it.
+fn deferred(data: &[u8], limits: ReadLimits) -> Vec<Result<RawEvent, ReadProblem>> {
+    let mut items = Vec::new();
+    for item in EventReader::new(data, limits).defer_parsing() {
+        let Ok(raw) = item else {
+            items.push(item);
+            continue;
+        };
+        let line = raw.line;
+        let mut notes = Vec::new();
+        let tree = raw.into_tree(&mut notes);
+        items.extend(notes.into_iter().map(Err));
+        items.extend(tree.map(|doc| Ok(RawEvent { line, doc: Doc::Tree(doc) })));
+    }
+    items
+}

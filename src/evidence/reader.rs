@@ -15,7 +15,7 @@
 //! what the rule sees; a duplicate key is reported and the last value kept, as every JSON parser
 //! the events may come from does not agree on which one wins.
 
-use super::tree::{parse, Node};
+use super::tree::{parse, validate, Node};
 use crate::diag::Code;
 use std::collections::VecDeque;
 use std::io::BufRead;
@@ -181,6 +181,12 @@ impl ReadProblem {
 }
 
 impl<R: BufRead> EventReader<R> {
+    /// See [`Events::defer_parsing`].
+    pub fn defer_parsing(mut self) -> Self {
+        self.defer = true;
+        self
+    }
+
     pub fn new(input: R, limits: ReadLimits) -> Self {
         EventReader {
             input,
@@ -366,10 +372,7 @@ impl<R: BufRead> EventReader<R> {
         }
         if self.defer {
             // Validated only: the evaluating thread builds (and frees) the tree.
-            let mut de = serde_json::Deserializer::from_str(t);
-            let valid = <serde::de::IgnoredAny as serde::Deserialize>::deserialize(&mut de)
-                .and_then(|_| de.end());
-            if valid.is_err() {
+            if validate(&mut serde_json::Deserializer::from_str(t)).is_err() {
                 return false;
             }
             self.doc_line = line;
@@ -522,11 +525,11 @@ impl Events {
     /// ([`RawEvent::into_tree`]) on the thread that also drops the tree: freeing on another
     /// thread than the one that allocated cost more than the parsing itself. Other documents and
     /// EVTX records come parsed.
-    pub fn defer_parsing(mut self) -> Events {
-        if let Events::Json(r) = &mut self {
-            r.defer = true;
+    pub fn defer_parsing(self) -> Events {
+        match self {
+            Events::Json(r) => Events::Json(r.defer_parsing()),
+            other => other,
         }
-        self
     }
 }
 
@@ -803,8 +806,7 @@ mod tests {
     fn deferred_lines_give_the_events_and_notes_of_the_parsing_reader() {
         let text = "{\"a\": 1}\n{\"x\": {\"k\": 1, \"k\": 2}}\n{\"n\": 1e400}\n[{\"b\": 2}]\n";
         let parsed: Vec<_> = EventReader::new(text.as_bytes(), ReadLimits::default()).collect();
-        let mut deferred = EventReader::new(text.as_bytes(), ReadLimits::default());
-        deferred.defer = true;
+        let deferred = EventReader::new(text.as_bytes(), ReadLimits::default()).defer_parsing();
         let mut items = Vec::new();
         for item in deferred {
             let Ok(raw) = item else {

@@ -262,6 +262,63 @@ impl<'de> Visitor<'de> for Checked<'_> {
     }
 }
 
+/// Checks that `de` holds one whole JSON document that [`parse`] reads: as serde's `IgnoredAny`,
+/// but numbers are read as numbers (a number out of range is the same error), and nothing is
+/// built.
+pub fn validate<'de, R: serde_json::de::Read<'de>>(
+    de: &mut serde_json::Deserializer<R>,
+) -> Result<(), serde_json::Error> {
+    Valid.deserialize(&mut *de)?;
+    de.end()
+}
+
+/// Visits a document without keeping any of it.
+struct Valid;
+
+impl<'de> DeserializeSeed<'de> for Valid {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Valid {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Valid)?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_key::<serde::de::IgnoredAny>()?.is_some() {
+            map.next_value_seed(Valid)?;
+        }
+        Ok(())
+    }
+}
+
 /// Field names of this many bytes at most are interned.
 const INTERN_MAX_BYTES: usize = 64;
 /// Names interned in all (each is kept for the life of the process: a bounded few kilobytes).
@@ -384,5 +441,24 @@ mod tests {
             panic!("object")
         };
         assert_eq!(entries[1].0, "xA");
+    }
+
+    #[test]
+    fn validation_refuses_what_parsing_refuses() {
+        for text in [
+            r#"{"a": 1e400}"#,
+            r#"{"a": [1, {"b": -1e999}]}"#,
+            r#"{"a": 1"#,
+            "{} x",
+        ] {
+            let v =
+                validate(&mut serde_json::Deserializer::from_str(text)).map_err(|e| e.to_string());
+            let p = parse(&mut serde_json::Deserializer::from_str(text)).map_err(|e| e.to_string());
+            assert_eq!(v.err(), p.err(), "{text}");
+        }
+        assert!(validate(&mut serde_json::Deserializer::from_str(
+            r#"{"k": 1, "k": [2.5]}"#
+        ))
+        .is_ok());
     }
 }
