@@ -176,7 +176,8 @@ impl FieldSet {
             }
             Value::Number(n) if n.is_i64() || n.is_u64() => {
                 text.clear();
-                text.push_str(&n.to_string());
+                // Into the reused buffer: event IDs, ports and process IDs are in every event.
+                let _ = std::fmt::Write::write_fmt(&mut text, format_args!("{n}"));
                 &text
             }
             Value::Bool(true) => "true",
