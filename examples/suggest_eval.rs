@@ -38,54 +38,14 @@ fn main() {
     while let Some(a) = args.next() {
         match a.as_str() {
             "--cutoff" => cutoff = args.next().unwrap_or(cutoff),
-            "--c" => {
-                opts.solver.c = args
-                    .next()
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(opts.solver.c)
-            }
-            "--epochs" => {
-                opts.solver.max_epochs = args
-                    .next()
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(opts.solver.max_epochs)
-            }
-            "--knn" => {
-                opts.neighbour_weight = args
-                    .next()
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(opts.neighbour_weight)
-            }
-            "--k" => {
-                opts.neighbours = args
-                    .next()
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(opts.neighbours)
-            }
-            "--text" => {
-                opts.text_weight = args
-                    .next()
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(opts.text_weight)
-            }
-            "--min-rules" => {
-                opts.min_rules = args
-                    .next()
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(opts.min_rules)
-            }
-            "--prune" => {
-                opts.prune = args
-                    .next()
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(opts.prune)
-            }
-            "--centroid" => {
-                opts.centroid_scale = args
-                    .next()
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(opts.centroid_scale)
-            }
+            "--c" => set(&mut opts.solver.c, args.next()),
+            "--epochs" => set(&mut opts.solver.max_epochs, args.next()),
+            "--knn" => set(&mut opts.neighbour_weight, args.next()),
+            "--k" => set(&mut opts.neighbours, args.next()),
+            "--text" => set(&mut opts.text_weight, args.next()),
+            "--min-rules" => set(&mut opts.min_rules, args.next()),
+            "--prune" => set(&mut opts.prune, args.next()),
+            "--centroid" => set(&mut opts.centroid_scale, args.next()),
             _ => paths.push(PathBuf::from(a)),
         }
     }
@@ -136,6 +96,13 @@ fn main() {
         started,
     );
     let _ = std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes());
+}
+
+/// Sets `slot` from a flag's value when it parses; keeps the default otherwise.
+fn set<T: std::str::FromStr>(slot: &mut T, value: Option<String>) {
+    if let Some(v) = value.and_then(|s| s.parse().ok()) {
+        *slot = v;
+    }
 }
 
 fn date(r: &RuleRecord) -> String {

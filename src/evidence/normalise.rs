@@ -6,7 +6,7 @@
 //! disagree on whether `EventID` is `4688` or `"4688"`, and the evaluator compares a rule's numbers
 //! with both (`crate::rules::eval`).
 
-use super::tree::{entry, entry_named, intern, same_name, take, Node};
+use super::tree::{entry, intern, same_name, take, Node};
 use crate::rules::eval::{Event, FieldName, Fields};
 use serde::Deserialize;
 use serde_json::Value;
@@ -31,6 +31,9 @@ pub struct EvtxShape {
     pub header: Vec<HeaderField>,
     pub data: Vec<String>,
     pub data_name: String,
+    /// `data_name` interned, once (it is looked up in every `Data` item).
+    #[serde(skip)]
+    data_key: OnceLock<FieldName>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -191,17 +194,42 @@ impl FieldMap {
         out
     }
 
-    /// Follows a path; a segment missing as a key is looked up among the XML attributes.
+    /// Where the child `seg` of an object is: a key `(i, None)`, else an XML attribute, nested in
+    /// the attributes element `(i, Some(j))` or `@`-prefixed `(i, None)`.
+    fn child_at(
+        &self,
+        obj: &[(FieldName, Node)],
+        seg: &FieldName,
+    ) -> Option<(usize, Option<usize>)> {
+        if let Some(i) = obj.iter().position(|(k, _)| same_name(k, seg)) {
+            return Some((i, None));
+        }
+        let nested = obj.iter().enumerate().find_map(|(i, (k, v))| match v {
+            Node::Object(a) if *k == self.evtx.attributes => a
+                .iter()
+                .position(|(k, _)| same_name(k, seg))
+                .map(|j| (i, Some(j))),
+            _ => None,
+        });
+        nested.or_else(|| {
+            let i = obj
+                .iter()
+                .position(|(k, _)| k.strip_prefix('@') == Some(seg))?;
+            Some((i, None))
+        })
+    }
+
+    /// Follows a path of [`FieldMap::child_at`] steps.
     fn lookup<'a>(&self, mut v: &'a Node, path: &[FieldName]) -> Option<&'a Node> {
         for seg in path {
             let Node::Object(obj) = v else { return None };
-            v = entry_named(obj, seg)
-                .or_else(|| entry(obj, &self.evtx.attributes).and_then(|a| a.get(seg)))
-                .or_else(|| {
-                    obj.iter()
-                        .find(|(k, _)| k.strip_prefix('@') == Some(seg))
-                        .map(|(_, v)| v)
-                })?;
+            v = match self.child_at(obj, seg)? {
+                (i, None) => &obj[i].1,
+                (i, Some(j)) => match &obj[i].1 {
+                    Node::Object(a) => &a[j].1,
+                    _ => return None,
+                },
+            };
         }
         Some(v)
     }
@@ -210,29 +238,16 @@ impl FieldMap {
     /// strings move into the fields instead of being copied).
     fn take_path(&self, mut v: &mut Node, path: &[FieldName]) -> Option<Node> {
         for seg in path {
-            v = self.child_mut(v, seg)?;
+            let Node::Object(obj) = v else { return None };
+            v = match self.child_at(obj, seg)? {
+                (i, None) => &mut obj[i].1,
+                (i, Some(j)) => match &mut obj[i].1 {
+                    Node::Object(a) => &mut a[j].1,
+                    _ => return None,
+                },
+            };
         }
         Some(std::mem::replace(v, Node::Scalar(Value::Null)))
-    }
-
-    /// The child `seg` of an object: a key, else an XML attribute (nested or `@`-prefixed).
-    fn child_mut<'a>(&self, v: &'a mut Node, seg: &FieldName) -> Option<&'a mut Node> {
-        let Node::Object(obj) = v else { return None };
-        let direct = obj.iter().position(|(k, _)| same_name(k, seg));
-        let nested = || {
-            obj.iter()
-                .position(|(k, v)| *k == self.evtx.attributes && v.get(seg).is_some())
-        };
-        if let Some(i) = direct {
-            return Some(&mut obj[i].1);
-        }
-        if let Some(i) = nested() {
-            return self.child_mut(&mut obj[i].1, seg);
-        }
-        let at = obj
-            .iter()
-            .position(|(k, _)| k.strip_prefix('@') == Some(seg))?;
-        Some(&mut obj[at].1)
     }
 
     /// An element with attributes and text stands for its text.
@@ -277,7 +292,7 @@ impl FieldMap {
         let mut unnamed = Vec::new();
         for item in items {
             let name = self
-                .lookup(&item, std::slice::from_ref(&intern(&self.evtx.data_name)))
+                .lookup(&item, std::slice::from_ref(self.data_key()))
                 .and_then(Node::as_str)
                 .map(intern);
             match name {
@@ -302,6 +317,12 @@ impl FieldMap {
                 out.insert("Data".into(), Value::Array(unnamed));
             }
         }
+    }
+
+    fn data_key(&self) -> &FieldName {
+        self.evtx
+            .data_key
+            .get_or_init(|| intern(&self.evtx.data_name))
     }
 
     fn route_key(&self, flat: &Fields) -> RouteKey {

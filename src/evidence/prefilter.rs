@@ -90,7 +90,7 @@ pub fn passes(clauses: &[Clause], lower: &HashMap<String, Option<String>>) -> bo
 
 /// The fragments of every check on one field, across all rules.
 struct FieldSet {
-    /// The fragments (pattern IDs in order), until the automaton is built.
+    /// The fragments (pattern IDs in order) the automaton is built from.
     patterns: Vec<Box<str>>,
     /// Finds the fragments in lower-cased text; ASCII case-insensitive, so ASCII text is searched
     /// as it is, without a lower-cased copy. Built when an event first has the field: most of the
@@ -246,15 +246,13 @@ impl Seen {
             self.index = index;
             self.sets = vec![HashMap::default(); sets];
             self.entries = 0;
+            self.door = vec![0; DOOR_SLOTS];
         }
     }
 
     /// True when `value` was seen in `set` recently (it is worth caching); else remembers it.
     fn admit(&mut self, set: u32, value: &str) -> bool {
         use std::hash::BuildHasher;
-        if self.door.len() != DOOR_SLOTS {
-            self.door = vec![0; DOOR_SLOTS];
-        }
         let h = self.hasher.hash_one((set, value)) | 1;
         let slot = &mut self.door[h as usize & (DOOR_SLOTS - 1)];
         let again = *slot == h;

@@ -90,14 +90,6 @@ pub fn entry<'a>(entries: &'a [(FieldName, Node)], key: &str) -> Option<&'a Node
     entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
 }
 
-/// The value of an interned `name` among an object's entries (compared by address first).
-pub fn entry_named<'a>(entries: &'a [(FieldName, Node)], name: &FieldName) -> Option<&'a Node> {
-    entries
-        .iter()
-        .find(|(k, _)| same_name(k, name))
-        .map(|(_, v)| v)
-}
-
 /// Two names are one: interned names are unique, so two of them compare by address.
 pub fn same_name(a: &FieldName, b: &FieldName) -> bool {
     match (a, b) {
