@@ -52,7 +52,12 @@ fn main() {
     if paths.is_empty() {
         paths.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/sigmahq/rules"));
     }
-    let kb = catalog::embedded();
+    let kb = match std::env::var_os("SUGGEST_EVAL_BUNDLE") {
+        Some(b) => {
+            attacktrace::attack::stix::load_path(b.as_ref(), &Default::default()).expect("bundle")
+        }
+        None => catalog::embedded(),
+    };
     let started = Instant::now();
     let load = LoadOptions {
         compile: false,
@@ -133,6 +138,7 @@ fn evaluate(
         .map(|f| RuleFeatures {
             features: f.features.iter().filter(|x| keep(x)).cloned().collect(),
             origins: f.origins.clone(),
+            spelled: f.spelled.clone(),
         })
         .collect();
     let features: Vec<&RuleFeatures> = owned.iter().collect();

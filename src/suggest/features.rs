@@ -52,6 +52,8 @@ pub struct Origin {
 pub struct RuleFeatures {
     pub features: Vec<Feature>,
     pub origins: HashMap<Feature, Origin>,
+    /// The first spelling of each stemmed word (or pair) in the title and description.
+    pub spelled: HashMap<Feature, String>,
 }
 
 /// Whole values at most this long also become a `field=value` feature.
@@ -119,16 +121,24 @@ const STOPWORDS: &[&str] = &[
     "new",
 ];
 
+impl RuleFeatures {
+    /// A stemmed word as the rule spelled it (for explanations); other features unchanged.
+    pub fn as_spelled(&self, feature: Feature) -> Feature {
+        match self.spelled.get(&feature) {
+            Some(s) => Feature::Word(s.clone()),
+            None => feature,
+        }
+    }
+}
+
 /// Extracts the features of a rule. The detection is read from the kept source (load with
 /// `keep_source`); without it only the log source and the words count.
 pub fn extract(rule: &RuleRecord) -> RuleFeatures {
     let mut out = RuleFeatures::default();
     logsource_features(&rule.logsource, &mut out.features);
-    words(&rule.title, &mut out.features);
-    bigrams(&rule.title, &mut out.features);
+    words_and_pairs(&rule.title, &mut out);
     if let Some(d) = &rule.description {
-        words(d, &mut out.features);
-        bigrams(d, &mut out.features);
+        words_and_pairs(d, &mut out);
     }
     if let Some(detection) = rule
         .source
@@ -178,28 +188,43 @@ fn logsource_features(ls: &LogSource, out: &mut Vec<Feature>) {
     }
 }
 
-/// Title and description words: lower-cased alphanumeric runs of 3+ characters, no stopwords.
+/// Title and description words: lower-cased alphanumeric runs of 3+ characters, no stopwords,
+/// reduced to their English stem (`deleted`, `deletion` -> `delet`) so a new rule's wording meets
+/// the tagged rules' and the technique's.
 pub fn words(text: &str, out: &mut Vec<Feature>) {
-    for w in text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| w.chars().count() >= 3 && w.len() <= LONG_TOKEN)
-    {
-        let w = w.to_lowercase();
-        if !STOPWORDS.contains(&w.as_str()) {
-            out.push(Feature::Word(w));
-        }
-    }
+    out.extend(spelled_words(text).map(|(stem, _)| Feature::Word(stem)));
 }
 
-/// Adjacent word pairs after stopwords are dropped (`scheduled task`, `service installed`): a
-/// pair often names the behaviour where each word alone is common.
-fn bigrams(text: &str, out: &mut Vec<Feature>) {
-    let mut ws = Vec::new();
-    words(text, &mut ws);
-    for pair in ws.windows(2) {
-        if let (Feature::Word(a), Feature::Word(b)) = (&pair[0], &pair[1]) {
-            out.push(Feature::Word(format!("{a} {b}")));
-        }
+/// Each kept word of `text` as `(stem, lower-cased spelling)`.
+fn spelled_words(text: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    static STEMMER: std::sync::LazyLock<rust_stemmers::Stemmer> = std::sync::LazyLock::new(|| {
+        rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English)
+    });
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() >= 3 && w.len() <= LONG_TOKEN)
+        .map(str::to_lowercase)
+        .filter(|w| !STOPWORDS.contains(&w.as_str()))
+        .map(|w| (STEMMER.stem(&w).into_owned(), w))
+}
+
+/// Words and adjacent word pairs after stopwords are dropped (`scheduled task`, `service
+/// installed`: a pair often names the behaviour where each word alone is common); each stem's
+/// first spelling is kept for explanations.
+fn words_and_pairs(text: &str, out: &mut RuleFeatures) {
+    let ws: Vec<(String, String)> = spelled_words(text).collect();
+    let pairs: Vec<(String, String)> = ws
+        .windows(2)
+        .map(|p| {
+            (
+                format!("{} {}", p[0].0, p[1].0),
+                format!("{} {}", p[0].1, p[1].1),
+            )
+        })
+        .collect();
+    for (stem, spelling) in ws.into_iter().chain(pairs) {
+        let feature = Feature::Word(stem);
+        out.spelled.entry(feature.clone()).or_insert(spelling);
+        out.features.push(feature);
     }
 }
 
@@ -482,5 +507,34 @@ mod tests {
         let f = extract(&r);
         assert!(f.features.contains(&Feature::Value("crontab".into())));
         assert_eq!(f.origins[&Feature::Value("crontab".into())].op, Op::Keyword);
+    }
+
+    #[test]
+    fn words_meet_on_their_stem_and_keep_their_first_spelling() {
+        let mut r = rule_with("  sel:\n    Image: 'a'\n  condition: sel\n");
+        r.description = Some("Timers created and deleted; a deletion of timers".into());
+        let f = extract(&r);
+        let count = |w: &str| {
+            f.features
+                .iter()
+                .filter(|x| **x == Feature::Word(w.into()))
+                .count()
+        };
+        // `Timer` (title), `Timers` twice (description) share one stem; so do the other forms.
+        assert_eq!(count("timer"), 3);
+        assert_eq!(count("delet"), 2);
+        assert_eq!(count("creat"), 2);
+        assert_eq!(
+            f.as_spelled(Feature::Word("delet".into())),
+            Feature::Word("deleted".into())
+        );
+        assert_eq!(
+            f.as_spelled(Feature::Word("systemd timer".into())),
+            Feature::Word("systemd timer".into())
+        );
+        assert_eq!(
+            f.as_spelled(Feature::Field("image".into())),
+            Feature::Field("image".into())
+        );
     }
 }

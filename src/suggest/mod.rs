@@ -228,7 +228,7 @@ pub fn explain(
         .take(REASONS)
         .map(|(feature, _)| Reason::Feature {
             origin: f.origins.get(&feature).cloned(),
-            feature,
+            feature: f.as_spelled(feature),
         })
         .collect();
     let count = neighbours
@@ -418,8 +418,8 @@ impl Ranker {
             for (k, &j) in x.idx.iter().enumerate() {
                 if let Ok(m) = self.text.idx.binary_search(&j) {
                     let w = f64::from(x.val[k]) * f64::from(self.text.val[m]);
-                    let term = match self.model.vocabulary().feature(j) {
-                        Feature::Word(t) | Feature::Value(t) => t.clone(),
+                    let term = match f.as_spelled(self.model.vocabulary().feature(j).clone()) {
+                        Feature::Word(t) | Feature::Value(t) => t,
                         _ => continue,
                     };
                     shared.push((w, term));
