@@ -25,6 +25,11 @@ pub enum Feature {
     Value(String),
     /// A short whole value with its field: `eventid=4688`.
     FieldValue(String, String),
+    /// A technique ID named in a reference URL (`.../atomics/T1016/T1016.md`,
+    /// `.../techniques/T1059/001/`), upper case.
+    ReferencedTechnique(String),
+    /// A word of a reference URL's path (the host left out), stemmed like title words.
+    ReferenceWord(String),
 }
 
 /// How a value is compared, from the field's modifiers.
@@ -52,7 +57,7 @@ pub struct Origin {
 pub struct RuleFeatures {
     pub features: Vec<Feature>,
     pub origins: HashMap<Feature, Origin>,
-    /// The first spelling of each stemmed word (or pair) in the title and description.
+    /// The first spelling of each stemmed word (or pair) of the title, description and references.
     pub spelled: HashMap<Feature, String>,
 }
 
@@ -119,14 +124,59 @@ const STOPWORDS: &[&str] = &[
     "well",
     "more",
     "new",
+    "had",
+    "were",
+    "will",
+    "would",
+    "should",
+    "there",
+    "their",
+    "them",
+    "they",
+    "than",
+    "then",
+    "what",
+    "who",
+    "how",
+    "only",
+    "some",
+    "each",
+    "both",
+    "our",
+    "your",
+    "you",
+    "about",
+    "after",
+    "before",
+    "over",
+    "under",
+    "between",
+    "where",
+    "while",
+    "does",
+    "did",
+    "being",
+    "because",
+    "most",
+    "many",
+    "much",
+    "very",
+    "often",
+    "usually",
+    "here",
+    "just",
+    "like",
+    "within",
+    "without",
 ];
 
 impl RuleFeatures {
     /// A stemmed word as the rule spelled it (for explanations); other features unchanged.
     pub fn as_spelled(&self, feature: Feature) -> Feature {
-        match self.spelled.get(&feature) {
-            Some(s) => Feature::Word(s.clone()),
-            None => feature,
+        match (self.spelled.get(&feature), feature) {
+            (Some(s), Feature::Word(_)) => Feature::Word(s.clone()),
+            (Some(s), Feature::ReferenceWord(_)) => Feature::ReferenceWord(s.clone()),
+            (_, feature) => feature,
         }
     }
 }
@@ -139,6 +189,9 @@ pub fn extract(rule: &RuleRecord) -> RuleFeatures {
     words_and_pairs(&rule.title, &mut out);
     if let Some(d) = &rule.description {
         words_and_pairs(d, &mut out);
+    }
+    for url in &rule.references {
+        reference_features(url, &mut out);
     }
     if let Some(detection) = rule
         .source
@@ -159,6 +212,8 @@ pub fn technique_features(
     t: &crate::attack::Technique,
 ) -> Vec<Feature> {
     let mut out = RuleFeatures::default();
+    out.features
+        .push(Feature::ReferencedTechnique(t.id.clone()));
     words(&t.name, &mut out.features);
     value_tokens(None, Op::Keyword, &t.name, &mut out);
     if let Some(d) = &t.description {
@@ -171,6 +226,53 @@ pub fn technique_features(
         }
     }
     out.features
+}
+
+/// What a reference URL says: the technique IDs in its path and, after the host, its words
+/// (a write-up's slug names the behaviour, a LOLBAS page the binary). Long tokens with digits
+/// (commit hashes, sample IDs) are left out: they name a snapshot, not a behaviour.
+fn reference_features(url: &str, out: &mut RuleFeatures) {
+    let path = url.split_once("://").map_or(url, |(_, rest)| {
+        rest.split_once('/').map_or("", |(_, path)| path)
+    });
+    let parts: Vec<&str> = path
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.'))
+        .filter(|p| !p.is_empty())
+        .collect();
+    for (k, part) in parts.iter().enumerate() {
+        if let Some(id) = technique_id(part, parts.get(k + 1).copied()) {
+            let feature = Feature::ReferencedTechnique(id);
+            if !out.features.contains(&feature) {
+                out.features.push(feature);
+            }
+        }
+    }
+    let text = path.replace(['.', '_'], " ");
+    for (stem, spelling) in spelled_words(&text) {
+        if spelling.len() >= 16 && spelling.bytes().any(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let feature = Feature::ReferenceWord(stem);
+        out.spelled.entry(feature.clone()).or_insert(spelling);
+        out.features.push(feature);
+    }
+}
+
+/// `T1059.001` (or `T1059` followed by a path part `001`) as a technique ID; anything else not.
+fn technique_id(part: &str, next: Option<&str>) -> Option<String> {
+    let upper = part.to_ascii_uppercase();
+    let upper = upper.strip_suffix(".MD").unwrap_or(&upper);
+    let (base, sub) = upper.split_once('.').unwrap_or((upper, ""));
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    if !(base.len() == 5 && base.starts_with('T') && digits(&base[1..], 4)) {
+        return None;
+    }
+    match (sub, next) {
+        ("", Some(n)) if digits(n, 3) => Some(format!("{base}.{n}")),
+        ("", _) => Some(base.to_string()),
+        (s, _) if digits(s, 3) => Some(format!("{base}.{s}")),
+        _ => None,
+    }
 }
 
 fn logsource_features(ls: &LogSource, out: &mut Vec<Feature>) {
@@ -536,5 +638,42 @@ mod tests {
             f.as_spelled(Feature::Field("image".into())),
             Feature::Field("image".into())
         );
+    }
+
+    #[test]
+    fn references_give_technique_ids_and_path_words() {
+        let mut r = rule_with("  sel:\n    Image: 'a'\n  condition: sel\n");
+        r.references = vec![
+            "https://github.com/x/atomic-red-team/blob/0123456789abcdef0123/atomics/T1016/T1016.md"
+                .into(),
+            "https://attack.mitre.org/techniques/T1059/001/".into(),
+            "https://example.org/2024/kerberos-coercion_spoofing.html".into(),
+            "not a url T9999x".into(),
+        ];
+        let f = extract(&r);
+        let ids: Vec<&Feature> = f
+            .features
+            .iter()
+            .filter(|x| matches!(x, Feature::ReferencedTechnique(_)))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                &Feature::ReferencedTechnique("T1016".into()),
+                &Feature::ReferencedTechnique("T1059.001".into())
+            ]
+        );
+        let has = |w: &str| f.features.contains(&Feature::ReferenceWord(w.into()));
+        assert!(has("kerbero") && has("coercion") && has("spoof"));
+        // The host and a commit hash say nothing about the behaviour.
+        assert!(!has("exampl") && !has("0123456789abcdef0123"));
+        assert_eq!(
+            f.as_spelled(Feature::ReferenceWord("spoof".into())),
+            Feature::ReferenceWord("spoofing".into())
+        );
+        assert_eq!(technique_id("t1003.001", None).as_deref(), Some("T1003.001"));
+        assert_eq!(technique_id("T1003", Some("abc")).as_deref(), Some("T1003"));
+        assert_eq!(technique_id("T10034", None), None);
+        assert_eq!(technique_id("T1003.01", None), None);
     }
 }

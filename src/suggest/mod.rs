@@ -98,6 +98,8 @@ fn feature_text(
             write!(f, "logsource {}", parts.join("/"))
         }
         Feature::Word(w) => write!(f, "word `{w}` in title or description"),
+        Feature::ReferencedTechnique(t) => write!(f, "a reference names {t}"),
+        Feature::ReferenceWord(w) => write!(f, "word `{w}` in a reference URL"),
         Feature::Field(name) => write!(f, "field {name}"),
         Feature::FieldValue(field, value) => write!(f, "{field} = `{value}`"),
         Feature::Value(v) => match origin {
