@@ -190,9 +190,12 @@ pub fn extract(rule: &RuleRecord) -> RuleFeatures {
     if let Some(d) = &rule.description {
         words_and_pairs(d, &mut out);
     }
+    let mut ids = std::collections::BTreeSet::new();
     for url in &rule.references {
-        reference_features(url, &mut out);
+        reference_features(url, &mut ids, &mut out);
     }
+    out.features
+        .extend(ids.into_iter().map(Feature::ReferencedTechnique));
     if let Some(detection) = rule
         .source
         .as_ref()
@@ -228,10 +231,15 @@ pub fn technique_features(
     out.features
 }
 
-/// What a reference URL says: the technique IDs in its path and, after the host, its words
-/// (a write-up's slug names the behaviour, a LOLBAS page the binary). Long tokens with digits
-/// (commit hashes, sample IDs) are left out: they name a snapshot, not a behaviour.
-fn reference_features(url: &str, out: &mut RuleFeatures) {
+/// What a reference URL says: the technique IDs in its path (into `ids`, each counted once per
+/// rule) and, after the host, its words (a write-up's slug names the behaviour, a LOLBAS page the
+/// binary). Long tokens with digits (commit hashes, sample IDs) are left out: they name a
+/// snapshot, not a behaviour.
+fn reference_features(
+    url: &str,
+    ids: &mut std::collections::BTreeSet<String>,
+    out: &mut RuleFeatures,
+) {
     let path = url.split_once("://").map_or(url, |(_, rest)| {
         rest.split_once('/').map_or("", |(_, path)| path)
     });
@@ -241,10 +249,7 @@ fn reference_features(url: &str, out: &mut RuleFeatures) {
         .collect();
     for (k, part) in parts.iter().enumerate() {
         if let Some(id) = technique_id(part, parts.get(k + 1).copied()) {
-            let feature = Feature::ReferencedTechnique(id);
-            if !out.features.contains(&feature) {
-                out.features.push(feature);
-            }
+            ids.insert(id);
         }
     }
     let text = path.replace(['.', '_'], " ");
@@ -649,6 +654,7 @@ mod tests {
             "https://attack.mitre.org/techniques/T1059/001/".into(),
             "https://example.org/2024/kerberos-coercion_spoofing.html".into(),
             "not a url T9999x".into(),
+            "https://x.org/T1016/t1016.md".into(),
         ];
         let f = extract(&r);
         let ids: Vec<&Feature> = f
@@ -671,7 +677,10 @@ mod tests {
             f.as_spelled(Feature::ReferenceWord("spoof".into())),
             Feature::ReferenceWord("spoofing".into())
         );
-        assert_eq!(technique_id("t1003.001", None).as_deref(), Some("T1003.001"));
+        assert_eq!(
+            technique_id("t1003.001", None).as_deref(),
+            Some("T1003.001")
+        );
         assert_eq!(technique_id("T1003", Some("abc")).as_deref(), Some("T1003"));
         assert_eq!(technique_id("T10034", None), None);
         assert_eq!(technique_id("T1003.01", None), None);
