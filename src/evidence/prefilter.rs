@@ -19,6 +19,7 @@
 //! one pass over the value, so the cost per event grows with the event's size, not with the number
 //! of rules.
 
+use crate::rules::condition::NameIndex;
 use crate::rules::eval::Fields;
 use aho_corasick::{AhoCorasick, MatchKind};
 use serde_json::Value;
@@ -61,6 +62,7 @@ pub fn derive(detection: &Mapping) -> Prefilter {
     let mut p = Parser {
         tokens: &tokens,
         pos: 0,
+        names: NameIndex::new(selections.iter().map(|(n, _)| *n)),
         selections: &selections,
     };
     let result = p.or()?;
@@ -925,6 +927,7 @@ fn tokenize(c: &str) -> Option<Vec<Tok>> {
 struct Parser<'a> {
     tokens: &'a [Tok],
     pos: usize,
+    names: NameIndex<'a>,
     selections: &'a [(&'a str, Prefilter)],
 }
 
@@ -993,6 +996,19 @@ impl Parser<'_> {
         self.atom()
     }
 
+    /// `them`: every selection not starting with `_` (the specification); otherwise the
+    /// condition parser's pattern matching. `None` past its comparison budget.
+    fn matching(&self, pattern: &str) -> Option<Vec<usize>> {
+        if pattern.eq_ignore_ascii_case("them") {
+            return Some(
+                (0..self.selections.len())
+                    .filter(|&i| !self.selections[i].0.starts_with('_'))
+                    .collect(),
+            );
+        }
+        self.names.matching(pattern).ok()
+    }
+
     fn atom(&mut self) -> Parsed {
         let tok = self.peek()?.clone();
         self.pos += 1;
@@ -1003,20 +1019,16 @@ impl Parser<'_> {
                 self.pos += 1;
                 Some(inner)
             }
-            Tok::Ident(name) => {
-                let (_, p) = self.selections.iter().find(|(n, _)| *n == name)?;
-                Some(p.clone())
-            }
+            Tok::Ident(name) => Some(self.selections[self.names.position(&name)?].1.clone()),
             Tok::OneOf | Tok::AllOf => {
                 let Some(Tok::Ident(pattern)) = self.peek().cloned() else {
                     return None;
                 };
                 self.pos += 1;
                 let matching: Vec<Prefilter> = self
-                    .selections
-                    .iter()
-                    .filter(|(n, _)| glob_match(&pattern, n))
-                    .map(|(_, p)| p.clone())
+                    .matching(&pattern)?
+                    .into_iter()
+                    .map(|i| self.selections[i].1.clone())
                     .collect();
                 if matching.is_empty() {
                     return None;
@@ -1027,24 +1039,6 @@ impl Parser<'_> {
                 Some(it.fold(first, combine))
             }
             _ => None,
-        }
-    }
-}
-
-/// `them` matches every selection not starting with `_` (the specification); otherwise `*` is a
-/// wildcard.
-fn glob_match(pattern: &str, name: &str) -> bool {
-    if pattern.eq_ignore_ascii_case("them") {
-        return !name.starts_with('_');
-    }
-    if pattern.matches('*').count() > 1 {
-        // Not needed by real rules; the caller treats no match as "not understood".
-        return false;
-    }
-    match pattern.split_once('*') {
-        None => pattern == name,
-        Some((pre, post)) => {
-            name.len() >= pre.len() + post.len() && name.starts_with(pre) && name.ends_with(post)
         }
     }
 }

@@ -5,6 +5,8 @@
 //! `x of pattern`, parentheses. `them` covers every identifier not starting with `_`; a pattern
 //! matches identifiers with `*` as any run of characters.
 
+use std::collections::HashMap;
+
 /// A parsed condition. Nesting is bounded by the caller (`compile::MAX_CONDITION_DEPTH`).
 #[derive(Debug, Clone)]
 pub(crate) enum Cond {
@@ -105,7 +107,7 @@ pub(crate) fn parse(condition: &str, names: &[&str]) -> Result<Cond, ConditionEr
     let mut p = Parser {
         tokens: &tokens,
         pos: 0,
-        names,
+        names: NameIndex::new(names.iter().copied()),
         undefined: Vec::new(),
         no_match: None,
     };
@@ -140,7 +142,7 @@ fn describe(t: &Tok) -> String {
 struct Parser<'a> {
     tokens: &'a [Tok],
     pos: usize,
-    names: &'a [&'a str],
+    names: NameIndex<'a>,
     undefined: Vec<String>,
     no_match: Option<String>,
 }
@@ -196,7 +198,7 @@ impl Parser<'_> {
                 }
                 Ok(inner)
             }
-            Tok::Ident(name) => match self.names.iter().position(|n| *n == name) {
+            Tok::Ident(name) => match self.names.position(&name) {
                 Some(i) => Ok(Cond::Sel(i)),
                 None => {
                     self.undefined.push(name);
@@ -217,13 +219,13 @@ impl Parser<'_> {
         };
         self.pos += 1;
         let sels: Vec<usize> = if pattern.eq_ignore_ascii_case("them") {
-            (0..self.names.len())
-                .filter(|&i| !self.names[i].starts_with('_'))
+            (0..self.names.names.len())
+                .filter(|&i| !self.names.names[i].starts_with('_'))
                 .collect()
         } else {
-            (0..self.names.len())
-                .filter(|&i| glob(&pattern, self.names[i]))
-                .collect()
+            self.names.matching(&pattern).map_err(|_| {
+                format!("the condition's `of` patterns need more than {PATTERN_WORK} comparisons")
+            })?
         };
         if sels.is_empty() {
             self.no_match.get_or_insert(pattern);
@@ -233,6 +235,69 @@ impl Parser<'_> {
             Some(n) => Need::AtLeast(n),
         };
         Ok(Cond::Of { need, sels })
+    }
+}
+
+/// The search identifiers of one detection, indexed so that each name or `x of pattern` in a
+/// condition is found without a scan of every identifier: a hostile rule can hold tens of
+/// thousands of both. The one lookup of the condition parser, `check` and the prefilter.
+pub(crate) struct NameIndex<'a> {
+    names: Vec<&'a str>,
+    first: HashMap<&'a str, usize>,
+    /// Identifier positions sorted by name, for a pattern's literal prefix.
+    sorted: Vec<usize>,
+    /// Pattern comparisons left (see [`PATTERN_WORK`]).
+    work: std::cell::Cell<usize>,
+}
+
+/// Name-to-pattern comparisons one detection may cost. Real rules need a few dozen; past this a
+/// condition is refused rather than left to run quadratic.
+pub(crate) const PATTERN_WORK: usize = 1 << 20;
+
+/// A condition whose patterns would cost more than [`PATTERN_WORK`] comparisons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TooManyComparisons;
+
+impl<'a> NameIndex<'a> {
+    pub(crate) fn new(names: impl IntoIterator<Item = &'a str>) -> Self {
+        let names: Vec<&str> = names.into_iter().collect();
+        let mut first = HashMap::with_capacity(names.len());
+        for (i, n) in names.iter().enumerate() {
+            first.entry(*n).or_insert(i);
+        }
+        let mut sorted: Vec<usize> = (0..names.len()).collect();
+        sorted.sort_by_key(|&i| names[i]);
+        NameIndex {
+            names,
+            first,
+            sorted,
+            work: std::cell::Cell::new(PATTERN_WORK),
+        }
+    }
+
+    /// The position of the first identifier called `name`.
+    pub(crate) fn position(&self, name: &str) -> Option<usize> {
+        self.first.get(name).copied()
+    }
+
+    /// Positions (ascending) of the identifiers `pattern` matches ([`glob`]); only those sharing
+    /// its literal prefix are compared.
+    pub(crate) fn matching(&self, pattern: &str) -> Result<Vec<usize>, TooManyComparisons> {
+        let prefix = &pattern[..pattern.find('*').unwrap_or(pattern.len())];
+        let start = self.sorted.partition_point(|&i| self.names[i] < prefix);
+        let mut out = Vec::new();
+        for &i in self.sorted[start..]
+            .iter()
+            .take_while(|&&i| self.names[i].starts_with(prefix))
+        {
+            let left = self.work.get().checked_sub(1).ok_or(TooManyComparisons)?;
+            self.work.set(left);
+            if glob(pattern, self.names[i]) {
+                out.push(i);
+            }
+        }
+        out.sort_unstable();
+        Ok(out)
     }
 }
 
@@ -291,5 +356,36 @@ mod tests {
             undefined.to_string(),
             "Condition references undefined identifiers: '[\"other\"]'"
         );
+    }
+
+    #[test]
+    fn name_index_finds_names_and_patterns_like_a_scan() {
+        let names = ["sel_b", "filter", "sel_a", "x_sel", "sel_a", "a1b2c"];
+        let idx = NameIndex::new(names);
+        assert_eq!(idx.position("sel_a"), Some(2));
+        assert_eq!(idx.position("nope"), None);
+        for pattern in [
+            "sel_*", "*_sel", "*", "a*b*c", "*l*", "sel_a", "z*", "*sel*",
+        ] {
+            let scan: Vec<usize> = (0..names.len())
+                .filter(|&i| glob(pattern, names[i]))
+                .collect();
+            assert_eq!(idx.matching(pattern), Ok(scan), "{pattern}");
+        }
+    }
+
+    #[test]
+    fn patterns_past_the_comparison_budget_are_refused() {
+        let names: Vec<String> = (0..3000).map(|i| format!("s{i}x")).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        // Each `*N*` pattern compares every identifier: 400 x 3000 is past the budget.
+        let cond: Vec<String> = (0..400).map(|i| format!("1 of *{i}x*")).collect();
+        match parse(&cond.join(" or "), &refs) {
+            Err(ConditionError::Syntax(msg)) => assert!(msg.contains("comparisons"), "{msg}"),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        // A prefix pattern compares only the identifiers sharing its prefix.
+        let cond: Vec<String> = (0..3000).map(|i| format!("1 of s{i}x*")).collect();
+        assert!(parse(&cond.join(" or "), &refs).is_ok());
     }
 }
