@@ -309,15 +309,15 @@ pub fn load_and_run_within(
     let (mut rules, per_file) = crate::rules::load::load_visiting(paths, &opts, |records| {
         let mut out = Vec::new();
         let mut features = Vec::new();
-        for rule in records {
-            let mut found = checks.findings(rule);
-            attach_source_lines(&mut found, std::slice::from_ref(rule));
+        for rule in records.iter() {
+            out.extend(checks.findings(rule));
             if unlikely {
                 features.push(crate::suggest::extract(rule));
             }
-            slim(rule);
-            out.extend(found);
         }
+        // Once per file: the documents of a multi-rule file share its text and line index.
+        attach_source_lines(&mut out, records);
+        records.iter_mut().for_each(slim);
         (out, features)
     });
     let (per_file, features): (Vec<Vec<Finding>>, Vec<Vec<_>>) = per_file.into_iter().unzip();
