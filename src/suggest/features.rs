@@ -234,7 +234,7 @@ pub fn technique_features(
 /// What a reference URL says: the technique IDs in its path (into `ids`, each counted once per
 /// rule) and, after the host, its words (a write-up's slug names the behaviour, a LOLBAS page the
 /// binary). Long tokens with digits (commit hashes, sample IDs) are left out: they name a
-/// snapshot, not a behaviour.
+/// snapshot, not a behaviour; so are technique IDs, counted once above.
 fn reference_features(
     url: &str,
     ids: &mut std::collections::BTreeSet<String>,
@@ -254,7 +254,8 @@ fn reference_features(
     }
     let text = path.replace(['.', '_'], " ");
     for (stem, spelling) in spelled_words(&text) {
-        if spelling.len() >= 16 && spelling.bytes().any(|b| b.is_ascii_digit()) {
+        let snapshot = spelling.len() >= 16 && spelling.bytes().any(|b| b.is_ascii_digit());
+        if snapshot || technique_id(&spelling, None).is_some() {
             continue;
         }
         let feature = Feature::ReferenceWord(stem);
@@ -671,8 +672,8 @@ mod tests {
         );
         let has = |w: &str| f.features.contains(&Feature::ReferenceWord(w.into()));
         assert!(has("kerbero") && has("coercion") && has("spoof"));
-        // The host and a commit hash say nothing about the behaviour.
-        assert!(!has("exampl") && !has("0123456789abcdef0123"));
+        // The host and a commit hash say nothing about the behaviour; IDs are features of their own.
+        assert!(!has("exampl") && !has("0123456789abcdef0123") && !has("t1016"));
         assert_eq!(
             f.as_spelled(Feature::ReferenceWord("spoof".into())),
             Feature::ReferenceWord("spoofing".into())
