@@ -1288,7 +1288,13 @@ mod tests {
             program.survivors(&marks, &mut out);
             !out.is_empty()
         };
-        for i in [0, CHUNK_PATTERNS - 1, CHUNK_PATTERNS, 2 * CHUNK_PATTERNS + 3, n - 1] {
+        for i in [
+            0,
+            CHUNK_PATTERNS - 1,
+            CHUNK_PATTERNS,
+            2 * CHUNK_PATTERNS + 3,
+            n - 1,
+        ] {
             assert!(survives(&format!("v{i}")), "v{i}");
         }
         assert!(!survives("w1"));
