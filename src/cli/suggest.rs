@@ -61,8 +61,17 @@ pub(super) fn run(cli: &Cli, args: &SuggestArgs) -> Result<Outcome, CliError> {
         );
     }
     let model = suggest::train(training.iter().copied(), &ModelOptions::default(), &kb);
+    let held = held_out(&rules.rules, &training);
     let training = training.len();
-    let report = suggest::report(&model, &kb, &rules.rules, &features, args.top, training);
+    let report = suggest::report(
+        &model,
+        &kb,
+        &rules.rules,
+        &features,
+        args.top,
+        training,
+        &held,
+    );
     emit(match args.format {
         ListFormat::Json => render::json::to_string(&report),
         ListFormat::Text => render::text::suggestions(&report),
@@ -70,4 +79,18 @@ pub(super) fn run(cli: &Cli, args: &SuggestArgs) -> Result<Outcome, CliError> {
     let outcome = Outcome::findings_if(rules.files_reported > 0 || !rules.reports.is_empty());
     exit_without_freeing((kb, rules, reference, ref_features, features, model, report));
     Ok(outcome)
+}
+
+/// Per rule given: its index among the training rules (the model's order) when it teaches, by
+/// path and position in the file, so it is scored without its own tags' pull.
+fn held_out(rules: &[RuleRecord], training: &[(&RuleRecord, &RuleFeatures)]) -> Vec<Option<usize>> {
+    let index: std::collections::HashMap<(&PathBuf, usize), usize> = training
+        .iter()
+        .enumerate()
+        .map(|(i, (r, _))| ((&r.path, r.line), i))
+        .collect();
+    rules
+        .iter()
+        .map(|r| index.get(&(&r.path, r.line)).copied())
+        .collect()
 }

@@ -192,14 +192,22 @@ pub fn train_for<'a>(
     model
 }
 
-/// The `top` techniques for a rule, best first, each explained.
-pub fn suggest(model: &Model, rule: &RuleRecord, f: &RuleFeatures, top: usize) -> Vec<Suggestion> {
+/// The `top` techniques for a rule, best first, each explained. `held`: the rule's index among
+/// the model's training rules when it is one; it is then scored with its own share taken out
+/// ([`Model::scores_without`]), so its tags do not vouch for themselves.
+pub fn suggest(
+    model: &Model,
+    rule: &RuleRecord,
+    f: &RuleFeatures,
+    top: usize,
+    held: Option<usize>,
+) -> Vec<Suggestion> {
     let x = model.vectorise(&f.features);
-    let scores = model.scores(&x, false);
+    let scores = model.scores_without(&x, held, false);
     let mut order: Vec<usize> = (0..scores.len()).filter(|&c| scores[c] > 0.0).collect();
     order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
     order.truncate(top);
-    let neighbours = model.neighbours(&x);
+    let neighbours = model.neighbours_without(&x, held);
     order
         .into_iter()
         .map(|c| {
@@ -280,18 +288,20 @@ pub fn report(
     features: &[RuleFeatures],
     top: usize,
     training_rules: usize,
+    held: &[Option<usize>],
 ) -> SuggestReport {
     use rayon::prelude::*;
     let rules: Vec<RuleSuggestions> = rules
         .par_iter()
         .zip(features)
-        .filter(|(r, _)| r.kind == RuleKind::Detection)
-        .map(|(r, f)| RuleSuggestions {
+        .zip(held)
+        .filter(|((r, _), _)| r.kind == RuleKind::Detection)
+        .map(|((r, f), &held)| RuleSuggestions {
             path: r.path.clone(),
             id: r.id.clone(),
             title: r.title.clone(),
             tags: r.technique_tags().map(str::to_string).collect(),
-            suggestions: suggest(model, r, f, top)
+            suggestions: suggest(model, r, f, top, held)
                 .into_iter()
                 .map(|mut s| {
                     // Four decimals: enough to rank by eye, stable across platforms' last bits.
