@@ -40,8 +40,17 @@ pub(super) fn run(cli: &Cli, args: &SuggestArgs) -> Result<Outcome, CliError> {
         (set, f)
     };
     cli.note_unloaded(&rules);
-    // The rules given teach too, unless the reference already holds the same file.
+    // The rules given teach too, unless the reference already holds the same rule (same file, or
+    // a copy with the same `id`).
     let known: HashSet<&PathBuf> = reference.rules.iter().map(|r| &r.path).collect();
+    let known_ids: HashSet<&str> = reference
+        .rules
+        .iter()
+        .filter_map(|r| r.id.as_deref())
+        .collect();
+    let in_reference = |r: &RuleRecord| {
+        known.contains(&r.path) || r.id.as_deref().is_some_and(|id| known_ids.contains(id))
+    };
     let training: Vec<(&RuleRecord, &RuleFeatures)> = reference
         .rules
         .iter()
@@ -51,7 +60,7 @@ pub(super) fn run(cli: &Cli, args: &SuggestArgs) -> Result<Outcome, CliError> {
                 .rules
                 .iter()
                 .zip(&features)
-                .filter(|(r, _)| !known.contains(&r.path)),
+                .filter(|(r, _)| !in_reference(r)),
         )
         .filter(|(r, _)| suggest::is_training_rule(r))
         .collect();
@@ -81,16 +90,24 @@ pub(super) fn run(cli: &Cli, args: &SuggestArgs) -> Result<Outcome, CliError> {
     Ok(outcome)
 }
 
-/// Per rule given: its index among the training rules (the model's order) when it teaches, by
-/// path and position in the file, so it is scored without its own tags' pull.
+/// Per rule given: its index among the training rules (the model's order) when it, or its copy
+/// in the reference (same `id`), teaches, so it is scored without its own tags' pull.
 fn held_out(rules: &[RuleRecord], training: &[(&RuleRecord, &RuleFeatures)]) -> Vec<Option<usize>> {
-    let index: std::collections::HashMap<(&PathBuf, usize), usize> = training
-        .iter()
-        .enumerate()
-        .map(|(i, (r, _))| ((&r.path, r.line), i))
-        .collect();
+    let mut by_place = std::collections::HashMap::new();
+    let mut by_id = std::collections::HashMap::new();
+    for (i, (r, _)) in training.iter().enumerate() {
+        by_place.insert((&r.path, r.line), i);
+        if let Some(id) = r.id.as_deref() {
+            by_id.entry(id).or_insert(i);
+        }
+    }
     rules
         .iter()
-        .map(|r| index.get(&(&r.path, r.line)).copied())
+        .map(|r| {
+            by_place
+                .get(&(&r.path, r.line))
+                .or_else(|| r.id.as_deref().and_then(|id| by_id.get(id)))
+                .copied()
+        })
         .collect()
 }

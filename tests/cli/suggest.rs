@@ -174,3 +174,27 @@ fn check_finds_the_unlikely_tag_only_when_switched_on() {
         shown.stdout
     );
 }
+
+/// A copy of a reference rule (same `id`, another path) is the same rule: it does not teach
+/// twice, and it is scored without the reference copy's pull, like the original.
+#[test]
+fn a_copy_of_a_reference_rule_is_scored_as_the_rule() {
+    let dir = crate::common::scratch();
+    let copy = dir.path().join("shadow_copy.yml");
+    std::fs::copy(format!("{REFERENCE}/shadow_0.yml"), &copy).unwrap();
+    let copied = run(&["suggest", copy.to_str().unwrap(), "--reference", REFERENCE]);
+    let original = run(&[
+        "suggest",
+        &format!("{REFERENCE}/shadow_0.yml"),
+        "--reference",
+        REFERENCE,
+    ]);
+    assert_eq!(copied.code, 0, "{}", copied.stderr);
+    assert!(
+        copied.stdout.contains("model trained on 9 tagged rules"),
+        "{}",
+        copied.stdout
+    );
+    let body = |s: &str| s.lines().skip(1).collect::<Vec<_>>().join("\n");
+    assert_eq!(body(&copied.stdout), body(&original.stdout));
+}
