@@ -1015,19 +1015,6 @@ impl Parser<'_> {
         self.atom()
     }
 
-    /// `them`: every selection not starting with `_` (the specification); otherwise the
-    /// condition parser's pattern matching. `None` past its comparison budget.
-    fn matching(&self, pattern: &str) -> Option<Vec<usize>> {
-        if pattern.eq_ignore_ascii_case("them") {
-            return Some(
-                (0..self.selections.len())
-                    .filter(|&i| !self.selections[i].0.starts_with('_'))
-                    .collect(),
-            );
-        }
-        self.names.matching(pattern).ok()
-    }
-
     fn atom(&mut self) -> Parsed {
         let tok = self.peek()?.clone();
         self.pos += 1;
@@ -1045,7 +1032,9 @@ impl Parser<'_> {
                 };
                 self.pos += 1;
                 let matching: Vec<Prefilter> = self
-                    .matching(&pattern)?
+                    .names
+                    .matching(&pattern)
+                    .ok()?
                     .into_iter()
                     .map(|i| self.selections[i].1.clone())
                     .collect();

@@ -218,15 +218,9 @@ impl Parser<'_> {
             return Err("`of` must be followed by `them` or an identifier pattern".into());
         };
         self.pos += 1;
-        let sels: Vec<usize> = if pattern.eq_ignore_ascii_case("them") {
-            (0..self.names.names.len())
-                .filter(|&i| !self.names.names[i].starts_with('_'))
-                .collect()
-        } else {
-            self.names.matching(&pattern).map_err(|_| {
-                format!("the condition's `of` patterns need more than {PATTERN_WORK} comparisons")
-            })?
-        };
+        let sels: Vec<usize> = self.names.matching(&pattern).map_err(|_| {
+            format!("the condition's `of` patterns need more than {PATTERN_WORK} comparisons")
+        })?;
         if sels.is_empty() {
             self.no_match.get_or_insert(pattern);
         }
@@ -280,9 +274,15 @@ impl<'a> NameIndex<'a> {
         self.first.get(name).copied()
     }
 
-    /// Positions (ascending) of the identifiers `pattern` matches ([`glob`]); only those sharing
-    /// its literal prefix are compared.
+    /// Positions (ascending) of the identifiers `pattern` matches: `them` is every identifier
+    /// not starting with `_` (the specification), else [`glob`], comparing only the identifiers
+    /// that share the pattern's literal prefix.
     pub(crate) fn matching(&self, pattern: &str) -> Result<Vec<usize>, TooManyComparisons> {
+        if pattern.eq_ignore_ascii_case("them") {
+            return Ok((0..self.names.len())
+                .filter(|&i| !self.names[i].starts_with('_'))
+                .collect());
+        }
         let prefix = &pattern[..pattern.find('*').unwrap_or(pattern.len())];
         let start = self.sorted.partition_point(|&i| self.names[i] < prefix);
         let mut out = Vec::new();
@@ -359,6 +359,16 @@ mod tests {
     }
 
     #[test]
+    fn globs() {
+        assert!(glob("sel_*", "sel_a"));
+        assert!(glob("*_x", "a_x"));
+        assert!(glob("a*b*c", "a1b2c"));
+        assert!(!glob("sel_*", "filter"));
+        assert!(glob("*", "anything"));
+        assert!(!glob("ab*ba", "aba"));
+    }
+
+    #[test]
     fn name_index_finds_names_and_patterns_like_a_scan() {
         let names = ["sel_b", "filter", "sel_a", "x_sel", "sel_a", "a1b2c"];
         let idx = NameIndex::new(names);
@@ -372,6 +382,10 @@ mod tests {
                 .collect();
             assert_eq!(idx.matching(pattern), Ok(scan), "{pattern}");
         }
+        assert_eq!(
+            NameIndex::new(["_hidden", "a", "b"]).matching("THEM"),
+            Ok(vec![1, 2])
+        );
     }
 
     #[test]
