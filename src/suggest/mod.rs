@@ -154,6 +154,53 @@ pub fn is_training_rule(rule: &RuleRecord) -> bool {
         && rule.technique_tags().next().is_some()
 }
 
+/// The rules to learn from: the reference's, then the rules given that the reference does not
+/// already hold (same file, or a copy with the same `id`), tagged detection rules only. With it,
+/// per rule given, its index among them (its own or its reference copy's), so that it is scored
+/// without its own tags' pull ([`suggest`]).
+pub fn training_set<'a>(
+    reference: &'a [RuleRecord],
+    reference_features: &'a [RuleFeatures],
+    given: &'a [RuleRecord],
+    given_features: &'a [RuleFeatures],
+) -> (Vec<(&'a RuleRecord, &'a RuleFeatures)>, Vec<Option<usize>>) {
+    use std::collections::{HashMap, HashSet};
+    let paths: HashSet<&PathBuf> = reference.iter().map(|r| &r.path).collect();
+    let ids: HashSet<&str> = reference.iter().filter_map(|r| r.id.as_deref()).collect();
+    let in_reference = |r: &RuleRecord| {
+        paths.contains(&r.path) || r.id.as_deref().is_some_and(|id| ids.contains(id))
+    };
+    let training: Vec<(&RuleRecord, &RuleFeatures)> = reference
+        .iter()
+        .zip(reference_features)
+        .chain(
+            given
+                .iter()
+                .zip(given_features)
+                .filter(|(r, _)| !in_reference(r)),
+        )
+        .filter(|(r, _)| is_training_rule(r))
+        .collect();
+    let mut by_place = HashMap::new();
+    let mut by_id = HashMap::new();
+    for (i, (r, _)) in training.iter().enumerate() {
+        by_place.insert((&r.path, r.line), i);
+        if let Some(id) = r.id.as_deref() {
+            by_id.entry(id).or_insert(i);
+        }
+    }
+    let held = given
+        .iter()
+        .map(|r| {
+            by_place
+                .get(&(&r.path, r.line))
+                .or_else(|| r.id.as_deref().and_then(|id| by_id.get(id)))
+                .copied()
+        })
+        .collect();
+    (training, held)
+}
+
 /// Trains on the tagged detection rules among `rules`, each with its features; each technique's
 /// text in `kb` is attached for the score to fuse ([`ModelOptions::text_weight`]).
 pub fn train<'a>(
